@@ -9,6 +9,7 @@ rounding rule: half-up for whole-degree sources (``floor(x + 0.5)``, not Python'
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def validate_ladder(buckets: list[Bucket]) -> str | None:
     ordered = sorted(buckets, key=lambda b: -math.inf if b.lo is None else b.lo)
     if ordered[0].lo is not None or ordered[-1].hi is not None:
         return "ladder lacks an open tail"
-    for prev, nxt in zip(ordered, ordered[1:], strict=False):
+    for prev, nxt in itertools.pairwise(ordered):
         if prev.hi is None or nxt.lo is None or nxt.lo != prev.hi + 1:
             return f"gap or overlap between {prev.label()} and {nxt.label()}"
     return None
