@@ -33,11 +33,12 @@ def to_micros(text: str) -> int:
 
 
 def from_micros(value: int) -> str:
-    """Render micro-units as the shortest exact decimal string ("0.41", "5", "0.001")."""
-    whole, frac = divmod(value, MICRO)
+    """Render micro-units as the shortest exact decimal string ("0.41", "5", "0.001", "-0.41")."""
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), MICRO)  # divmod on a negative floors: -1 -> (-1, 999999)
     if not frac:
-        return str(whole)
-    return f"{whole}.{frac:06d}".rstrip("0")
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:06d}".rstrip("0")
 
 
 def on_tick_grid(price: int, tick: int) -> bool:

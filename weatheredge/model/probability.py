@@ -63,6 +63,8 @@ def bucket_probabilities(
         return []
     unit = buckets[0].unit
     width = kernel_width(members, DEFAULT_MIN_SIGMA[unit] if min_sigma is None else min_sigma)
+    if not (width > 0 and math.isfinite(width)):
+        raise ValueError(f"kernel width must be positive and finite, got {width}")
     raw = []
     for bucket in buckets:
         lo, hi = bucket.preimage(rounding)
@@ -74,4 +76,6 @@ def normalise(probs: Sequence[float], floor: float = DEFAULT_FLOOR) -> list[floa
     """Floor each leg, then scale so the ladder sums to 1."""
     floored = [max(p, floor) for p in probs]
     total = sum(floored)
+    if not total > 0:
+        raise ValueError("no probability mass to normalise")
     return [p / total for p in floored]

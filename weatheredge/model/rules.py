@@ -39,9 +39,10 @@ class ResolutionRule:
 _TITLE = re.compile(
     r"^(highest|lowest)\s+temperature\s+in\s+(.+?)\s+on\s+([A-Za-z]+\s+\d{1,2})\??$", re.I
 )
-_STATION_IN_URL = re.compile(r"(?:/|site=|stid=|ids=)([A-Za-z]{4})(?![A-Za-z0-9])")
-_STATION_IN_TEXT = re.compile(r"\b(?:station|airport)\b[^.]*?\(([A-Z]{4})\)")
-_URL = re.compile(r"https?://[^\s\"'<>)]+")
+_STATION_PARAM = re.compile(r"(?:site|stid|ids|station)=([A-Za-z]{4})(?![A-Za-z0-9])", re.I)
+_STATION_SEGMENT = re.compile(r"/([A-Za-z]{4})(?=$|[/?#])")
+_STATION_IN_TEXT = re.compile(r"\b(?i:station|airport)\b[^.]*?\(([A-Z]{4})\)")
+_URL = re.compile(r"https?://[^\s\"'<>)]+?(?=[.,;:]?(?:\s|$|[\"'<>)]))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,14 @@ def _unit(text: str) -> Unit | None:
 def find_station(resolution_source: str, description: str) -> str | None:
     """ICAO code from the resolution URL, else from URLs or a '(KLGA)' mention in the rules."""
     for text in (resolution_source, *_URL.findall(description)):
-        if m := _STATION_IN_URL.search(text or ""):
+        path = re.sub(r"^https?://[^/]+", "", text or "")
+        if m := _STATION_PARAM.search(path):
             return m.group(1).upper()
+        # WU history URLs end with the code (…/new-york-city/KLGA); a city such as "doha" can be
+        # a 4-letter segment too, so only the last segment counts.
+        segments = _STATION_SEGMENT.findall(path)
+        if segments:
+            return segments[-1].upper()
     if m := _STATION_IN_TEXT.search(description):
         return m.group(1)
     return None

@@ -1,0 +1,114 @@
+"""Config loading: defaults, every error named by its key path, secrets, env overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from weatheredge.config import ConfigError, Mode, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_is_valid_and_matches_defaults() -> None:
+    shipped = load_config(REPO / "config.yaml", env={}).settings
+    defaults = parse_config("", env={}).settings
+    assert shipped == defaults
+    assert shipped.mode is Mode.DRY_RUN
+
+
+def test_every_problem_is_named_by_its_path() -> None:
+    text = """
+mode: yolo
+min_edge: 2
+colour: blue
+polymarket: {ws_url: not-a-url, extra: 1}
+websocket: {heartbeat_interval: 30}
+weather: {stations: {XHKO: {latitude: 95, timezone: Asia/Hong_Kong}}}
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env={})
+    problems = "\n".join(err.value.problems)
+    for path in (
+        "$.mode",
+        "$.min_edge",
+        "$.colour: unknown key",
+        "$.polymarket.ws_url",
+        "$.polymarket.extra: unknown key",
+        "$.websocket.heartbeat_interval",
+        "$.weather.stations.XHKO.latitude",
+        "$.weather.stations.XHKO.longitude: required key is missing",
+    ):
+        assert path in problems
+    assert len(err.value.problems) == 8
+
+
+def test_env_overrides_the_three_websocket_settings() -> None:
+    env = {"USE_WEBSOCKET": "false", "WS_RECONNECT_ATTEMPTS": "5", "WS_HEARTBEAT_INTERVAL": "7.5"}
+    ws = parse_config("websocket: {enabled: true}", env=env).settings.websocket
+    assert (ws.enabled, ws.reconnect_attempts, ws.heartbeat_interval) == (False, 5, 7.5)
+
+
+def test_bad_env_override_is_reported_by_path() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config("", env={"WS_RECONNECT_ATTEMPTS": "-1"})
+    assert any(p.startswith("$.websocket.reconnect_attempts") for p in err.value.problems)
+
+
+def test_secret_and_env_tags(tmp_path: Path) -> None:
+    (tmp_path / "secrets.yaml").write_text("hook: json://127.0.0.1:9/token-xyz\n")
+    os.chmod(tmp_path / "secrets.yaml", 0o600)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("notify:\n  urls: [!secret hook, !env OTHER_HOOK]\n")
+    loaded = load_config(cfg, env={"OTHER_HOOK": "ntfy://topic-secret"})
+    assert loaded.settings.notify.urls == ["json://127.0.0.1:9/token-xyz", "ntfy://topic-secret"]
+    assert loaded.secrets == {"json://127.0.0.1:9/token-xyz", "ntfy://topic-secret"}
+
+
+def test_secrets_file_must_be_private(tmp_path: Path) -> None:
+    (tmp_path / "secrets.yaml").write_text("hook: json://x/y\n")
+    os.chmod(tmp_path / "secrets.yaml", 0o644)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("notify: {urls: [!secret hook]}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg, env={})
+    assert "0600" in str(err.value)
+    assert "json://x/y" not in str(err.value)
+
+
+def test_missing_secret_and_env_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "secrets.yaml").write_text("other: 1\n")
+    os.chmod(tmp_path / "secrets.yaml", 0o600)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("notify: {urls: [!secret hook, !env NOPE]}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg, env={})
+    assert len(err.value.problems) == 2
+
+
+def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
+    good = subprocess.run(
+        [sys.executable, "-m", "weatheredge", "check-config", "-c", str(REPO / "config.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert good.returncode == 0, good.stderr
+    bad_cfg = tmp_path / "bad.yaml"
+    bad_cfg.write_text("min_edge: -1\nweb: {port: 99999, hots: x}\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "weatheredge", "check-config", "-c", str(bad_cfg)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    for path in ("$.min_edge", "$.web.port", "$.web.hots"):
+        assert path in bad.stderr
+
+
+def test_unreadable_config_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "missing.yaml", env={})

@@ -1,0 +1,190 @@
+"""The whole loop against the sandbox: real WebSocket and HTTP servers, a real SQLite file,
+notifications delivered over HTTP to a local endpoint through apprise."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import eventually, running_daemon
+from weatheredge.sandbox import Sandbox
+from weatheredge.store import recent_edges
+
+
+def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path) -> None:
+    db = tmp_path / "we.db"
+    async with running_daemon(sandbox, db) as (daemon, base):
+        await eventually(lambda: len(sandbox.notifications) >= 2, within=15)
+        await daemon.store.flush()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200, await resp.text()
+            async with http.get(f"{base}/status") as resp:
+                status = await resp.json()
+    assert status["mode"] == "dry_run"
+    assert status["discovery"]["events"] == 4
+    assert status["engine"]["books_synced"] == 88
+    assert status["feed"]["connected"] is True
+
+    edges = {(e["city"], e["side"]): e for e in recent_edges(db)}
+    nyc = edges[("NYC", "YES")]
+    assert nyc["bucket"] == "46-47°F"
+    assert nyc["open_price"] in {"0.16", "0.18"}  # exact decimal text, as the venue sent it
+    assert 0.25 < nyc["prob"] < 0.4
+    assert nyc["open_edge"] >= 0.05
+    assert nyc["forecast_id"] is not None
+    assert 0 < nyc["latency_us"] < 50_000
+    london = edges[("London", "NO")]
+    assert london["prob"] > 0.95
+
+    bodies = "\n".join(n["title"] + "\n" + n["message"] for n in sandbox.notifications)
+    assert "NYC" in bodies and "46-47°F" in bodies and "YES" in bodies
+    assert "London" in bodies and "NO" in bodies
+    assert all(n["title"].startswith("Edge open") for n in sandbox.notifications[:2])
+
+    events = _rows(db, "SELECT slug, unit, station, extreme FROM events ORDER BY slug")
+    assert [(r["unit"], r["station"], r["extreme"]) for r in events] == [
+        ("C", None, "high"),
+        ("C", "EGLC", "high"),
+        ("F", "KLGA", "high"),
+        ("F", "KLGA", "low"),
+    ]
+    probs = _rows(
+        db,
+        "SELECT f.event_id, sum(p.prob) AS total FROM forecast_probs p "
+        "JOIN forecasts f USING (forecast_id) GROUP BY p.forecast_id",
+    )
+    assert len(probs) == 3  # Hong Kong has no ICAO station: reported, skipped
+    assert all(abs(r["total"] - 1) < 1e-9 for r in probs)
+
+
+async def test_one_notification_per_episode_and_episodes_close(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "we.db"
+    async with running_daemon(sandbox, db) as (daemon, _):
+        # The script reprices back to fair ~8 s into each cycle: both episodes close.
+        await eventually(lambda: daemon.engine.counters["edges_close"] >= 2, within=15)
+        await daemon.store.flush()
+    rows = _rows(db, "SELECT status, close_reason, max_edge, open_edge FROM edges")
+    closed = [r for r in rows if r["status"] == "closed"]
+    assert len(closed) >= 2
+    # Repricing removes the cheap asks first, then quotes fair: either ends the episode.
+    reasons = {"edge below threshold", "no ask", "daemon stopped"}
+    assert {r["close_reason"] for r in closed} <= reasons
+    assert all(r["max_edge"] >= r["open_edge"] for r in rows)
+    opened = sum(1 for n in sandbox.notifications if n["title"].startswith("Edge open"))
+    assert opened == len(rows)  # one push per episode, not per tick
+
+
+async def test_bad_frames_are_counted_and_never_produce_edges(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, _):
+        await eventually(lambda: daemon.engine.status()["books_synced"] == 88)
+        before = daemon.engine.counters["edges_open"]
+        sandbox.venue.send_raw("this is not json")
+        sandbox.venue.send_raw('{"event_type": "book_v9", "asset_id": "1"}')
+        sandbox.venue.send_raw('[{"event_type": "price_change", "market": "0x1"}]')
+        sandbox.venue.send_raw(
+            '{"event_type":"price_change","market":"0x1","timestamp":"1",'
+            '"price_changes":[{"asset_id":"' + sandbox.quoted[0].tokens(0)[0] + '",'
+            '"price":"abc","size":"1","side":"SELL","hash":"h"}]}'
+        )
+        await eventually(lambda: sum(daemon.engine.bad_frames.values()) >= 4)
+        assert daemon.engine.bad_frames["not_json"] == 1
+        assert daemon.engine.bad_frames["unknown_event"] == 1
+        assert daemon.engine.bad_frames["invalid"] == 1
+        assert daemon.engine.bad_frames["invalid_value"] == 1
+        assert daemon.stream.connected
+        assert daemon.engine.counters["edges_open"] == before
+
+
+async def test_polling_fallback_when_websocket_disabled(sandbox: Sandbox, tmp_path: Path) -> None:
+    db = tmp_path / "we.db"
+    env = {"USE_WEBSOCKET": "false"}
+    extra = "jobs: {poll_interval: 0.3}\n"
+    async with running_daemon(sandbox, db, extra=extra, env=env) as (daemon, _):
+        assert daemon.stream is None
+        await eventually(lambda: daemon.engine.counters["edges_open"] >= 1, within=15)
+        await daemon.store.flush()
+    assert recent_edges(db)
+    assert sandbox.venue.requests["/books"] >= 1
+
+
+def test_demo_command_prints_an_edge_and_its_notification(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "weatheredge", "demo", "--duration", "8", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "edge episodes" in out.stdout
+    assert "46-47°F" in out.stdout
+    assert "Edge open: NYC" in out.stdout
+    assert recent_edges(db)
+
+
+def test_run_stops_cleanly_on_sigterm_within_5s(tmp_path: Path) -> None:
+    """`weatheredge sandbox` and `weatheredge run` as a user runs them, in two processes."""
+    cfg, db = tmp_path / "config.yaml", tmp_path / "we.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "weatheredge"]
+    box = subprocess.Popen(
+        [*cmd, "sandbox", "--write-config", str(cfg), "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    daemon = None
+    try:
+        _wait_for(lambda: cfg.exists() and "web:" in cfg.read_text(), "sandbox config")
+        cfg.write_text(cfg.read_text().replace("port: 8787", "port: 0"))
+        daemon = subprocess.Popen(
+            [*cmd, "run", "-c", str(cfg)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        _wait_for(lambda: db.exists() and bool(recent_edges(db)), "an edge")
+        daemon.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        log, _ = daemon.communicate(timeout=10)
+        assert time.monotonic() - started < 5
+        assert daemon.returncode == 0, log
+        assert "stopping" in log and "DRY RUN" in log
+        assert "sandbox-webhook" not in log  # the notify URL's path is redacted
+    finally:
+        for proc in (daemon, box):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    assert box.returncode == 0
+    assert _rows(db, "SELECT count(*) AS n FROM events")[0]["n"] == 4
+    closed = _rows(db, "SELECT count(*) AS n FROM edges WHERE status = 'open'")
+    assert closed[0]["n"] == 0  # episodes open at shutdown were closed, nothing left dangling
+
+
+def _wait_for(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {within} s"
+        time.sleep(0.1)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from weatheredge.model.market import Station
+from weatheredge.weather.stations import resolve_station
+
+HKO = Station("VHHO", 22.3019, 114.1742, 32.0, "Asia/Hong_Kong")
+
+
+def test_airport_from_airportsdata_with_elevation_in_metres() -> None:
+    station = resolve_station("KLGA")
+    assert station is not None
+    assert station.icao == "KLGA"
+    assert station.latitude == pytest.approx(40.777, abs=0.01)
+    assert station.longitude == pytest.approx(-73.873, abs=0.01)
+    assert station.timezone == "America/New_York"
+    # airportsdata says 20.7 ft.
+    assert station.elevation_m == pytest.approx(20.7 * 0.3048, abs=0.1)
+
+
+def test_code_is_normalised() -> None:
+    assert resolve_station(" eglc ") == resolve_station("EGLC")
+
+
+def test_override_wins_over_airportsdata() -> None:
+    moved = Station("KLGA", 40.0, -74.0, 1.0, "America/New_York")
+    assert resolve_station("KLGA", {"klga": moved}) is moved
+
+
+def test_override_supplies_a_station_airportsdata_lacks() -> None:
+    assert resolve_station("VHHO") is None
+    assert resolve_station("vhho", {"VHHO": HKO}) is HKO
+
+
+def test_unknown_station_is_none() -> None:
+    assert resolve_station("ZZZZ") is None
+    assert resolve_station("ZZZZ", {"VHHO": HKO}) is None

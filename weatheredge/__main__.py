@@ -1,0 +1,5 @@
+import sys
+
+from weatheredge.cli import main
+
+sys.exit(main())

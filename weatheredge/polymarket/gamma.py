@@ -1,0 +1,348 @@
+"""Discover daily-temperature events on Gamma and turn them into ``TemperatureEvent``s.
+
+Venue limits and quirks (polymarket.md §3, §6.3):
+
+- ``GET /events/keyset`` pages hold at most **100** events whatever ``limit`` says; follow
+  ``next_cursor`` (sent back as ``after_cursor``) until it is absent. ``offset`` → HTTP 422.
+- Unknown query parameters are silently ignored, so a typo returns the *unfiltered* feed:
+  every record is validated rather than trusted.
+- ``active=true&closed=false`` still lists stale events without token ids or ``conditionId``.
+- ``clobTokenIds`` and ``outcomes`` are JSON-encoded strings; ``version == "v2"`` markets trade
+  by ``positionIds`` (a real array) instead.
+- ``endDate`` is not the observation date: use ``eventDate``, else the slug, else the title.
+- Some city-days exist twice (``arch-`` slugs recreated on 2026-05-17/19); keep one per
+  (city, extreme, date), preferring the slug without ``arch-``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+
+import aiohttp
+import msgspec
+from yarl import URL
+
+from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
+from weatheredge.model.market import BucketMarket, TemperatureEvent
+from weatheredge.model.prices import to_micros
+from weatheredge.model.rules import parse_rule, parse_title
+from weatheredge.polymarket.wire import (
+    GammaEvent,
+    GammaMarket,
+    decode_gamma_event,
+    decode_json_string_list,
+    decode_raw_events_page,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_LIMIT = 100  # the venue never returns more per page
+MAX_PAGES = 200  # 20,000 events: far beyond the temperature universe, so more means a loop
+_OUTCOMES = ["Yes", "No"]
+_SLUG_DATE = re.compile(r"-on-([a-z]+)-(\d{1,2})-(\d{4})(?:-|$)")
+_TITLE_DATE = re.compile(r"\bon\s+([A-Za-z]+)\s+(\d{1,2})\??\s*$")
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
+_MONTHS = {name: i for i, name in enumerate(_MONTH_NAMES.split(), start=1)}
+
+
+class GammaError(Exception):
+    """Gamma could not be read: HTTP failure, transport failure or a malformed page body."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(f"{message} (status={status}, url={url})")
+        self.status = status
+        self.url = url
+
+
+class Rejected(ValueError):
+    """One Gamma record that cannot become a TemperatureEvent; the message is the reason."""
+
+
+@dataclass(slots=True)
+class Discovery:
+    events: list[TemperatureEvent] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (slug or id, reason)
+    pages: int = 0
+
+
+async def discover_temperature_events(
+    session: aiohttp.ClientSession,
+    gamma_url: str,
+    *,
+    tag_slug: str = "daily-temperature",
+    page_limit: int = MAX_PAGE_LIMIT,
+    max_pages: int = MAX_PAGES,
+) -> Discovery:
+    """Every open highest/lowest temperature event under ``tag_slug``, validated.
+
+    Raises GammaError when a page cannot be fetched or parsed; bad records never raise, they
+    land in ``Discovery.rejected`` with a reason.
+    """
+    url = f"{gamma_url.rstrip('/')}/events/keyset"
+    params = {"tag_slug": tag_slug, "closed": "false", "limit": str(min(page_limit, 100))}
+    discovery = Discovery()
+    seen: dict[tuple[str, str, dt.date], TemperatureEvent] = {}
+    cursor: str | None = None
+    while True:
+        if discovery.pages >= max_pages:
+            raise GammaError(f"more than {max_pages} pages; cursor loop?", url=url)
+        page_params = params if cursor is None else {**params, "after_cursor": cursor}
+        body = await _get(session, url, page_params)
+        try:
+            page = decode_raw_events_page(body)
+        except msgspec.DecodeError as err:
+            raise GammaError(f"malformed keyset page: {err}", url=url) from err
+        discovery.pages += 1
+        for raw in page.events:
+            _accept(raw, discovery, seen)
+        if not page.next_cursor or page.next_cursor == cursor:
+            break
+        cursor = page.next_cursor
+    discovery.events = list(seen.values())
+    logger.info(
+        "gamma discovery: %d events, %d rejected, %d pages",
+        len(discovery.events),
+        len(discovery.rejected),
+        discovery.pages,
+    )
+    return discovery
+
+
+async def fetch_event_by_slug(
+    session: aiohttp.ClientSession, gamma_url: str, slug: str
+) -> GammaEvent | None:
+    """``GET /events/slug/{slug}``; None when the event does not exist (yet)."""
+    url = f"{gamma_url.rstrip('/')}/events/slug/{slug}"
+    body = await _get(session, url, {}, missing_ok=True)
+    if body is None:
+        return None
+    try:
+        return decode_gamma_event(body)
+    except msgspec.DecodeError as err:
+        raise GammaError(f"malformed event: {err}", url=url) from err
+
+
+async def _get(
+    session: aiohttp.ClientSession, url: str, params: dict[str, str], *, missing_ok: bool = False
+) -> bytes | None:
+    safe_url = str(URL(url).with_query(None))  # query strings may one day carry keys
+    try:
+        async with session.get(url, params=params) as resp:
+            if resp.status == 404 and missing_ok:
+                return None
+            if resp.status != 200:
+                raise GammaError("HTTP error", url=safe_url, status=resp.status)
+            return await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise GammaError(f"request failed: {err!r}", url=safe_url) from err
+
+
+def _accept(
+    raw: msgspec.Raw, discovery: Discovery, seen: dict[tuple[str, str, dt.date], TemperatureEvent]
+) -> None:
+    try:
+        gamma = decode_gamma_event(raw)
+    except msgspec.DecodeError as err:
+        discovery.rejected.append((_raw_ident(raw), f"malformed event: {err}"))
+        return
+    ident = gamma.slug or gamma.id or "?"
+    try:
+        event = to_temperature_event(gamma)
+    except Rejected as err:
+        discovery.rejected.append((ident, str(err)))
+        return
+    key = (event.city.lower(), event.rule.extreme.value, event.date)
+    kept = seen.get(key)
+    if kept is None or (kept.slug.startswith("arch-") and not event.slug.startswith("arch-")):
+        if kept is not None:
+            discovery.rejected.append((kept.slug, f"duplicate of {event.slug}"))
+        seen[key] = event
+    else:
+        logger.warning("duplicate temperature event %s for %s", event.slug, kept.slug)
+        discovery.rejected.append((event.slug, f"duplicate of {kept.slug}"))
+
+
+def _raw_ident(raw: msgspec.Raw) -> str:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return "?"
+    if isinstance(value, dict):
+        return str(value.get("slug") or value.get("id") or "?")
+    return "?"
+
+
+def to_temperature_event(gamma: GammaEvent) -> TemperatureEvent:
+    """Validate one Gamma event; raises Rejected with the reason it cannot be used."""
+    title = gamma.title or ""
+    head = parse_title(title)
+    if head is None:
+        raise Rejected(f"not a temperature title: {title!r}")
+    if gamma.closed:
+        raise Rejected("event closed")
+    if not gamma.id or not gamma.slug:
+        raise Rejected("event without id or slug")
+    if not gamma.markets:
+        raise Rejected("no markets")
+    markets = [_to_bucket_market(m, gamma) for m in gamma.markets if _tradable(m)]
+    if not markets:
+        raise Rejected("no open order-book markets")
+    markets.sort(key=lambda m: _lower_edge(m.bucket))
+    if reason := validate_ladder([m.bucket for m in markets]):
+        raise Rejected(f"ladder: {reason}")
+    description, source = _rules_text(gamma)
+    try:
+        rule = parse_rule(title, description, source, label_unit=markets[0].bucket.unit)
+    except ValueError as err:
+        raise Rejected(f"rules: {err}") from err
+    return TemperatureEvent(
+        event_id=gamma.id,
+        slug=gamma.slug,
+        title=title,
+        city=head.city,
+        date=_event_date(gamma),
+        rule=rule,
+        markets=tuple(markets),
+    )
+
+
+def _tradable(market: GammaMarket) -> bool:
+    # Closed or book-less buckets are skipped; the ladder check then decides if the rest is usable.
+    return not market.closed and market.enable_order_book is True
+
+
+def _lower_edge(bucket: Bucket) -> float:
+    return -math.inf if bucket.lo is None else bucket.lo
+
+
+def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
+    label = market.group_item_title or ""
+    name = label or market.id or "?"
+    if not market.id or not market.condition_id:
+        raise Rejected(f"market {name}: no id or conditionId")
+    try:
+        bucket = parse_bucket_label(label)
+    except ValueError as err:
+        raise Rejected(f"market {name}: {err}") from err
+    yes, no = _token_ids(market, name)
+    return BucketMarket(
+        market_id=market.id,
+        condition_id=market.condition_id,
+        label=label,
+        bucket=bucket,
+        yes_token=yes,
+        no_token=no,
+        tick=_micros_field(market.order_price_min_tick_size, name, "orderPriceMinTickSize"),
+        min_size=_micros_field(market.order_min_size, name, "orderMinSize"),
+        fee_rate=_fee_rate(market, name),
+        neg_risk=bool(market.neg_risk if market.neg_risk is not None else event.neg_risk),
+        accepting_orders=bool(market.accepting_orders),
+    )
+
+
+def _token_ids(market: GammaMarket, name: str) -> tuple[str, str]:
+    if market.outcomes is None:
+        raise Rejected(f"market {name}: no outcomes")
+    try:
+        outcomes = decode_json_string_list(market.outcomes)
+    except msgspec.DecodeError as err:
+        raise Rejected(f"market {name}: outcomes not a JSON string list") from err
+    if outcomes != _OUTCOMES:
+        raise Rejected(f"market {name}: outcomes {outcomes!r} are not ['Yes', 'No']")
+    if market.version == "v2":
+        ids = market.position_ids or []
+    elif market.clob_token_ids:
+        try:
+            ids = decode_json_string_list(market.clob_token_ids)
+        except msgspec.DecodeError as err:
+            raise Rejected(f"market {name}: clobTokenIds not a JSON string list") from err
+    else:
+        ids = []
+    if len(ids) != 2 or not all(ids) or ids[0] == ids[1]:
+        raise Rejected(f"market {name}: without token ids")
+    return ids[0], ids[1]
+
+
+def _micros_field(value: float | str | None, name: str, field_name: str) -> int:
+    if value is None:
+        raise Rejected(f"market {name}: no {field_name}")
+    try:
+        # Floats such as 0.001 are rendered at the 6 decimals to_micros keeps, never compared.
+        micros = to_micros(value if isinstance(value, str) else f"{value:.6f}")
+    except ValueError as err:
+        raise Rejected(f"market {name}: bad {field_name} {value!r}") from err
+    if micros <= 0:
+        raise Rejected(f"market {name}: {field_name} must be positive")
+    return micros
+
+
+def _fee_rate(market: GammaMarket, name: str) -> float:
+    if not market.fees_enabled:
+        return 0.0
+    rate = market.fee_schedule.rate if market.fee_schedule else None
+    if rate is None:
+        raise Rejected(f"market {name}: fees enabled but no feeSchedule.rate")
+    try:
+        value = float(rate)
+    except ValueError as err:
+        raise Rejected(f"market {name}: bad fee rate {rate!r}") from err
+    if not 0.0 <= value < 1.0:
+        raise Rejected(f"market {name}: fee rate {value} out of range")
+    return value
+
+
+def _rules_text(event: GammaEvent) -> tuple[str, str]:
+    # Events usually carry the rules; older records only have them on the markets.
+    markets = event.markets or []
+    description = event.description or next((m.description for m in markets if m.description), "")
+    source = event.resolution_source or next(
+        (m.resolution_source for m in markets if m.resolution_source), ""
+    )
+    return description or "", source or ""
+
+
+def _event_date(event: GammaEvent) -> dt.date:
+    if event.event_date:
+        try:
+            return dt.date.fromisoformat(event.event_date[:10])
+        except ValueError as err:
+            raise Rejected(f"bad eventDate {event.event_date!r}") from err
+    if m := _SLUG_DATE.search(event.slug or ""):
+        if (month := _MONTHS.get(m.group(1))) is not None:
+            try:
+                return dt.date(int(m.group(3)), month, int(m.group(2)))
+            except ValueError:
+                pass
+    return _date_from_title(event)
+
+
+def _date_from_title(event: GammaEvent) -> dt.date:
+    """Month and day from the title; the year from the creation date (titles carry none)."""
+    m = _TITLE_DATE.search(event.title or "")
+    anchor = _iso_date(event.start_date or event.creation_date)
+    month = _MONTHS.get(m.group(1).lower()) if m else None
+    if m is None or month is None or anchor is None:
+        raise Rejected("no observation date in eventDate, slug or title")
+    try:
+        date = dt.date(anchor.year, month, int(m.group(2)))
+    except ValueError as err:
+        raise Rejected(f"bad date in title {event.title!r}") from err
+    # Events are listed a few days ahead, so a date far before creation is next year's.
+    if date < anchor - dt.timedelta(days=31):
+        date = date.replace(year=date.year + 1)
+    return date
+
+
+def _iso_date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,264 @@
+"""Composition root: one asyncio loop hosts the web app, the scheduler and the market stream.
+
+Resources are acquired in an aiohttp ``cleanup_ctx`` chain and released in reverse order, so a
+stop (SIGINT/SIGTERM) closes the stream first, then lets the notifier and the SQLite writer drain
+what is queued, within a bounded time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import pkgutil
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from weatheredge import web as web_routes
+from weatheredge.config import LoadedConfig
+from weatheredge.context import JobContext
+from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.health import Health
+from weatheredge.model.edge import Change
+from weatheredge.notify import Notifier
+from weatheredge.polymarket.stream import MarketStream
+from weatheredge.sinks import edge_message, edge_record
+from weatheredge.store import Store
+
+logger = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 4.0  # the whole stop must fit in 5 s
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    name: str
+    func: str  # textual reference, resolved at startup so a typo fails fast
+    interval_s: float
+    misfire_grace_s: int
+    run_at_start: bool
+
+
+def job_specs(loaded: LoadedConfig) -> list[JobSpec]:
+    jobs = loaded.settings.jobs
+    specs = [
+        JobSpec("discover_markets", "jobs.discover_markets:run", jobs.discovery_interval, 30, True),
+        # First run is requested by discovery as soon as it has events to price.
+        JobSpec(
+            "refresh_forecasts", "jobs.refresh_forecasts:run", jobs.forecast_interval, 120, False
+        ),
+    ]
+    if not loaded.settings.websocket.enabled:
+        specs.append(JobSpec("poll_books", "jobs.poll_books:run", jobs.poll_interval, 5, True))
+    return specs
+
+
+@dataclass(slots=True)
+class Daemon:
+    """Everything the running process holds; also what /status reports."""
+
+    loaded: LoadedConfig
+    health: Health = field(default_factory=Health)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    engine: Engine | None = None
+    store: Store | None = None
+    notifier: Notifier | None = None
+    stream: MarketStream | None = None
+    scheduler: AsyncIOScheduler | None = None
+    ctx: JobContext | None = None
+    _running: set[str] = field(default_factory=set)
+    _pending: set[str] = field(default_factory=set)
+
+    def sink(self, signal_: EdgeSignal) -> None:
+        """Hot-path exit: only enqueues."""
+        assert self.store is not None and self.notifier is not None
+        self.store.submit(edge_record(signal_))
+        notify_on = (Change.OPEN,) + ((Change.CLOSE,) if self.settings.notify.on_close else ())
+        if signal_.change in notify_on:
+            self.notifier.send(edge_message(signal_))
+
+    @property
+    def settings(self):
+        return self.loaded.settings
+
+    def request_run(self, name: str) -> None:
+        if self.scheduler is None:
+            return
+        if name in self._running:
+            self._pending.add(name)  # max_instances=1 would drop it; run again when done
+            return
+        self.scheduler.modify_job(name, next_run_time=dt.datetime.now(dt.UTC))
+
+    def on_job_event(self, event: JobExecutionEvent) -> None:
+        self._running.discard(event.job_id)
+        if event.exception is not None:
+            self.health.job_failed(
+                event.job_id, f"{type(event.exception).__name__}: {event.exception}"
+            )
+        else:
+            self.health.job_succeeded(event.job_id)
+        if event.job_id in self._pending:
+            self._pending.discard(event.job_id)
+            self.request_run(event.job_id)
+
+
+DAEMON = web.AppKey("daemon", Daemon)
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    daemon = app[DAEMON]
+    settings = daemon.settings
+    timeout = aiohttp.ClientTimeout(total=30, connect=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        daemon.store = Store.open(settings.database)
+        daemon.notifier = Notifier(
+            settings.notify.urls, store=daemon.store.submit, retries=settings.notify.retries
+        )
+        daemon.engine = Engine(
+            min_edge=settings.min_edge,
+            hysteresis=settings.edge_hysteresis,
+            max_forecast_age=settings.weather.max_forecast_age,
+            emit=daemon.sink,
+        )
+        tasks = [asyncio.create_task(daemon.notifier.run(), name="notifier")]
+        if settings.websocket.enabled:
+            daemon.stream = MarketStream(
+                settings.polymarket.ws_url,
+                heartbeat_s=settings.websocket.heartbeat_interval,
+                reconnect_attempts=settings.websocket.reconnect_attempts,
+                on_frame=daemon.engine.on_frame,
+                on_connected=daemon.engine.on_connected,
+                on_disconnected=daemon.engine.on_disconnected,
+            )
+            tasks.append(asyncio.create_task(daemon.stream.run(), name="market-stream"))
+        daemon.ctx = JobContext(
+            settings=settings,
+            session=session,
+            store=daemon.store,
+            engine=daemon.engine,
+            stream=daemon.stream,
+            health=daemon.health,
+            request_run=daemon.request_run,
+        )
+        daemon.scheduler = _start_scheduler(daemon)
+        try:
+            yield
+        finally:
+            await _shutdown(daemon, tasks)
+
+
+def _start_scheduler(daemon: Daemon) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    for spec in job_specs(daemon.loaded):
+        pkgutil.resolve_name(spec.func)
+        scheduler.add_job(
+            spec.func,
+            "interval",
+            seconds=spec.interval_s,
+            args=[daemon.ctx],
+            id=spec.name,
+            name=spec.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.misfire_grace_s,
+            next_run_time=now if spec.run_at_start else None,
+        )
+        daemon.health.job(spec.name)
+    scheduler.add_listener(daemon.on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    _track_submissions(daemon, scheduler)
+    scheduler.start()
+    for spec in job_specs(daemon.loaded):
+        if not spec.run_at_start:
+            scheduler.modify_job(
+                spec.name, next_run_time=now + dt.timedelta(seconds=spec.interval_s)
+            )
+    return scheduler
+
+
+def _track_submissions(daemon: Daemon, scheduler: AsyncIOScheduler) -> None:
+    from apscheduler.events import EVENT_JOB_SUBMITTED
+
+    scheduler.add_listener(lambda e: daemon._running.add(e.job_id), EVENT_JOB_SUBMITTED)
+
+
+async def _shutdown(daemon: Daemon, tasks: list[asyncio.Task[None]]) -> None:
+    if daemon.scheduler is not None and daemon.scheduler.running:
+        daemon.scheduler.shutdown(wait=False)
+    if daemon.engine is not None:
+        daemon.engine.stop()
+    for task in tasks[1:]:  # the stream first: no new decisions while draining
+        task.cancel()
+    for task in tasks[1:]:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 1.0)
+    if daemon.notifier is not None:
+        await daemon.notifier.close(grace_s=STOP_TIMEOUT_S / 2)
+    tasks[0].cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await tasks[0]
+    if daemon.store is not None:
+        await daemon.store.close(grace_s=STOP_TIMEOUT_S / 2)
+
+
+def make_app(loaded: LoadedConfig) -> web.Application:
+    app = web.Application()
+    app[DAEMON] = Daemon(loaded)
+    app.cleanup_ctx.append(_resources)
+    web_routes.add_routes(app, DAEMON)
+    return app
+
+
+async def serve(app: web.Application, stop: asyncio.Event) -> web.AppRunner:
+    """Start the app on the configured host/port; returns once serving (the caller awaits stop)."""
+    settings = app[DAEMON].settings
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int | None:
+    for addr in runner.addresses:
+        if isinstance(addr, tuple):
+            return int(addr[1])
+    return None
+
+
+async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> Daemon:
+    """Run until SIGINT/SIGTERM (or ``duration`` seconds); stop cleanly within 5 s."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    app = make_app(loaded)
+    runner = await serve(app, stop)
+    daemon = app[DAEMON]
+    logger.info(
+        "weatheredge running in %s mode; status on http://%s:%s/status",
+        daemon.settings.mode.value.upper(),
+        daemon.settings.web.host,
+        bound_port(runner),
+    )
+    try:
+        if duration is None:
+            await stop.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration)
+    finally:
+        logger.info("stopping")
+        await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    return daemon

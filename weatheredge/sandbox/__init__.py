@@ -1,0 +1,134 @@
+"""The built-in sandbox: simulated Polymarket and weather services on 127.0.0.1.
+
+``Sandbox`` starts three real servers — the venue (Gamma, CLOB REST, market WebSocket), the
+weather services (Open-Meteo ensemble/forecast, aviationweather METAR) and a notification sink
+that apprise's ``json://`` scheme can post to — and plays the scripted day of ``scenario``.
+``weatheredge demo``, the tests and the benchmarks all run against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from weatheredge.sandbox import scenario
+from weatheredge.sandbox.venue import Venue, create_venue_app
+from weatheredge.sandbox.weather import WeatherState, create_weather_app
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxUrls:
+    gamma_url: str
+    clob_url: str
+    ws_url: str
+    ensemble_url: str
+    forecast_url: str
+    metar_url: str
+    notify_url: str  # an apprise URL (json://…) that lands in Sandbox.notifications
+
+
+def _sink_app(received: list[dict[str, Any]]) -> web.Application:
+    async def receive(request: web.Request) -> web.Response:
+        try:
+            received.append(await request.json())
+        except ValueError:
+            return web.json_response({"error": "expected JSON"}, status=400)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", receive)
+    return app
+
+
+@dataclass
+class Sandbox:
+    host: str = "127.0.0.1"
+    port: int = 0  # first port; the others follow, or any free ports when 0
+    cycle_s: float = scenario.CYCLE_S
+    first_edge_after_s: float = 2.0
+    venue: Venue = field(default_factory=Venue)
+    weather: WeatherState = field(default_factory=WeatherState)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    quoted: list[scenario.Quoted] = field(default_factory=list)
+    _runners: list[web.AppRunner] = field(default_factory=list)
+    _script: asyncio.Task[None] | None = None
+    urls: SandboxUrls | None = None
+
+    async def start(self, *, play: bool = True) -> SandboxUrls:
+        apps = [
+            create_venue_app(self.venue),
+            create_weather_app(self.weather),
+            _sink_app(self.notifications),
+        ]
+        ports = []
+        for offset, app in enumerate(apps):
+            runner = web.AppRunner(app, shutdown_timeout=0.5)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port + offset if self.port else 0)
+            await site.start()
+            self._runners.append(runner)
+            ports.append(runner.addresses[0][1])
+        venue, weather, sink = (f"{self.host}:{p}" for p in ports)
+        self.urls = SandboxUrls(
+            gamma_url=f"http://{venue}",
+            clob_url=f"http://{venue}",
+            ws_url=f"ws://{venue}/ws/market",
+            ensemble_url=f"http://{weather}/v1/ensemble",
+            forecast_url=f"http://{weather}/v1/forecast",
+            metar_url=f"http://{weather}/api/data/metar",
+            notify_url=f"json://{sink}/sandbox-webhook",
+        )
+        self.quoted = scenario.install(self.venue, self.weather, dt.datetime.now(dt.UTC))
+        if play:
+            self._script = asyncio.create_task(
+                scenario.play(
+                    self.venue,
+                    self.quoted,
+                    cycle_s=self.cycle_s,
+                    first_edge_after_s=self.first_edge_after_s,
+                ),
+                name="sandbox-script",
+            )
+        return self.urls
+
+    async def stop(self) -> None:
+        if self._script is not None:
+            self._script.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._script
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+
+    def config_yaml(self, database: str, *, web_port: int = 0, extra: str = "") -> str:
+        """A weatheredge config pointing every external URL at this sandbox."""
+        assert self.urls is not None, "start() first"
+        u = self.urls
+        return f"""\
+database: {database}
+polymarket:
+  gamma_url: {u.gamma_url}
+  clob_url: {u.clob_url}
+  ws_url: {u.ws_url}
+weather:
+  ensemble_url: {u.ensemble_url}
+  forecast_url: {u.forecast_url}
+  metar_url: {u.metar_url}
+notify:
+  urls: ["{u.notify_url}"]
+web:
+  host: 127.0.0.1
+  port: {web_port}
+{extra}"""
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,94 @@
+"""``weatheredge demo`` and ``weatheredge sandbox``: the whole loop offline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from weatheredge.config import parse_config
+from weatheredge.runtime import run_daemon
+from weatheredge.sandbox import Sandbox
+from weatheredge.store import count_rows, recent_edges
+
+
+async def run_demo(*, duration: float, db_path: str | None) -> int:
+    with contextlib.ExitStack() as stack:
+        if db_path is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="weatheredge-demo-"))
+            db_path = str(Path(tmp) / "demo.db")
+        sandbox = Sandbox()
+        await sandbox.start()
+        print(f"sandbox up: venue {sandbox.urls.gamma_url}, weather {sandbox.urls.ensemble_url}")
+        print(f"running the daemon against it for {duration:g} s (database {db_path}) ...")
+        try:
+            loaded = parse_config(sandbox.config_yaml(db_path), env={})
+            daemon = await run_daemon(loaded, duration=duration)
+        finally:
+            await sandbox.stop()
+        print(summary(db_path, daemon, sandbox))
+    return 0
+
+
+def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:
+    discovery = getattr(getattr(daemon, "ctx", None), "discovery", {}) or {}
+    lines = [
+        "",
+        "== weatheredge demo summary ==",
+        f"events discovered : {discovery.get('events', 0)} "
+        f"({discovery.get('markets', 0)} bucket markets; "
+        f"{discovery.get('rejected', 0)} records skipped)",
+    ]
+    for why in discovery.get("rejected_sample", []):
+        lines.append(f"  skipped  {why}")
+    for component, why in sorted(getattr(daemon.health, "notes", {}).items()):
+        lines.append(f"  degraded {component}: {why}")
+    lines.append(f"forecast snapshots: {count_rows(db_path, 'forecasts')}")
+    edges = recent_edges(db_path, limit=20)
+    lines.append(f"edge episodes     : {len(edges)}")
+    for e in edges:
+        lines.append(
+            f"  {e['opened_at']}  {e['city']} {e['date']}  {e['bucket']:<16} buy {e['side']:<3} "
+            f"at {e['open_price']:<6} p={e['prob']:.3f} edge={e['open_edge']:+.3f} "
+            f"size={e['open_size']} [{e['status']}] decided in {e['latency_us']} µs"
+        )
+    lines.append(f"notifications     : {len(sandbox.notifications)} received by the sandbox sink")
+    for n in sandbox.notifications[:5]:
+        lines.append(f"  {n.get('title', '')}")
+    if not edges:
+        lines.append("no edge seen: try a longer --duration")
+    return "\n".join(lines)
+
+
+async def run_sandbox_forever(
+    host: str, port: int, *, write_config: str | None = None, db: str = "sandbox.db"
+) -> int:
+    sandbox = Sandbox(host=host, port=port)
+    urls = await sandbox.start()
+    print("weatheredge sandbox running (Ctrl-C to stop)")
+    for name in urls.__slots__:
+        print(f"  {name:<13} {getattr(urls, name)}")
+    config = sandbox.config_yaml(db, web_port=8787)
+    if write_config:
+        # Once, before anything else runs on the loop; written whole so a reader never sees half.
+        tmp = Path(f"{write_config}.tmp")
+        tmp.write_text(config)  # noqa: ASYNC240
+        tmp.replace(write_config)  # noqa: ASYNC240
+        print(f"\nconfig pointing at it written to {write_config}")
+    else:
+        print("\nconfig pointing at it:\n")
+        print(config)
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await sandbox.stop()
+    return 0

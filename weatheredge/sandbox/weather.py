@@ -1,0 +1,550 @@
+"""Simulated Open-Meteo (ensemble + forecast) and aviationweather METAR services.
+
+Serves, on whatever host/port the caller binds (tests and the sandbox use 127.0.0.1):
+
+* ``GET /v1/ensemble`` - Open-Meteo Ensemble API shape (weather.md §2.2). Multi-model requests
+  suffix keys with the *internal domain name* (``gfs_seamless`` -> ``ncep_gefs_seamless``);
+  the control member has no ``_memberNN``. Members: ECMWF IFS 51, GEFS 31, ICON-EPS 40,
+  GEM 21, each including the control. ICON stops after 7 days (``null`` beyond), as live.
+* ``GET /v1/forecast`` - Forecast API daily shape (§2.1); keys suffixed with the requested alias.
+* ``GET /api/data/metar`` - aviationweather JSON records (§2.5) with a realistic ``rawOb``:
+  US stations (K/P prefix) carry a T-group and tenths in ``temp``; others whole °C. A report is
+  visible once ``receiptTime`` has passed on the state's clock. No reports -> HTTP 204, empty.
+
+Errors mimic the real services: unknown model -> 400 ``{"error": true, "reason": "Cannot
+initialize MultiDomains ..."}``; ``daily`` without ``timezone`` -> 400. Locations or dates the
+scenario did not set get a seeded climatology so the daemon never starves. Everything is
+deterministic for a given ``WeatherState.seed``. Limits: no ``hourly`` data, ``timezone=auto``
+is treated as GMT, only ``temperature_2m_max``/``_min`` exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+from weatheredge.model.buckets import c_to_f
+from weatheredge.weather.stations import resolve_station
+
+Extreme = Literal["max", "min"]
+Clock = Callable[[], dt.datetime]
+
+_MATCH_DEGREES = 0.05
+_DIURNAL_RANGE_C = 8.0  # default max-min gap when only one extreme was set
+
+
+@dataclass(frozen=True, slots=True)
+class EnsembleModel:
+    domain: str  # internal name used as the key suffix in multi-model responses
+    members: int  # including the control
+    horizon_days: int
+    bias_c: float  # systematic offset so models disagree a little, as real ones do
+
+
+ENSEMBLE_MODELS = {
+    "ecmwf_ifs025": EnsembleModel("ecmwf_ifs025_ensemble", 51, 15, 0.0),
+    "gfs_seamless": EnsembleModel("ncep_gefs_seamless", 31, 35, 0.4),
+    "icon_seamless": EnsembleModel("icon_seamless_eps", 40, 7, -0.3),
+    "gem_global": EnsembleModel("gem_global_ensemble", 21, 16, 0.6),
+}
+FORECAST_MODELS = {
+    "best_match": 0.0,
+    "ecmwf_ifs025": 0.0,
+    "gfs_seamless": 0.4,
+    "gfs_global": 0.4,
+    "icon_seamless": -0.3,
+    "icon_global": -0.3,
+    "gem_seamless": 0.6,
+    "jma_seamless": 0.2,
+    "ukmo_seamless": -0.1,
+    "meteofrance_seamless": 0.1,
+    "cma_grapes_global": 0.8,
+    "ncep_hrrr_conus": 0.3,
+}
+_FORECAST_HORIZON = {"icon_seamless": 7, "icon_global": 7, "ncep_hrrr_conus": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class DailyDistribution:
+    mean_c: float
+    spread_c: float
+
+
+class WeatherState:
+    """What the simulated services answer; scenario authors and tests mutate it directly."""
+
+    def __init__(self, *, seed: int = 0, clock: Clock | None = None) -> None:
+        self.seed = seed
+        self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._daily: dict[tuple[float, float], dict[tuple[dt.date, str], DailyDistribution]] = {}
+        self._metars: dict[str, list[dict[str, Any]]] = {}
+        self._faults: dict[str, deque[tuple[int, str]]] = {}
+
+    def set_daily(
+        self,
+        lat: float,
+        lon: float,
+        day: dt.date,
+        mean_c: float,
+        spread_c: float,
+        extreme: Extreme = "max",
+    ) -> None:
+        """Members for ``day`` (station-local) near (lat, lon) are drawn around ``mean_c``."""
+        location = self._match(lat, lon) or (round(lat, 4), round(lon, 4))
+        self._daily.setdefault(location, {})[(day, extreme)] = DailyDistribution(mean_c, spread_c)
+
+    def distribution(
+        self, lat: float, lon: float, day: dt.date, extreme: Extreme
+    ) -> DailyDistribution:
+        """The set distribution, one derived from the other extreme, or a seeded default."""
+        anchor = self.anchor(lat, lon)
+        days = self._daily.get(anchor, {})
+        if (found := days.get((day, extreme))) is not None:
+            return found
+        other = days.get((day, "min" if extreme == "max" else "max"))
+        if other is not None:
+            shift = -_DIURNAL_RANGE_C if extreme == "min" else _DIURNAL_RANGE_C
+            return DailyDistribution(other.mean_c + shift, other.spread_c)
+        return _climatology(anchor[0], day, extreme)
+
+    def add_metar(
+        self,
+        icao: str,
+        obs_time: dt.datetime,
+        temp_c: float,
+        kind: Literal["METAR", "SPECI"] = "METAR",
+        *,
+        dewpoint_c: float | None = None,
+        tenths: bool | None = None,
+        receipt_delay: dt.timedelta = dt.timedelta(minutes=3),
+    ) -> dict[str, Any]:
+        """Record a report; ``tenths`` defaults to True for US (K/P) stations. Returns the JSON."""
+        code = icao.strip().upper()
+        if obs_time.tzinfo is None:
+            raise ValueError("obs_time must be timezone-aware")
+        record = metar_record(
+            code,
+            obs_time.astimezone(dt.UTC),
+            temp_c,
+            kind,
+            temp_c - 5.0 if dewpoint_c is None else dewpoint_c,
+            code[:1] in ("K", "P") if tenths is None else tenths,
+            receipt_delay,
+        )
+        self._metars.setdefault(code, []).append(record)
+        return record
+
+    def inject_error(self, path: str, status: int = 503, body: str = "") -> None:
+        """The next request to ``path`` fails with ``status`` and ``body`` (queued, FIFO)."""
+        self._faults.setdefault(path, deque()).append((status, body))
+
+    def take_fault(self, path: str) -> tuple[int, str] | None:
+        queue = self._faults.get(path)
+        return queue.popleft() if queue else None
+
+    def visible_metars(self, icaos: Iterable[str], hours: float) -> list[dict[str, Any]]:
+        now = self.clock().astimezone(dt.UTC)
+        since = (now - dt.timedelta(hours=hours)).timestamp()
+        out = []
+        for icao in icaos:
+            records = [
+                r
+                for r in self._metars.get(icao, [])
+                if r["obsTime"] >= since and _parse_awc_time(r["receiptTime"]) <= now
+            ]
+            out.extend(sorted(records, key=lambda r: -r["obsTime"]))  # newest first, as AWC
+        return out
+
+    def anchor(self, lat: float, lon: float) -> tuple[float, float]:
+        """The point that seeds a location's members: a scripted location, else the grid cell."""
+        return self._match(lat, lon) or _grid_cell(lat, lon)
+
+    def _match(self, lat: float, lon: float) -> tuple[float, float] | None:
+        near = [
+            (abs(a - lat) + abs(o - lon), (a, o))
+            for a, o in self._daily
+            if abs(a - lat) <= _MATCH_DEGREES and abs(o - lon) <= _MATCH_DEGREES
+        ]
+        return min(near)[1] if near else None
+
+    def members(
+        self, lat: float, lon: float, day: dt.date, extreme: Extreme, model: str
+    ) -> list[float]:
+        """Deterministic member values in °C; index 0 is the control."""
+        dist = self.distribution(lat, lon, day, extreme)
+        spec = ENSEMBLE_MODELS[model]
+        rng = _rng(self.seed, self.anchor(lat, lon), day, extreme, model)
+        # Bias scales with spread so that spread 0 reproduces the scenario's mean exactly.
+        centre = dist.mean_c + spec.bias_c * min(dist.spread_c, 1.0)
+        control = centre + rng.gauss(0.0, dist.spread_c * 0.3)
+        return [control] + [centre + rng.gauss(0.0, dist.spread_c) for _ in range(spec.members - 1)]
+
+
+def _grid_cell(lat: float, lon: float) -> tuple[float, float]:
+    return round(round(lat / 0.25) * 0.25, 2), round(round(lon / 0.25) * 0.25, 2)
+
+
+def _rng(*parts: object) -> random.Random:
+    # hash() of str is salted per process; a digest keeps runs reproducible.
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _climatology(lat: float, day: dt.date, extreme: Extreme) -> DailyDistribution:
+    """Crude seasonal cycle: warm near the equator, peak ~19 July north / ~19 January south."""
+    season = math.cos(2 * math.pi * (day.timetuple().tm_yday - 200) / 365.25)
+    if lat < 0:
+        season = -season
+    mean_max = 30.0 - 0.45 * abs(lat) + 0.25 * abs(lat) * season
+    mean = mean_max if extreme == "max" else mean_max - _DIURNAL_RANGE_C
+    return DailyDistribution(round(mean, 1), 1.5)
+
+
+# --- METAR records ------------------------------------------------------------------------
+
+
+def _awc_time(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _parse_awc_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+
+
+def _body_group(celsius: float) -> str:
+    whole = math.floor(celsius + 0.5)
+    negative = whole < 0 or (whole == 0 and celsius < 0)
+    return f"{'M' if negative else ''}{abs(whole):02d}"
+
+
+def _t_part(celsius: float) -> str:
+    tenths = round(abs(celsius) * 10)
+    return f"{'1' if celsius < 0 and tenths else '0'}{tenths:03d}"
+
+
+def _report_time(obs: dt.datetime, kind: str) -> dt.datetime:
+    if kind == "METAR" and obs.minute >= 45:
+        # Routine reports taken at :51 are filed as the next hour's report.
+        return obs.replace(minute=0, second=0) + dt.timedelta(hours=1)
+    return obs.replace(second=0)
+
+
+def raw_metar(
+    icao: str, obs: dt.datetime, temp_c: float, dew_c: float, kind: str, tenths: bool
+) -> str:
+    """A plausible raw report; US style (A-altimeter, RMK AO2, SLP, T-group) when ``tenths``."""
+    prefix = "SPECI " if kind == "SPECI" else ""
+    head = f"{prefix}{icao} {obs:%d%H%M}Z 31008KT"
+    temps = f"{_body_group(temp_c)}/{_body_group(dew_c)}"
+    if not tenths:
+        return f"{head} 9999 FEW030 {temps} Q1019 NOSIG"
+    slp = " SLP191" if kind == "METAR" else ""
+    t_group = f"T{_t_part(temp_c)}{_t_part(dew_c)}"
+    return f"{head} 10SM FEW250 {temps} A3010 RMK AO2{slp} {t_group}"
+
+
+def metar_record(
+    icao: str,
+    obs: dt.datetime,
+    temp_c: float,
+    kind: str,
+    dew_c: float,
+    tenths: bool,
+    receipt_delay: dt.timedelta,
+) -> dict[str, Any]:
+    """One aviationweather JSON record, fields as documented (weather.md §2.5)."""
+    station = resolve_station(icao)
+    temp: float = round(temp_c, 1) if tenths else math.floor(temp_c + 0.5)
+    dewp: float = round(dew_c, 1) if tenths else math.floor(dew_c + 0.5)
+    return {
+        "icaoId": icao,
+        "receiptTime": _awc_time(obs + receipt_delay),
+        "obsTime": int(obs.timestamp()),
+        "reportTime": _awc_time(_report_time(obs, kind)),
+        "temp": temp,
+        "dewp": dewp,
+        "wdir": 310,
+        "wspd": 8,
+        "wgst": None,
+        "visib": "10+",
+        "altim": 1019.2,
+        "slp": 1019.1 if kind == "METAR" and tenths else None,
+        "qcField": 4,
+        "wxString": None,
+        "presTend": None,
+        "maxT": None,
+        "minT": None,
+        "maxT24": None,
+        "minT24": None,
+        "precip": None,
+        "pcp3hr": None,
+        "pcp6hr": None,
+        "pcp24hr": None,
+        "snow": None,
+        "vertVis": None,
+        "metarType": kind,
+        "rawOb": raw_metar(icao, obs, temp_c, dew_c, kind, tenths),
+        "lat": station.latitude if station else 0.0,
+        "lon": station.longitude if station else 0.0,
+        "elev": round(station.elevation_m) if station else 0,
+        "name": f"{icao} (sandbox)",
+        "clouds": [{"cover": "FEW", "base": 25000 if tenths else 3000}],
+        "fltCat": "VFR",
+    }
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+STATE = web.AppKey("weather_state", WeatherState)
+
+
+class _BadRequest(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _error(reason: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": True, "reason": reason}, status=status)
+
+
+@web.middleware
+async def _harness(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+    state = request.app[STATE]
+    state.requests.append((request.path, dict(request.query)))
+    if (fault := state.take_fault(request.path)) is not None:
+        status, body = fault
+        return web.Response(status=status, text=body, content_type="application/json")
+    try:
+        return await handler(request)
+    except _BadRequest as err:
+        return _error(err.reason)
+
+
+def _coordinate(query: Any, name: str, limit: float) -> float:
+    try:
+        value = float(query[name])
+    except KeyError:
+        raise _BadRequest(f"Parameter '{name}' is missing") from None
+    except ValueError:
+        raise _BadRequest(f"Parameter '{name}' is not a number") from None
+    if not -limit <= value <= limit:
+        raise _BadRequest(f"{name.capitalize()} must be in range of -{limit} to {limit}°.")
+    return value
+
+
+def _zone(query: Any, daily: bool) -> ZoneInfo:
+    name = query.get("timezone")
+    if name is None and daily:
+        raise _BadRequest("Timezone is required when requesting daily variables")
+    if name is None or name in ("GMT", "UTC", "auto"):
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _BadRequest(f"Invalid timezone {name}") from None
+
+
+def _variables(query: Any) -> list[tuple[str, Extreme]]:
+    names = [v for v in query.get("daily", "").split(",") if v]
+    out: list[tuple[str, Extreme]] = []
+    for name in names:
+        if name not in ("temperature_2m_max", "temperature_2m_min"):
+            raise _BadRequest(f"Cannot initialize DailyVariable from invalid String value {name}.")
+        out.append((name, "max" if name.endswith("max") else "min"))
+    return out
+
+
+def _models(query: Any, known: Iterable[str], default: Sequence[str]) -> list[str]:
+    names = [m for m in query.get("models", "").split(",") if m] or list(default)
+    for name in names:
+        if name not in known:
+            raise _BadRequest(
+                f"Cannot initialize MultiDomains from invalid String value {name} for key models."
+            )
+    return names
+
+
+def _days(query: Any, zone: ZoneInfo, now: dt.datetime, limit: int) -> list[dt.date]:
+    try:
+        count = int(query.get("forecast_days", "7"))
+    except ValueError:
+        raise _BadRequest("Parameter 'forecast_days' is not an integer") from None
+    if not 0 <= count <= limit:
+        raise _BadRequest(f"Forecast days is invalid. Allowed range 0 to {limit}.")
+    today = now.astimezone(zone).date()
+    return [today + dt.timedelta(days=i) for i in range(count)]
+
+
+def _convert(celsius: float | None, fahrenheit: bool) -> float | None:
+    if celsius is None:
+        return None
+    return round(c_to_f(celsius) if fahrenheit else celsius, 1)
+
+
+def _fahrenheit(query: Any) -> bool:
+    unit = query.get("temperature_unit", "celsius")
+    if unit not in ("celsius", "fahrenheit"):
+        raise _BadRequest(f"Cannot initialize TemperatureUnit from invalid String value {unit}.")
+    return unit == "fahrenheit"
+
+
+def _envelope(lat: float, lon: float, zone: ZoneInfo, now: dt.datetime) -> dict[str, Any]:
+    local = now.astimezone(zone)
+    offset = local.utcoffset() or dt.timedelta(0)
+    return {
+        # Open-Meteo answers with the grid cell it used, not the point asked for.
+        "latitude": _grid_cell(lat, lon)[0],
+        "longitude": _grid_cell(lat, lon)[1],
+        "generationtime_ms": 0.42,
+        "utc_offset_seconds": int(offset.total_seconds()),
+        "timezone": "GMT" if zone.key == "UTC" else zone.key,
+        "timezone_abbreviation": local.tzname() or "GMT",
+        "elevation": 10.0,
+    }
+
+
+def _finish(
+    body: dict[str, Any], days: list[dt.date], daily: dict[str, Any], fahrenheit: bool
+) -> web.Response:
+    if daily:
+        unit = "°F" if fahrenheit else "°C"
+        body["daily_units"] = {"time": "iso8601", **{k: unit for k in daily}}
+        body["daily"] = {"time": [d.isoformat() for d in days], **daily}
+    return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _member_keys(variable: str, model: str, suffixed: bool) -> list[str]:
+    spec = ENSEMBLE_MODELS[model]
+    suffix = f"_{spec.domain}" if suffixed else ""
+    members = [f"{variable}_member{i:02d}{suffix}" for i in range(1, spec.members)]
+    return [f"{variable}{suffix}", *members]
+
+
+def _ensemble_columns(
+    state: WeatherState,
+    point: tuple[float, float],
+    days: list[dt.date],
+    extreme: Extreme,
+    model: str,
+    fahrenheit: bool,
+) -> list[list[float | None]]:
+    """One column per member (control first); null past the model's horizon, as live."""
+    spec = ENSEMBLE_MODELS[model]
+    rows = [
+        state.members(*point, day, extreme, model)
+        if lead < spec.horizon_days
+        else [None] * spec.members
+        for lead, day in enumerate(days)
+    ]
+    return [[_convert(v, fahrenheit) for v in column] for column in zip(*rows, strict=True)] or [
+        [] for _ in range(spec.members)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    point: tuple[float, float]
+    variables: list[tuple[str, Extreme]]
+    models: list[str]
+    zone: ZoneInfo
+    now: dt.datetime
+    days: list[dt.date]
+    fahrenheit: bool
+
+
+def _request(request: web.Request, known: Any, default: str, max_days: int) -> _Request:
+    query = request.query
+    lat, lon = _coordinate(query, "latitude", 90), _coordinate(query, "longitude", 180)
+    variables = _variables(query)
+    zone = _zone(query, bool(variables))
+    models = _models(query, known, [default])
+    now = request.app[STATE].clock()
+    return _Request(
+        (lat, lon),
+        variables,
+        models,
+        zone,
+        now,
+        _days(query, zone, now, max_days),
+        _fahrenheit(query),
+    )
+
+
+async def _ensemble(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    req = _request(request, ENSEMBLE_MODELS, "ecmwf_ifs025", 35)
+    daily: dict[str, Any] = {}
+    for variable, extreme in req.variables:
+        for model in req.models:
+            keys = _member_keys(variable, model, len(req.models) > 1)
+            columns = _ensemble_columns(state, req.point, req.days, extreme, model, req.fahrenheit)
+            daily.update(zip(keys, columns, strict=True))
+    return _finish(_envelope(*req.point, req.zone, req.now), req.days, daily, req.fahrenheit)
+
+
+async def _forecast(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    req = _request(request, FORECAST_MODELS, "best_match", 16)
+    daily: dict[str, Any] = {}
+    for variable, extreme in req.variables:
+        for model in req.models:
+            key = f"{variable}_{model}" if len(req.models) > 1 else variable
+            horizon = _FORECAST_HORIZON.get(model, 16)
+            daily[key] = [
+                _convert(_deterministic(state, *req.point, day, extreme, model), req.fahrenheit)
+                if lead < horizon
+                else None
+                for lead, day in enumerate(req.days)
+            ]
+    return _finish(_envelope(*req.point, req.zone, req.now), req.days, daily, req.fahrenheit)
+
+
+def _deterministic(
+    state: WeatherState, lat: float, lon: float, day: dt.date, extreme: Extreme, model: str
+) -> float:
+    dist = state.distribution(lat, lon, day, extreme)
+    rng = _rng(state.seed, state.anchor(lat, lon), day, extreme, "det", model)
+    noise = rng.gauss(0.0, 0.3 * min(dist.spread_c, 1.0))
+    return dist.mean_c + FORECAST_MODELS[model] * min(dist.spread_c, 1.0) + noise
+
+
+async def _metar(request: web.Request) -> web.Response:
+    state, query = request.app[STATE], request.query
+    ids = [i.strip().upper() for i in query.get("ids", "").split(",") if i.strip()]
+    if not ids:
+        return web.Response(status=400, text="Missing ids parameter")
+    try:
+        hours = float(query.get("hours", "1.5"))
+    except ValueError:
+        return web.Response(status=400, text="Invalid hours parameter")
+    records = state.visible_metars(ids, hours)
+    if not records:
+        return web.Response(status=204)
+    fmt = query.get("format", "raw")
+    if fmt == "json":
+        return web.json_response(records)
+    if fmt == "raw":
+        return web.Response(text="\n".join(r["rawOb"] for r in records) + "\n")
+    return web.Response(status=400, text=f"Invalid format {fmt}")
+
+
+def create_weather_app(state: WeatherState) -> web.Application:
+    """The simulated weather services, all on one app (mount or serve it as-is)."""
+    app = web.Application(middlewares=[_harness])
+    app[STATE] = state
+    app.router.add_get("/v1/ensemble", _ensemble)
+    app.router.add_get("/v1/forecast", _forecast)
+    app.router.add_get("/api/data/metar", _metar)
+    return app

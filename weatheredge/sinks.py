@@ -1,0 +1,51 @@
+"""Turn the engine's edge signals into store records and notification messages."""
+
+from __future__ import annotations
+
+from weatheredge.engine import EdgeSignal
+from weatheredge.model.edge import Change
+from weatheredge.notify import EdgeMessage
+from weatheredge.store import EdgeClosed, EdgeOpened, EdgeUpdated, Record
+
+
+def edge_record(signal: EdgeSignal) -> Record:
+    if signal.change is Change.OPEN:
+        assert signal.quote is not None
+        return EdgeOpened.from_quote(
+            signal.edge_id,
+            signal.event,
+            signal.market,
+            signal.quote,
+            forecast_id=signal.forecast_id,
+            latency_us=signal.latency_us,
+            at=signal.at,
+        )
+    if signal.change is Change.UPDATE:
+        assert signal.quote is not None
+        return EdgeUpdated.from_quote(signal.edge_id, signal.quote, signal.at)
+    return EdgeClosed(signal.edge_id, signal.reason, signal.at)
+
+
+def edge_message(signal: EdgeSignal) -> EdgeMessage:
+    if signal.quote is not None:
+        return EdgeMessage.from_quote(
+            signal.change.value,
+            signal.edge_id,
+            signal.event,
+            signal.market,
+            signal.quote,
+            reason=signal.reason,
+        )
+    return EdgeMessage(
+        kind=signal.change.value,
+        edge_id=signal.edge_id,
+        city=signal.event.city,
+        date=signal.event.date,
+        bucket=signal.market.label,
+        side=signal.side.value,
+        price="",
+        size="",
+        prob=float("nan"),
+        edge=float("nan"),
+        reason=signal.reason,
+    )
