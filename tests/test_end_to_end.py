@@ -3,6 +3,7 @@ notifications delivered over HTTP to a local endpoint through apprise."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -188,3 +189,23 @@ def _wait_for(condition: Callable[[], bool], what: str, within: float = 20.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"no {what} within {within} s"
         time.sleep(0.1)
+
+
+async def test_new_event_is_subscribed_on_the_open_socket(sandbox: Sandbox, tmp_path: Path) -> None:
+    from weatheredge.sandbox import scenario
+
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, _):
+        await eventually(lambda: daemon.engine.status()["books_synced"] == 88)
+        connections = sandbox.venue.connections
+        spec = scenario.event_specs()[0]
+        later = scenario.gamma_event(spec, dt.date(2030, 1, 2), 260000)
+        sandbox.venue.add_event(later)
+        daemon.request_run("discover_markets")
+        await eventually(lambda: daemon.engine.status()["books_synced"] == 110)
+        assert sandbox.venue.connections == connections  # no reconnect
+        frames = sandbox.venue.subscriptions_received
+        assert frames[0]["type"] == "market" and frames[0]["initial_dump"] is True
+        update = frames[-1]
+        assert update["operation"] == "subscribe"
+        assert len(update["assets_ids"]) == 22
+        assert not [f for f in frames[1:] if f.get("type") == "market"]
