@@ -230,6 +230,277 @@ def m001_initial_schema(db: Database) -> None:
     _create_notifications(db)
 
 
+# --- the model (issue 4): observations, settlements, horizon snapshots, calibration ----------
+
+MODEL_TABLES = (
+    "observations",
+    "extreme_changes",
+    "settlements",
+    "horizon_snapshots",
+    "calibration_params",
+)
+
+
+@migrations()
+def m002_model(db: Database) -> None:
+    """Observations, settlement, scoring snapshots and EMOS parameters; edge and forecast kinds."""
+    _table(db, "observations").create(
+        {
+            "icao": str,
+            "observed_at": str,
+            "temp_c": float,  # tenths when tenths = 1, else the whole-degree body value
+            "tenths": int,
+            "kind": str,  # METAR | SPECI
+            "raw": str,
+            "received_at": str,
+        },
+        pk=("icao", "observed_at"),
+        not_null=["temp_c", "tenths", "kind", "raw", "received_at"],
+        strict=True,
+    )
+    _table(db, "extreme_changes").create(
+        {
+            "id": int,
+            "event_id": str,
+            "station": str,
+            "observed_at": str,  # the report that moved the running extreme
+            "received_at": str,  # when our poll got it
+            "old_value": int,  # NULL: the first report of the day
+            "new_value": int,
+            "latency_us": int,  # report in hand -> edges re-evaluated
+            "dead_buckets": int,
+        },
+        pk="id",
+        not_null=["event_id", "station", "observed_at", "received_at", "new_value"],
+        strict=True,
+    )
+    _table(db, "extreme_changes").create_index(["event_id"])
+    _table(db, "settlements").create(
+        {
+            "event_id": str,
+            "station": str,
+            "date": str,
+            "extreme": str,
+            "unit": str,
+            "status": str,  # settled | no_data
+            "observed_value": float,  # the extreme report in the market unit, before rounding
+            "settled_value": int,
+            "reports": int,
+            "winning_market_id": str,
+            "winning_label": str,
+            "venue_market_id": str,  # NULL until the venue has resolved
+            "agreement": int,  # 1 / 0; NULL while the venue has not resolved
+            "settled_at": str,
+            "checked_at": str,
+        },
+        pk="event_id",
+        not_null=["station", "date", "extreme", "unit", "status", "settled_at"],
+        strict=True,
+    )
+    _table(db, "horizon_snapshots").create(
+        {
+            "event_id": str,
+            "horizon_h": int,  # hours before the local day ends
+            "market_id": str,
+            "at": str,
+            "prob": float,  # ours at that moment (NULL: not priced)
+            "bid": str,
+            "ask": str,
+            "mid": float,
+        },
+        pk=("event_id", "horizon_h", "market_id"),
+        not_null=["at"],
+        strict=True,
+    )
+    _table(db, "calibration_params").create(
+        {
+            "station": str,
+            "extreme": str,
+            "unit": str,
+            "lead_days": int,
+            "a": float,
+            "b": float,
+            "c": float,
+            "d": float,
+            "x_ref": float,
+            "weights": str,  # JSON model -> weight
+            "n": int,
+            "crps": float,
+            "crps_raw": float,
+            "fitted_at": str,
+        },
+        pk=("station", "extreme", "unit", "lead_days"),
+        not_null=["a", "b", "c", "d", "x_ref", "weights", "n", "fitted_at"],
+        strict=True,
+    )
+    db.execute("ALTER TABLE edges ADD COLUMN kind TEXT NOT NULL DEFAULT 'bucket'")
+    db.execute("ALTER TABLE forecasts ADD COLUMN kind TEXT NOT NULL DEFAULT 'forecast'")
+    for column, sql_type in (
+        ("lead_days", "INTEGER"),
+        ("model_means", "TEXT"),
+        ("spread", "REAL"),
+        ("mu", "REAL"),
+        ("sigma", "REAL"),
+        ("observed_value", "INTEGER"),
+    ):
+        db.execute(f"ALTER TABLE forecasts ADD COLUMN {column} {sql_type}")
+
+
+# --- trading (issue 5): write-ahead intents, fills, positions, limits, kill switch -----------
+
+TRADING_TABLES = (
+    "trade_episodes",
+    "trade_intents",
+    "trade_fills",
+    "trade_fill_events",
+    "positions",
+    "risk_rejections",
+    "trading_state",
+)
+
+
+@migrations()
+def m003_trading(db: Database) -> None:
+    """Money, prices and sizes are exact decimal text; times ISO-8601 UTC text."""
+    _table(db, "trade_episodes").create(
+        {
+            "episode_id": str,
+            "kind": str,  # entry | exit | take_profit
+            "edge_id": str,  # the edge episode an entry acts on; NULL for exits
+            "token_id": str,
+            "event_id": str,
+            "outcome": str,  # YES | NO
+            "status": str,  # open | closed
+            "opened_at": str,
+            "closed_at": str,
+            "reason": str,
+            "prob": float,
+            "price": str,
+        },
+        pk="episode_id",
+        not_null=["kind", "token_id", "event_id", "outcome", "status", "opened_at"],
+        strict=True,
+    )
+    intents = _table(db, "trade_intents")
+    intents.create(
+        {
+            "intent_key": str,  # deterministic: <episode>:<kind>:<side>
+            "episode_id": str,
+            "kind": str,  # entry | exit | orphan (found at the venue, not ours)
+            "mode": str,  # dry_run | paper | live
+            "token_id": str,
+            "market_id": str,
+            "event_id": str,
+            "city": str,
+            "date": str,
+            "bucket": str,
+            "outcome": str,
+            "side": str,  # BUY | SELL
+            "price": str,
+            "size": str,
+            "prob": float,
+            "edge": float,
+            "reason": str,
+            "limits": str,  # JSON: every limit checked and its headroom
+            "status": str,
+            "venue_order_id": str,
+            "filled_size": str,
+            "fees": str,
+            "error": str,
+            "attempts": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="intent_key",
+        not_null=[
+            "episode_id",
+            "kind",
+            "mode",
+            "token_id",
+            "side",
+            "price",
+            "size",
+            "status",
+            "filled_size",
+            "fees",
+            "attempts",
+            "created_at",
+            "updated_at",
+        ],
+        defaults={"filled_size": "0", "fees": "0", "attempts": 0},
+        strict=True,
+    )
+    intents.create_index(["status"])
+    intents.create_index(["token_id"])
+    intents.create_index(["venue_order_id"], unique=True)
+    fills = _table(db, "trade_fills")
+    fills.create(
+        {
+            "trade_id": str,
+            "intent_key": str,
+            "venue_order_id": str,
+            "token_id": str,
+            "side": str,
+            "price": str,
+            "size": str,
+            "fee": str,
+            "realized_pnl": str,  # what this fill realised (sells) or paid in fees (buys)
+            "status": str,  # MATCHED | MINED | CONFIRMED | RETRYING | FAILED
+            "matched_at": str,
+            "updated_at": str,
+        },
+        pk="trade_id",
+        not_null=["token_id", "side", "price", "size", "fee", "realized_pnl", "status"],
+        strict=True,
+    )
+    fills.create_index(["matched_at"])
+    _table(db, "trade_fill_events").create(
+        {"trade_id": str, "status": str, "received_at": str},
+        pk=("trade_id", "status"),
+        not_null=["received_at"],
+        strict=True,
+    )
+    _table(db, "positions").create(
+        {
+            "token_id": str,
+            "event_id": str,
+            "market_id": str,
+            "city": str,
+            "date": str,
+            "bucket": str,
+            "outcome": str,
+            "shares": str,
+            "avg_price": str,
+            "fees": str,
+            "realized_pnl": str,
+            "updated_at": str,
+        },
+        pk="token_id",
+        not_null=["shares", "avg_price", "fees", "realized_pnl", "updated_at"],
+        strict=True,
+    )
+    _table(db, "risk_rejections").create(
+        {
+            "id": int,
+            "at": str,
+            "episode_id": str,
+            "token_id": str,
+            "side": str,
+            "limit_name": str,
+            "detail": str,
+        },
+        pk="id",
+        not_null=["at", "limit_name"],
+        strict=True,
+    )
+    _table(db, "trading_state").create(
+        {"key": str, "value": str, "updated_at": str},
+        pk="key",
+        not_null=["value", "updated_at"],
+        strict=True,
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

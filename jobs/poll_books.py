@@ -1,7 +1,9 @@
-"""Poll order books over REST (every few seconds, only while the WebSocket is disabled).
+"""Poll order books over REST once, now.
 
-``POST /books`` in batches of 100; each snapshot replaces the local book and is evaluated like a
-streamed one, at degraded latency. A 429 is not retried here: the next run comes soon enough.
+Not scheduled any more: the feed (``weatheredge.feed.manager.FeedManager``) runs its own polling
+loop for every shard in ``polling`` mode (WebSocket disabled, or down longer than
+``feed.poll_after``), rate-limited and honouring 429 ``Retry-After``. This job stays for manual
+use: it forces one round for the polling shards, or, with no feed, one plain REST round.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from weatheredge.polymarket.clob import fetch_books
 
 
 async def run(ctx: JobContext) -> None:
+    if ctx.stream is not None:
+        await ctx.stream.poll_once()
+        return
     tokens = list(ctx.engine.tokens)
     if not tokens:
         return

@@ -1,26 +1,39 @@
 """Price every bucket from the forecast ensemble (every 10 min, and right after discovery).
 
-For each (station, unit, extreme) one Open-Meteo ensemble request covers every event date;
-each event's member extremes become bucket probabilities (kernel dressing, rounding rule of the
-event's source), stored as a forecast snapshot and handed to the engine, which re-evaluates that
-event's edges at once.
+For each (station, unit, extreme) one Open-Meteo ensemble request covers every event date.
+Each event's members become a calibrated predictive distribution of the station's reported
+extreme (multi-model EMOS per station and lead, shrunk toward priors while history is short;
+``weatheredge.model.calibration``), integrated over each bucket's rounding preimage, conditioned
+on the running extreme once the local day has started (``jobs._pricing``), stored as a forecast
+snapshot and handed to the engine, which re-evaluates that event's edges at once.
+
+Bad input marks the event stale (no edge; ``/status`` → ``degraded`` says why): too few
+members, non-finite members, an unusable observation record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
 from collections import defaultdict
 
+from jobs._pricing import (
+    clear_stale,
+    compute,
+    extreme_of,
+    lead_days,
+    mark_stale,
+    pricing_of,
+    station_for,
+)
 from weatheredge.context import JobContext
-from weatheredge.engine import Pricing
+from weatheredge.model.calibration import ensemble_summary, prior_params
+from weatheredge.model.live import EventPrior
 from weatheredge.model.market import EnsembleForecast, Station, TemperatureEvent
-from weatheredge.model.probability import bucket_probabilities
-from weatheredge.model.rules import Extreme
 from weatheredge.store import ForecastSnapshot
 from weatheredge.weather.openmeteo import WeatherError, fetch_ensemble
-from weatheredge.weather.stations import resolve_station
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +65,7 @@ def _still_fresh(ctx: JobContext, event: TemperatureEvent) -> bool:
 
 
 def _station(ctx: JobContext, icao: str) -> Station | None:
-    overrides = {
-        code: Station(code, o.latitude, o.longitude, o.elevation_m, o.timezone)
-        for code, o in ctx.settings.weather.stations.items()
-    }
-    return resolve_station(icao, overrides)
+    return station_for(ctx, icao)
 
 
 async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent]) -> None:
@@ -70,7 +79,7 @@ async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent
         ctx.settings.weather.ensemble_url,
         station,
         unit=rule.unit,
-        extreme="max" if rule.extreme is Extreme.HIGH else "min",
+        extreme="max" if extreme_of(events[0]) == "max" else "min",
         models=ctx.settings.weather.models,
         forecast_days=ctx.settings.weather.forecast_days,
     )
@@ -80,23 +89,80 @@ async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent
             ctx.health.note(f"forecast:{event.slug}", f"no forecast for {event.date}")
             continue
         ctx.health.note(f"forecast:{event.slug}", None)
-        await _price_event(ctx, event, forecast)
+        await _price_event(ctx, event, forecast, station)
 
 
 async def _price_event(
-    ctx: JobContext, event: TemperatureEvent, forecast: EnsembleForecast
+    ctx: JobContext, event: TemperatureEvent, forecast: EnsembleForecast, station: Station
 ) -> None:
-    probs = bucket_probabilities(forecast.members, event.buckets, event.rule.rounding)
-    by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
+    now = dt.datetime.now(dt.UTC)
     members = forecast.members
+    need = ctx.settings.model.min_members
+    if len(members) < need:
+        mark_stale(ctx, event, f"only {len(members)} ensemble members (need {need})")
+        return
+    try:
+        model_means, spread = ensemble_summary(members, forecast.models)
+    except ValueError as err:
+        mark_stale(ctx, event, f"bad ensemble: {err}")
+        return
+    lead = lead_days(station, event, now)
+    key = (station.icao, extreme_of(event), event.rule.unit.value, lead)
+    params = ctx.live.params.get(key) or prior_params(event.rule.unit, lead)
+    try:
+        dist = params.predict(model_means, spread)
+    except ValueError as err:
+        mark_stale(ctx, event, f"bad forecast: {err}")
+        return
+    prior = EventPrior(
+        cdf=dist.cdf,
+        tail_sigma=dist.sigma,
+        forecast_id=None,
+        issued_mono=time.monotonic(),
+        issued_at=forecast.issued_at or now,
+        mu=dist.mu,
+        sigma=dist.sigma,
+    )
+    priced = compute(ctx, event, prior, station, now)
+    stale = priced if isinstance(priced, str) else None
+    observed = None if isinstance(priced, str) else priced.observed
+    probs = (
+        compute_unconditioned(ctx, event, prior, now) if isinstance(priced, str) else priced.probs
+    )
     snapshot = ForecastSnapshot(
         event_id=event.event_id,
         station=forecast.station,
         date=event.date,
-        issued_at=forecast.issued_at or dt.datetime.now(dt.UTC),
+        issued_at=prior.issued_at,
         members=members,
         models=dict(forecast.models),
-        probs=by_market,
+        probs=probs,
+        kind="forecast",
+        lead_days=lead,
+        model_means=model_means,
+        spread=spread,
+        mu=dist.mu,
+        sigma=dist.sigma,
+        observed_value=None if observed is None else observed.settled,
     )
     forecast_id = await ctx.store.save_forecast(snapshot)
-    ctx.engine.set_pricing(event.event_id, Pricing(by_market, forecast_id, time.monotonic()))
+    prior = dataclasses.replace(prior, forecast_id=forecast_id)
+    ctx.live.priors[event.event_id] = prior
+    if stale is not None:
+        mark_stale(ctx, event, stale)
+        return
+    assert not isinstance(priced, str)
+    clear_stale(ctx, event)
+    if observed is not None:
+        ctx.live.extremes[event.event_id] = observed.settled
+        ctx.live.open_weights[event.event_id] = priced.open_weight or 0.0
+    ctx.engine.set_pricing(event.event_id, pricing_of(priced, prior))
+
+
+def compute_unconditioned(
+    ctx: JobContext, event: TemperatureEvent, prior: EventPrior, now: dt.datetime
+) -> dict[str, float]:
+    """The forecast's own probabilities (recorded even when observations make it stale)."""
+    priced = compute(ctx, event, prior, None, now)
+    assert not isinstance(priced, str)
+    return priced.probs

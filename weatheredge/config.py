@@ -52,6 +52,32 @@ class WebsocketSettings(_Section):
     heartbeat_interval: Annotated[float, msgspec.Meta(gt=0, le=10)] = 10.0
 
 
+class FeedSettings(_Section):
+    """Market-feed resilience: sharding, reconnects, staleness watchdog, polling fallback."""
+
+    # Tokens per market-channel connection; more connections are opened as needed.
+    max_tokens_per_connection: Annotated[int, msgspec.Meta(ge=2, le=500)] = 200
+    # Minimum gap between two connection opens (initial and reconnects), so shards never
+    # hit the venue all at once.
+    connect_stagger: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.5
+    backoff_base: Annotated[float, msgspec.Meta(gt=0, le=0.5)] = 0.5
+    backoff_cap: Annotated[float, msgspec.Meta(gt=0, le=30)] = 30.0
+    stable_after: Seconds = 60.0  # backoff resets once a socket stayed up this long
+    # Synced books quiet this long are compared with REST /books; a difference reconnects.
+    stale_after: Seconds = 120.0
+    watchdog_interval: Seconds = 30.0
+    # A subscribed token still without a snapshot this long after connecting is checked too.
+    sync_timeout: Seconds = 15.0
+    # Each connection is dropped and reopened this often (staggered); 0 = never.
+    proactive_reconnect: Annotated[float, msgspec.Meta(ge=0)] = 86400.0
+    # Poll REST /books once the WebSocket has been down this long (and while it is disabled).
+    poll_after: Seconds = 30.0
+    # Our own cap on POST /books calls per 10 s (the venue allows 500).
+    poll_max_requests_per_10s: Annotated[int, msgspec.Meta(ge=1, le=500)] = 250
+    # Frames larger than this are dropped and counted as bad ("oversize").
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 4 * 1024 * 1024
+
+
 class StationOverride(_Section):
     latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -81,6 +107,32 @@ class NotifySettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: Port = 8787
+    # Required when host is not loopback; must come from !secret or !env, never plain YAML.
+    # Browsers pass it once as ?token=…; API clients as "Authorization: Bearer …".
+    token: str | None = None
+    push_interval: Annotated[float, msgspec.Meta(ge=0.1, le=60)] = 1.0  # status page updates
+
+
+class LoggingSettings(_Section):
+    """Optional rotating log file, in addition to stderr (journald under systemd)."""
+
+    file: str | None = None
+    level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    max_bytes: Annotated[int, msgspec.Meta(ge=10_000)] = 10 * 1024 * 1024
+    backup_count: Annotated[int, msgspec.Meta(ge=0, le=100)] = 5
+
+
+class HomeAssistantSettings(_Section):
+    """MQTT discovery for Home Assistant: sensors and a halt switch (off unless enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None  # !secret / !env
+    discovery_prefix: str = "homeassistant"
+    node_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "weatheredge"
+    state_interval: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 10.0
 
 
 class JobSettings(_Section):
@@ -88,6 +140,82 @@ class JobSettings(_Section):
     forecast_interval: Seconds = 600.0
     # Only used while websocket.enabled is false: REST /books polling cadence.
     poll_interval: Seconds = 5.0
+
+
+class NotifyLevel(enum.StrEnum):
+    ON = "on"  # pushed at once (folded into a digest when many fire together)
+    SILENT = "silent"  # recorded, and only pushed inside the next digest
+    OFF = "off"  # not notified (still recorded in the trading tables)
+
+
+class TradingNotifySettings(_Section):
+    # YAML reads a bare on/off as true/false: both spellings are accepted.
+    intent: NotifyLevel | bool = NotifyLevel.ON  # before an order is sent: what, why, size, limits
+    filled: NotifyLevel | bool = NotifyLevel.ON
+    partial: NotifyLevel | bool = NotifyLevel.ON
+    rejected: NotifyLevel | bool = NotifyLevel.ON  # by the venue (with its reason) or a failed send
+    cancelled: NotifyLevel | bool = NotifyLevel.SILENT
+    blocked: NotifyLevel | bool = NotifyLevel.OFF  # an order stopped by one of our own limits
+    exit: NotifyLevel | bool = NotifyLevel.ON  # a held position crossed the exit/take-profit rule
+    halt: NotifyLevel | bool = NotifyLevel.ON  # kill switch engaged or released
+    # More than `burst` pushes within `digest_window` seconds are folded into one digest.
+    burst: Annotated[int, msgspec.Meta(ge=1)] = 3
+    digest_window: Seconds = 30.0
+
+
+class TradingSettings(_Section):
+    """Sizing, limits and execution (see docs/going-live.md). Money is in pUSD."""
+
+    bankroll: Annotated[float, msgspec.Meta(gt=0)] = 1000.0
+    kelly_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
+    max_order_usd: Annotated[float, msgspec.Meta(gt=0)] = 50.0
+    max_bucket_usd: Annotated[float, msgspec.Meta(gt=0)] = 100.0
+    max_event_usd: Annotated[float, msgspec.Meta(gt=0)] = 200.0
+    max_city_date_usd: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    max_total_usd: Annotated[float, msgspec.Meta(gt=0)] = 500.0
+    daily_loss_limit_usd: Annotated[float, msgspec.Meta(gt=0)] = 100.0
+    day_timezone: str = "America/New_York"  # the venue's trading day for the daily loss limit
+    max_open_orders: Annotated[int, msgspec.Meta(ge=1)] = 10
+    min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.05  # per share, after the fee
+    min_depth: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # shares offered at the best price
+    exit_threshold: Probability = 0.03  # exit when bid - fee exceeds our probability by this
+    take_profit: bool = True
+    take_profit_margin: Probability = 0.01  # converged: bid - fee within this of our price
+    order_timeout: Seconds = 5.0
+    max_send_attempts: Annotated[int, msgspec.Meta(ge=1, le=5)] = 3  # 429/425/503 only
+    cancel_on_halt: bool = True
+    heartbeat: bool = False  # venue dead-man switch: resting orders die with the daemon
+    key_file: str | None = None  # YAML {private_key, wallet}, mode 0600; else the environment
+    user_ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
+    notify: TradingNotifySettings = msgspec.field(default_factory=TradingNotifySettings)
+
+
+class ModelSettings(_Section):
+    """The probability model (issue 4): calibration, live observations, settlement, scoring."""
+
+    # A forecast with fewer usable ensemble members than this marks its events stale.
+    min_members: Annotated[int, msgspec.Meta(ge=1)] = 10
+    # METAR polling: the job ticks every observation_tick s; it fetches every observation_fast
+    # s in the minutes after a routine report is due, else every observation_slow s.
+    observation_tick: Seconds = 15.0
+    observation_fast: Seconds = 30.0
+    observation_slow: Seconds = 300.0
+    # A live day whose station has been silent this long marks its events stale.
+    max_report_silence: Seconds = 3 * 3600.0
+    # A report stamped further than this in the future means a clock is wrong: stale.
+    max_clock_skew: Seconds = 600.0
+    settle_interval: Seconds = 900.0
+    settle_after: Seconds = 3600.0  # settle this long after the local day ends (late reports)
+    snapshot_interval: Seconds = 60.0
+    horizons: list[Annotated[int, msgspec.Meta(ge=0, le=72)]] = msgspec.field(
+        default_factory=lambda: [24, 6, 1]
+    )  # hours before the local day ends at which ours and the market's prices are recorded
+    refit_interval: Seconds = 6 * 3600.0
+    training_days: Annotated[int, msgspec.Meta(ge=7, le=730)] = 90  # rolling EMOS window
+    shrink_days: Annotated[float, msgspec.Meta(ge=0)] = 20.0  # prior weight, in settled days
+    # Ladder arbitrage: value per set after fees for an episode to open (its own threshold:
+    # a locked-in cent is worth more than a modelled one).
+    ladder_min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.005
 
 
 class Settings(_Section):
@@ -103,6 +231,13 @@ class Settings(_Section):
     notify: NotifySettings = msgspec.field(default_factory=NotifySettings)
     web: WebSettings = msgspec.field(default_factory=WebSettings)
     jobs: JobSettings = msgspec.field(default_factory=JobSettings)
+    model: ModelSettings = msgspec.field(default_factory=ModelSettings)
+    feed: FeedSettings = msgspec.field(default_factory=FeedSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    homeassistant: HomeAssistantSettings = msgspec.field(default_factory=HomeAssistantSettings)
+    # live mode places orders only when armed (here, or with `weatheredge arm`) and keys exist.
+    armed: bool = False
+    trading: TradingSettings = msgspec.field(default_factory=TradingSettings)
 
 
 class LoadedConfig(msgspec.Struct, frozen=True):
@@ -274,7 +409,28 @@ def parse_config(
     if problems:
         raise ConfigError(problems)
     settings = msgspec.convert(raw, Settings)
+    problems.extend(_check_web(settings.web, found))
+    if problems:
+        raise ConfigError(problems)
     return LoadedConfig(settings, frozenset(s for s in found if s), path)
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _check_web(web: WebSettings, found: set[str]) -> list[str]:
+    """The status page shows positions and can halt trading: off loopback it needs a token."""
+    problems = []
+    if web.token is not None and web.token not in found:
+        problems.append("$.web.token: must come from !secret NAME or !env VAR, never plain YAML")
+    elif web.token is not None and len(web.token) < 16:
+        problems.append("$.web.token: too short (use at least 16 random characters)")
+    if web.host not in LOOPBACK_HOSTS and not web.token:
+        problems.append(
+            f"$.web.token: required because web.host is {web.host!r}, not loopback "
+            "(or set web.host: 127.0.0.1)"
+        )
+    return problems
 
 
 def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> LoadedConfig:

@@ -9,8 +9,9 @@ import aiohttp
 
 from weatheredge.config import Settings
 from weatheredge.engine import Engine
+from weatheredge.feed.manager import FeedManager
 from weatheredge.health import Health
-from weatheredge.polymarket.stream import MarketStream
+from weatheredge.model.live import LiveState
 from weatheredge.store import Store
 
 
@@ -20,7 +21,8 @@ class JobContext:
     session: aiohttp.ClientSession
     store: Store
     engine: Engine
-    stream: MarketStream | None
+    stream: FeedManager | None  # the market feed (shards of market-channel sockets)
     health: Health
     request_run: Callable[[str], None]  # run a job now (e.g. forecasts for new events)
     discovery: dict[str, object] = field(default_factory=dict)  # last discovery summary
+    live: LiveState = field(default_factory=LiveState)  # model state the model jobs share

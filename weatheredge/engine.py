@@ -15,15 +15,25 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from weatheredge.model.book import OrderBook
-from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side, quote
+import msgspec
+
+from weatheredge.feed.metrics import LatencyHistogram
+from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
+from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
+from weatheredge.model.ladder import LadderLeg, LadderSide, ladder_quotes
 from weatheredge.model.market import BucketMarket, TemperatureEvent
-from weatheredge.model.prices import to_micros
+from weatheredge.model.prices import MICRO, to_micros
 from weatheredge.polymarket import wire
 
 logger = logging.getLogger(__name__)
 
 _LOG_EVERY_S = 30.0  # rate limit for repeated bad-input log lines, per kind
+_PX_CACHE_MAX = 1 << 16  # decimal text -> micro-units memo (prices repeat; sizes mostly do)
+DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+_PriceChangeEvent = wire.PriceChangeEvent
+_BookEvent = wire.BookEvent
+_YES, _NO = Side.YES, Side.NO
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +64,19 @@ class EdgeSignal:
     latency_us: int | None
     at: dt.datetime
     reason: str = ""
+    kind: str = "bucket"  # "ladder": a model-free arbitrage across the whole event
 
 
 class Engine:
+    """Books and edge episodes for every subscribed token; fed by the feed, synchronously.
+
+    Hooks the feed sets: ``on_desync(token, reason)`` when a book can no longer be trusted
+    (top of book differs from the venue's ``best_bid``/``best_ask``, an out-of-order delta, a
+    snapshot that could not be applied): the feed reconnects that token's socket for a fresh
+    snapshot. ``on_resolved(tokens)`` when the venue says a market resolved: the feed
+    unsubscribes them.
+    """
+
     def __init__(
         self,
         *,
@@ -64,9 +84,12 @@ class Engine:
         hysteresis: float,
         max_forecast_age: float,
         emit: Callable[[EdgeSignal], None],
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
         self._emit = emit
         self.max_forecast_age = max_forecast_age
+        self.max_frame_bytes = max_frame_bytes
+        self.min_edge = min_edge
         self.tracker = EpisodeTracker(min_edge, hysteresis)
         self.tokens: dict[str, TokenRef] = {}
         self.books: dict[str, OrderBook] = {}
@@ -76,7 +99,16 @@ class Engine:
         self.counters: Counter[str] = Counter()
         self.bad_frames: Counter[str] = Counter()
         self._last_log: dict[str, float] = {}
-        self.last_frame_at: float | None = None
+        self._px: dict[str, int] = {}
+        self.frames = 0  # plain ints on the hot path; merged into counters by status()
+        self.messages = 0
+        self.latency = LatencyHistogram()
+        self.on_desync: Callable[[str, str], None] | None = None
+        self.on_resolved: Callable[[list[str]], None] | None = None
+        # Ladder arbitrage (issue 4): its own episodes, keyed "ladder:<event>:<direction>".
+        self.ladder_tracker = EpisodeTracker(min_edge, hysteresis)
+        self._ladder_ids: dict[str, str] = {}
+        self._ladder_seen: dict[str, int] = {}  # event_id -> recv_ns of the last evaluation
 
     # -- catalogue ------------------------------------------------------------------------
 
@@ -102,6 +134,11 @@ class Engine:
         self.events = new_events
         return [t for t in tokens if t not in old_tokens], removed
 
+    def group_of(self, token: str) -> str:
+        """The event a token belongs to (the feed keeps an event's tokens on one socket)."""
+        ref = self.tokens.get(token)
+        return ref.event.event_id if ref is not None else token
+
     def set_pricing(self, event_id: str, pricing: Pricing) -> None:
         """New probabilities for an event: re-evaluate its edges now, not at the next tick."""
         event = self.events.get(event_id)
@@ -119,90 +156,199 @@ class Engine:
                 self._close(market.yes_token, reason, None)
                 self._close(market.no_token, reason, None)
 
-    # -- stream hooks ---------------------------------------------------------------------
+    # -- feed hooks -----------------------------------------------------------------------
 
-    def on_connected(self) -> None:
+    def on_connected(self, tokens: Iterable[str] | None = None) -> None:
+        """A socket opened: its tokens wait for that socket's own snapshot before deltas apply.
+
+        A REST-seeded book (polling fallback) stays priced until the snapshot replaces it.
+        """
         self.counters["connects"] += 1
+        for token in self.books if tokens is None else tokens:
+            book = self.books.get(token)
+            if book is not None:
+                book.ws = False
 
-    def on_disconnected(self, reason: str) -> None:
-        """A lost socket means every book may have missed deltas: trust none until re-seeded."""
-        for token, book in self.books.items():
-            book.unsync()
+    def on_disconnected(self, reason: str, tokens: Iterable[str] | None = None) -> None:
+        """A lost socket means its books may have missed deltas: trust none until re-seeded."""
+        for token in list(self.books if tokens is None else tokens):
+            book = self.books.get(token)
+            if book is not None:
+                book.unsync()
             self._close(token, f"feed lost: {reason}", None)
+
+    def mark_stale(self, tokens: Iterable[str], reason: str) -> int:
+        """The watchdog found these books stale: unsync them and close their edges."""
+        n = 0
+        for token in tokens:
+            book = self.books.get(token)
+            if book is not None:
+                book.unsync()
+                n += 1
+            self._close(token, f"book stale: {reason}", None)
+        self.counters["stale_books"] += n
+        return n
 
     def stop(self, reason: str = "daemon stopped") -> None:
         """Close every open episode: nobody watches the book once the daemon is gone."""
         for token in self.tracker.open_keys():
             self._close(token, reason, None)
+        self.close_ladders(reason)
 
     def on_frame(self, data: str | bytes, recv_ns: int) -> None:
-        self.last_frame_at = time.monotonic()
-        self.counters["frames"] += 1
-        decoded = wire.decode_market_frame(data)
-        for error in decoded.errors:
-            self._bad(error.kind, error.sample)
-        touched: dict[str, tuple[TemperatureEvent, BucketMarket]] = {}
-        for msg in decoded.events:
-            self.counters["events"] += 1
+        """Decode one WebSocket frame, apply it to the books and decide on the edges it touches."""
+        self.frames += 1
+        if type(data) is not str:
+            self._bad("binary", repr(data[:200]))
+            return
+        if len(data) > self.max_frame_bytes:
+            self._bad("oversize", f"{len(data)} bytes: {data[:120]}")
+            return
+        try:
+            value = _decode(data)
+        except msgspec.DecodeError:
+            decoded = wire.decode_market_frame(data)
+            for error in decoded.errors:
+                self._bad(error.kind, error.sample)
+            events: list | tuple = decoded.events
+        else:
+            events = value if type(value) is list else (value,)
+        touched: dict[str, TokenRef] = {}
+        for msg in events:
+            self.messages += 1
             try:
-                self._apply(msg, touched)
+                if type(msg) is _PriceChangeEvent:
+                    self._price_change(msg, touched, recv_ns)
+                else:
+                    self._apply(msg, touched, recv_ns)
             except ValueError as err:
                 self._bad("invalid_value", f"{type(msg).__name__}: {err}")
-        for event, market in touched.values():
-            self._evaluate(event, market, recv_ns)
+        for ref in touched.values():
+            self._evaluate(ref.event, ref.market, recv_ns)
+        self.latency.observe(time.perf_counter_ns() - recv_ns)
 
     def on_rest_books(self, books: Iterable[wire.RestBook], recv_ns: int) -> None:
-        """Apply REST snapshots (polling fallback): each replaces the local book."""
-        touched: dict[str, tuple[TemperatureEvent, BucketMarket]] = {}
+        """Apply REST snapshots (polling fallback): each replaces the local book.
+
+        A book already live on a socket is left alone: the socket's deltas are newer.
+        """
+        touched: dict[str, TokenRef] = {}
         for book in books:
             ref = self.tokens.get(book.asset_id)
             if ref is None:
                 continue
+            local = self.books[book.asset_id]
+            if local.ws:
+                continue
             try:
-                self.books[book.asset_id].replace(
-                    wire.levels_to_micros(book.bids),
-                    wire.levels_to_micros(book.asks),
+                local.replace(
+                    self._levels(book.bids),
+                    self._levels(book.asks),
                     int(book.timestamp),
+                    ws=False,
+                    seen_ns=recv_ns,
                 )
             except ValueError as err:
                 self._bad("invalid_value", f"RestBook {book.asset_id}: {err}")
                 continue
-            touched[ref.market.market_id] = (ref.event, ref.market)
-        for event, market in touched.values():
-            self._evaluate(event, market, recv_ns)
+            touched[ref.market.yes_token] = ref
+        for ref in touched.values():
+            self._evaluate(ref.event, ref.market, recv_ns)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _apply(self, msg: wire.MarketEvent, touched: dict) -> None:
-        if isinstance(msg, wire.BookEvent):
+    def _micros(self, text: str) -> int:
+        value = self._px.get(text)
+        if value is None:
+            value = to_micros(text)  # raises ValueError on a malformed decimal
+            if len(self._px) >= _PX_CACHE_MAX:
+                self._px.clear()
+            self._px[text] = value
+        return value
+
+    def _levels(self, levels: list[wire.Level]) -> list[tuple[int, int]]:
+        micros = self._micros
+        return [(micros(level.price), micros(level.size)) for level in levels]
+
+    def _price_change(self, msg: wire.PriceChangeEvent, touched: dict, recv_ns: int) -> None:
+        tokens, books, px = self.tokens, self.books, self._px
+        ts = int(msg.timestamp)
+        for change in msg.price_changes:
+            token = change.asset_id
+            ref = tokens.get(token)
+            if ref is None:
+                continue
+            book = books[token]
+            if not book.ws:
+                continue  # a delta before this socket's snapshot would corrupt the book
+            price = px.get(change.price)
+            if price is None:
+                price = self._micros(change.price)
+            size = px.get(change.size)
+            if size is None:
+                size = self._micros(change.size)
+            tick = book.tick
+            if price % tick or price < tick or price > MICRO - tick:
+                self._bad("off_tick", f"{token}: price {change.price} tick {tick}")
+                continue
+            if ts < book.updated_ms:
+                self._desync(token, f"out-of-order price_change ({ts} < {book.updated_ms})")
+                touched[ref.market.yes_token] = ref
+                continue
+            book.set_level(change.side == "BUY", price, size, ts)
+            book.seen_ns = recv_ns
+            touched[ref.market.yes_token] = ref
+            best = change.best_bid
+            if best is not None and (px.get(best) or self._micros(best)) != book.bid_px:
+                self._desync(token, f"best bid {best} differs from ours")
+                continue
+            best = change.best_ask
+            if best is not None and (px.get(best) or self._micros(best)) != book.ask_px:
+                self._desync(token, f"best ask {best} differs from ours")
+
+    def _apply(self, msg: wire.MarketEvent, touched: dict, recv_ns: int) -> None:
+        if type(msg) is _BookEvent:
             ref = self.tokens.get(msg.asset_id)
             if ref is None:
                 return
             book = self.books[msg.asset_id]
-            book.replace(
-                wire.levels_to_micros(msg.bids), wire.levels_to_micros(msg.asks), int(msg.timestamp)
-            )
-            touched[ref.market.market_id] = (ref.event, ref.market)
-        elif isinstance(msg, wire.PriceChangeEvent):
-            ts = int(msg.timestamp)
-            for change in msg.price_changes:
-                ref = self.tokens.get(change.asset_id)
-                if ref is None:
-                    continue
-                book = self.books[change.asset_id]
-                if not book.synced:
-                    continue  # a delta before the snapshot would corrupt the book
-                book.set_level(
-                    change.side == "BUY", to_micros(change.price), to_micros(change.size), ts
-                )
-                touched[ref.market.market_id] = (ref.event, ref.market)
+            tick = self._micros(msg.tick_size) if msg.tick_size else book.tick
+            bids, asks = self._levels(msg.bids), self._levels(msg.asks)
+            for price, _size in (*bids, *asks):
+                if tick <= 0 or price % tick or price < tick or price > MICRO - tick:
+                    self._bad("off_tick", f"book {msg.asset_id}: level {price} tick {tick}")
+                    if book.synced:
+                        self._desync(msg.asset_id, "snapshot with an off-tick level")
+                    touched[ref.market.yes_token] = ref
+                    return
+            book.tick = tick
+            book.replace(bids, asks, int(msg.timestamp), ws=True, seen_ns=recv_ns)
+            touched[ref.market.yes_token] = ref
         elif isinstance(msg, wire.TickSizeChangeEvent):
             book = self.books.get(msg.asset_id)
             if book is not None:
-                book.tick = to_micros(msg.new_tick_size)
+                tick = self._micros(msg.new_tick_size)
+                if not 0 < tick < MICRO:
+                    raise ValueError(f"tick {msg.new_tick_size!r} out of range")
+                book.tick = tick
         elif isinstance(msg, wire.MarketResolvedEvent):
+            known = [t for t in msg.assets_ids if t in self.tokens]
             for token in msg.assets_ids:
                 self._close(token, "market resolved", None)
+                book = self.books.get(token)
+                if book is not None:
+                    book.unsync()
+            if known and self.on_resolved is not None:
+                self.on_resolved(known)
+
+    def _desync(self, token: str, reason: str) -> None:
+        book = self.books.get(token)
+        if book is not None:
+            book.unsync()
+        self.counters["desyncs"] += 1
+        self._close(token, f"book desynced: {reason}", None)
+        if self.on_desync is not None:
+            self.on_desync(token, reason)
 
     def _evaluate(self, event: TemperatureEvent, market: BucketMarket, recv_ns: int | None) -> None:
         pricing = self.pricing.get(event.event_id)
@@ -213,18 +359,128 @@ class Engine:
                 reason = "forecast stale"
             else:
                 prob = pricing.probs.get(market.market_id)
-        for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token)):
+        is_open = self.tracker.is_open
+        rate = market.fee_rate
+        for side, token in ((_YES, market.yes_token), (_NO, market.no_token)):
             book = self.books.get(token)
             if prob is None:
-                self._close(token, reason, recv_ns)
-            elif book is None or not book.synced:
-                self._close(token, "book not synced", recv_ns)
-            elif book.crossed():
-                self._close(token, "book crossed", recv_ns)
+                if is_open(token):
+                    self._close(token, reason, recv_ns)
+                continue
+            if book is None or not book.synced:
+                if is_open(token):
+                    self._close(token, "book not synced", recv_ns)
+                continue
+            bid, ask = book.bid_px, book.ask_px
+            if bid != NO_BID and ask != NO_ASK and bid >= ask:
+                if is_open(token):
+                    self._close(token, "book crossed", recv_ns)
+                continue
+            p = prob if side is _YES else 1.0 - prob
+            if ask == NO_ASK:
+                q = None
             else:
-                p = prob if side is Side.YES else 1.0 - prob
-                q = quote(side, p, book.best_ask(), market.fee_rate)
-                self._publish(self.tracker.observe(token, q), recv_ns, pricing)
+                a = ask / MICRO
+                edge = p - a - rate * a * (1.0 - a)  # model.edge.buy_edge, inlined
+                if edge < self.min_edge and not is_open(token):
+                    continue  # nothing opens, nothing to update
+                q = Quote(side, ask, book.asks[ask], p, edge)
+            self._publish(self.tracker.observe(token, q), recv_ns, pricing)
+        self._evaluate_ladder(event, recv_ns)
+
+    # -- observations and ladders (issue 4) ---------------------------------------------------
+
+    def reprice_observed(self, event_id: str, pricing: Pricing, recv_ns: int) -> int | None:
+        """New probabilities after a report moved the day's running extreme.
+
+        Like :meth:`set_pricing`, but edges opened here carry their latency from ``recv_ns`` (when
+        the report was in hand). Returns that latency in µs, None for an unknown event.
+        """
+        event = self.events.get(event_id)
+        if event is None:
+            return None
+        self.pricing[event_id] = pricing
+        for market in event.markets:
+            self._evaluate(event, market, recv_ns)
+        return (time.perf_counter_ns() - recv_ns) // 1000
+
+    def _evaluate_ladder(self, event: TemperatureEvent, recv_ns: int | None) -> None:
+        """Once per book change of an event (not on a pricing change: the ladder has no model)."""
+        if recv_ns is None or self._ladder_seen.get(event.event_id) == recv_ns:
+            return
+        self._ladder_seen[event.event_id] = recv_ns
+        self.evaluate_ladder(event, recv_ns)
+
+    def evaluate_ladder(self, event: TemperatureEvent, recv_ns: int | None = None) -> None:
+        """Sum of best YES asks (+ fees) below 1, or of best YES bids (- fees) above 1."""
+        books = self.books
+        legs: list[LadderLeg] = []
+        why = ""
+        if len(event.markets) < 2 or not all(m.neg_risk for m in event.markets):
+            why = "not a neg-risk ladder"
+        for market in event.markets:
+            if why:
+                break
+            book = books.get(market.yes_token)
+            if book is None or not book.synced:
+                why = "book not synced"
+            elif book.crossed():
+                why = "book crossed"
+            else:
+                legs.append(LadderLeg(book.best_bid(), book.best_ask(), market.fee_rate))
+        quotes = {} if why else {q.side: q for q in ladder_quotes(legs)}
+        for direction in LadderSide:
+            key = f"ladder:{event.event_id}:{direction.value}"
+            lq = quotes.get(direction)
+            if lq is None:
+                ev = self.ladder_tracker.close(key, why or "a leg has no quote")
+            else:
+                side = Side.YES if direction is LadderSide.BUY else Side.NO
+                q = Quote(side, lq.total, lq.size, 1.0, lq.edge)
+                ev = self.ladder_tracker.observe(key, q)
+            self._publish_ladder(event, direction, ev, recv_ns)
+
+    def close_ladders(self, reason: str) -> None:
+        for key in self.ladder_tracker.open_keys():
+            _, event_id, direction = key.split(":", 2)
+            event = self.events.get(event_id)
+            ev = self.ladder_tracker.close(key, reason)
+            if event is not None:
+                self._publish_ladder(event, LadderSide(direction), ev, None)
+            else:
+                self._ladder_ids.pop(key, None)
+
+    def _publish_ladder(
+        self,
+        event: TemperatureEvent,
+        direction: LadderSide,
+        ev: EpisodeEvent | None,
+        recv_ns: int | None,
+    ) -> None:
+        if ev is None:
+            return
+        if ev.change is Change.OPEN:
+            self._ladder_ids[ev.key] = uuid.uuid4().hex
+        edge_id = self._ladder_ids.get(ev.key, "")
+        if ev.change is Change.CLOSE:
+            self._ladder_ids.pop(ev.key, None)
+        latency = None if recv_ns is None else (time.perf_counter_ns() - recv_ns) // 1000
+        self.counters[f"ladder_{ev.change.value}"] += 1
+        self._emit(
+            EdgeSignal(
+                change=ev.change,
+                edge_id=edge_id,
+                event=event,
+                market=ladder_market(event),
+                side=Side.YES if direction is LadderSide.BUY else Side.NO,
+                quote=ev.quote,
+                forecast_id=None,
+                latency_us=latency,
+                at=dt.datetime.now(dt.UTC),
+                reason=ev.reason,
+                kind="ladder",
+            )
+        )
 
     def _close(self, token: str, reason: str, recv_ns: int | None) -> None:
         self._publish(self.tracker.close(token, reason), recv_ns, None)
@@ -274,12 +530,37 @@ class Engine:
 
     def status(self) -> dict[str, object]:
         synced = sum(1 for b in self.books.values() if b.synced)
+        counters = dict(self.counters)
+        counters["frames"] = self.frames
+        counters["events"] = self.messages
         return {
             "events": len(self.events),
             "tokens": len(self.tokens),
             "books_synced": synced,
             "priced_events": len(self.pricing),
             "open_edges": len(self.tracker.open_keys()),
-            "counters": dict(self.counters),
+            "counters": counters,
             "bad_frames": dict(self.bad_frames),
+            "latency": self.latency.summary(),
         }
+
+
+_decode = wire.decode_fast
+
+
+def ladder_market(event: TemperatureEvent) -> BucketMarket:
+    """A stand-in market naming a whole-ladder trade (buy every YES, or every NO)."""
+    first = event.markets[0]
+    return BucketMarket(
+        market_id=f"{event.event_id}:ladder",
+        condition_id=first.condition_id,
+        label=f"ladder ({len(event.markets)} buckets)",
+        bucket=first.bucket,
+        yes_token=f"ladder:{event.event_id}:{LadderSide.BUY.value}",
+        no_token=f"ladder:{event.event_id}:{LadderSide.SELL.value}",
+        tick=first.tick,
+        min_size=first.min_size,
+        fee_rate=first.fee_rate,
+        neg_risk=True,
+        accepting_orders=all(m.accepting_orders for m in event.markets),
+    )

@@ -15,20 +15,22 @@ import pkgutil
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from weatheredge import homeassistant
 from weatheredge import web as web_routes
 from weatheredge.config import LoadedConfig
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
-from weatheredge.model.edge import Change
+from weatheredge.model.edge import Change, EpisodeTracker
 from weatheredge.notify import Notifier
-from weatheredge.polymarket.stream import MarketStream
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
 
@@ -55,8 +57,16 @@ def job_specs(loaded: LoadedConfig) -> list[JobSpec]:
             "refresh_forecasts", "jobs.refresh_forecasts:run", jobs.forecast_interval, 120, False
         ),
     ]
-    if not loaded.settings.websocket.enabled:
-        specs.append(JobSpec("poll_books", "jobs.poll_books:run", jobs.poll_interval, 5, True))
+    model = loaded.settings.model  # issue 4: observations, settlement, scoring, calibration
+    specs += [
+        JobSpec(
+            "poll_observations", "jobs.poll_observations:run", model.observation_tick, 10, True
+        ),
+        JobSpec("snapshot_market", "jobs.snapshot_market:run", model.snapshot_interval, 30, True),
+        JobSpec("settle_events", "jobs.settle_events:run", model.settle_interval, 300, True),
+        JobSpec("refit_calibration", "jobs.refit_calibration:run", model.refit_interval, 600, True),
+    ]
+    # REST polling (websocket disabled, or down too long) is the feed's own loop (issue 3).
     return specs
 
 
@@ -70,11 +80,31 @@ class Daemon:
     engine: Engine | None = None
     store: Store | None = None
     notifier: Notifier | None = None
-    stream: MarketStream | None = None
+    stream: FeedManager | None = None
     scheduler: AsyncIOScheduler | None = None
     ctx: JobContext | None = None
     _running: set[str] = field(default_factory=set)
     _pending: set[str] = field(default_factory=set)
+    # Kill switch hook used by the status page and the Home Assistant switch (issue 6): a
+    # minimal flag for trading (issue 5) to build on; forwards to a `trading` object if any.
+    halted: bool = False
+    halt_reason: str | None = None
+    # Trading (issue 5): weatheredge.trading.setup.Trading, or None (live not armed/no keys).
+    trading: Any = None
+
+    async def halt(self, reason: str = "manual") -> None:
+        self.halted, self.halt_reason = True, reason
+        logger.warning("HALTED: %s", reason)
+        trading = getattr(self, "trading", None)
+        if trading is not None and hasattr(trading, "halt"):
+            await trading.halt(reason)
+
+    async def resume(self) -> None:
+        self.halted, self.halt_reason = False, None
+        logger.warning("resumed")
+        trading = getattr(self, "trading", None)
+        if trading is not None and hasattr(trading, "resume"):
+            await trading.resume()
 
     def sink(self, signal_: EdgeSignal) -> None:
         """Hot-path exit: only enqueues."""
@@ -83,6 +113,8 @@ class Daemon:
         notify_on = (Change.OPEN,) + ((Change.CLOSE,) if self.settings.notify.on_close else ())
         if signal_.change in notify_on:
             self.notifier.send(edge_message(signal_))
+        if self.trading is not None:
+            self.trading.on_signal(signal_)  # enqueue only
 
     @property
     def settings(self):
@@ -127,17 +159,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             max_forecast_age=settings.weather.max_forecast_age,
             emit=daemon.sink,
         )
+        ladder_edge = settings.model.ladder_min_edge
+        daemon.engine.ladder_tracker = EpisodeTracker(ladder_edge, ladder_edge / 2)
         tasks = [asyncio.create_task(daemon.notifier.run(), name="notifier")]
-        if settings.websocket.enabled:
-            daemon.stream = MarketStream(
-                settings.polymarket.ws_url,
-                heartbeat_s=settings.websocket.heartbeat_interval,
-                reconnect_attempts=settings.websocket.reconnect_attempts,
-                on_frame=daemon.engine.on_frame,
-                on_connected=daemon.engine.on_connected,
-                on_disconnected=daemon.engine.on_disconnected,
-            )
-            tasks.append(asyncio.create_task(daemon.stream.run(), name="market-stream"))
+        # The feed (issue 3): sharded sockets, watchdog, polling fallback (also when the
+        # WebSocket is disabled, in place of the old poll_books job).
+        daemon.stream = FeedManager(
+            daemon.engine, FeedConfig.from_settings(settings), session=session
+        )
+        tasks.append(asyncio.create_task(daemon.stream.run(), name="market-feed"))
         daemon.ctx = JobContext(
             settings=settings,
             session=session,
@@ -147,11 +177,32 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             health=daemon.health,
             request_run=daemon.request_run,
         )
+        await _start_trading(daemon)
         daemon.scheduler = _start_scheduler(daemon)
         try:
             yield
         finally:
+            if daemon.trading is not None:  # no new orders before anything else stops
+                await daemon.trading.close()
             await _shutdown(daemon, tasks)
+
+
+async def _start_trading(daemon: Daemon) -> None:
+    from weatheredge.trading.setup import TradingRefused, start_trading
+
+    assert daemon.store is not None
+    try:
+        daemon.trading = await start_trading(
+            daemon.settings,
+            engine=daemon.engine,
+            stream=lambda: daemon.stream,
+            record=daemon.store.submit,
+        )
+    except TradingRefused as err:
+        logger.error("%s", err)
+        daemon.health.notes["trading"] = str(err)
+    if daemon.trading is not None and daemon.trading.trader.halts.get("manual"):
+        daemon.halted, daemon.halt_reason = True, daemon.trading.trader.halts["manual"]
 
 
 def _start_scheduler(daemon: Daemon) -> AsyncIOScheduler:
@@ -212,6 +263,8 @@ def make_app(loaded: LoadedConfig) -> web.Application:
     app = web.Application()
     app[DAEMON] = Daemon(loaded)
     app.cleanup_ctx.append(_resources)
+    # After the resources (torn down before them): the optional Home Assistant MQTT bridge.
+    app.cleanup_ctx.append(homeassistant.cleanup_ctx(DAEMON))
     web_routes.add_routes(app, DAEMON)
     return app
 
@@ -244,7 +297,7 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
     runner = await serve(app, stop)
     daemon = app[DAEMON]
     logger.info(
-        "weatheredge running in %s mode; status on http://%s:%s/status",
+        "weatheredge running in %s mode; status page on http://%s:%s/",
         daemon.settings.mode.value.upper(),
         daemon.settings.web.host,
         bound_port(runner),

@@ -19,6 +19,7 @@ def edge_record(signal: EdgeSignal) -> Record:
             forecast_id=signal.forecast_id,
             latency_us=signal.latency_us,
             at=signal.at,
+            kind=signal.kind,
         )
     if signal.change is Change.UPDATE:
         assert signal.quote is not None

@@ -40,8 +40,10 @@ from typing import Any
 import sqlite_utils
 
 from db.migrations import apply_migrations
+from weatheredge.model.calibration import EmosParams
 from weatheredge.model.edge import Quote, Side
 from weatheredge.model.market import BucketMarket, TemperatureEvent
+from weatheredge.model.observations import Observation
 from weatheredge.model.prices import from_micros
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,15 @@ class ForecastSnapshot:
     members: tuple[float, ...]
     models: Mapping[str, int] | tuple[tuple[str, int], ...]  # model -> member count
     probs: Mapping[str, float]  # market_id -> probability that YES pays
+    # The model's view (issue 4): "forecast" (ensemble refresh) or "observed" (re-priced on a
+    # new running extreme), lead in local days, per-model means, pooled spread, EMOS mu/sigma.
+    kind: str = "forecast"
+    lead_days: int | None = None
+    model_means: Mapping[str, float] | None = None
+    spread: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+    observed_value: int | None = None  # the running extreme conditioned on, if any
 
     def __post_init__(self) -> None:
         _require_aware(self.issued_at)
@@ -114,6 +125,7 @@ class EdgeOpened:
     forecast_id: int | None
     latency_us: int | None  # frame receipt to decision
     at: dt.datetime
+    kind: str = "bucket"  # "bucket" (model edge) or "ladder" (model-free, whole event)
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
@@ -129,6 +141,7 @@ class EdgeOpened:
         forecast_id: int | None,
         latency_us: int | None,
         at: dt.datetime,
+        kind: str = "bucket",
     ) -> EdgeOpened:
         return cls(
             edge_id=edge_id,
@@ -143,6 +156,7 @@ class EdgeOpened:
             forecast_id=forecast_id,
             latency_us=latency_us,
             at=at,
+            kind=kind,
         )
 
 
@@ -188,7 +202,116 @@ class NotificationResult:
         _require_aware(self.sent_at)
 
 
-Record = EventSeen | ForecastSnapshot | EdgeOpened | EdgeUpdated | EdgeClosed | NotificationResult
+# --- model records (issue 4): observations, extremes, settlements, snapshots, parameters --------
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationsSeen:
+    """Station reports as polled (upserted by station and observation time)."""
+
+    observations: tuple[Observation, ...]
+    received_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.received_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtremeChanged:
+    """A report moved an event's running extreme; edges were re-evaluated ``latency_us`` later."""
+
+    event_id: str
+    station: str
+    observed_at: dt.datetime
+    received_at: dt.datetime
+    old_value: int | None
+    new_value: int
+    latency_us: int | None
+    dead_buckets: int
+
+    def __post_init__(self) -> None:
+        _require_aware(self.observed_at)
+        _require_aware(self.received_at)
+
+
+@dataclass(frozen=True, slots=True)
+class EventSettled:
+    event_id: str
+    station: str
+    date: dt.date
+    extreme: str
+    unit: str
+    status: str  # "settled" | "no_data"
+    observed_value: float | None
+    settled_value: int | None
+    reports: int
+    winning_market_id: str | None
+    winning_label: str | None
+    settled_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.settled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueChecked:
+    """The venue's own resolution of a settled event and whether it matches ours."""
+
+    event_id: str
+    venue_market_id: str | None
+    agreement: bool | None
+    checked_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.checked_at)
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonSnapshot:
+    """Our probability and the book's mid for every bucket, a fixed time before the day ends."""
+
+    event_id: str
+    horizon_h: int
+    at: dt.datetime
+    rows: tuple[tuple[str, float | None, str | None, str | None, float | None], ...]
+    # (market_id, our prob, best bid, best ask, mid)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationSaved:
+    station: str
+    extreme: str
+    unit: str
+    lead_days: int
+    params: EmosParams
+    fitted_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.fitted_at)
+
+
+ModelRecord = (
+    ObservationsSeen
+    | ExtremeChanged
+    | EventSettled
+    | VenueChecked
+    | HorizonSnapshot
+    | CalibrationSaved
+)
+
+
+Record = (
+    EventSeen
+    | ForecastSnapshot
+    | EdgeOpened
+    | EdgeUpdated
+    | EdgeClosed
+    | NotificationResult
+    | ModelRecord
+)
 
 
 def describe(record: Record) -> str:
@@ -220,8 +343,9 @@ ON CONFLICT (event_id) DO UPDATE SET
 """
 
 _INSERT_FORECAST = """
-INSERT INTO forecasts (event_id, station, date, issued_at, members, models, mean, stdev)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO forecasts (event_id, station, date, issued_at, members, models, mean, stdev,
+                       kind, lead_days, model_means, spread, mu, sigma, observed_value)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _UPDATE_EDGE = """
@@ -295,6 +419,13 @@ def _write_forecast(db: sqlite_utils.Database, rec: ForecastSnapshot) -> int:
             json.dumps(dict(rec.models), sort_keys=True),
             mean,
             stdev,
+            rec.kind,
+            rec.lead_days,
+            None if rec.model_means is None else json.dumps(dict(rec.model_means), sort_keys=True),
+            rec.spread,
+            rec.mu,
+            rec.sigma,
+            rec.observed_value,
         ],
     )
     forecast_id = cursor.lastrowid
@@ -334,6 +465,7 @@ def _write_edge_opened(db: sqlite_utils.Database, rec: EdgeOpened) -> None:
             "latency_us": rec.latency_us,
             "close_reason": None,
             "notified": 0,
+            "kind": rec.kind,
         }
     )
 
@@ -368,6 +500,117 @@ def _write_notification(db: sqlite_utils.Database, rec: NotificationResult) -> N
         db.execute("UPDATE edges SET notified = 1 WHERE edge_id = ?", [rec.edge_id])
 
 
+def _write_observations(db: sqlite_utils.Database, rec: ObservationsSeen) -> None:
+    received = utc_iso(rec.received_at)
+    rows = [
+        {
+            "icao": o.icao,
+            "observed_at": utc_iso(o.observed_at),
+            "temp_c": o.temp_c,
+            "tenths": int(o.tenths),
+            "kind": o.kind,
+            "raw": o.raw,
+            "received_at": received,
+        }
+        for o in rec.observations
+    ]
+    if rows:
+        # A report seen again keeps its first receipt time: that is when it became usable.
+        db.table("observations").insert_all(rows, pk=("icao", "observed_at"), ignore=True)
+
+
+def _write_extreme_changed(db: sqlite_utils.Database, rec: ExtremeChanged) -> None:
+    db.table("extreme_changes").insert(
+        {
+            "event_id": rec.event_id,
+            "station": rec.station,
+            "observed_at": utc_iso(rec.observed_at),
+            "received_at": utc_iso(rec.received_at),
+            "old_value": rec.old_value,
+            "new_value": rec.new_value,
+            "latency_us": rec.latency_us,
+            "dead_buckets": rec.dead_buckets,
+        }
+    )
+
+
+def _write_settled(db: sqlite_utils.Database, rec: EventSettled) -> None:
+    db.table("settlements").upsert(
+        {
+            "event_id": rec.event_id,
+            "station": rec.station,
+            "date": rec.date.isoformat(),
+            "extreme": rec.extreme,
+            "unit": rec.unit,
+            "status": rec.status,
+            "observed_value": rec.observed_value,
+            "settled_value": rec.settled_value,
+            "reports": rec.reports,
+            "winning_market_id": rec.winning_market_id,
+            "winning_label": rec.winning_label,
+            "settled_at": utc_iso(rec.settled_at),
+        },
+        pk="event_id",
+    )
+
+
+def _write_venue_checked(db: sqlite_utils.Database, rec: VenueChecked) -> None:
+    db.execute(
+        "UPDATE settlements SET venue_market_id = ?, agreement = ?, checked_at = ? "
+        "WHERE event_id = ?",
+        [
+            rec.venue_market_id,
+            None if rec.agreement is None else int(rec.agreement),
+            utc_iso(rec.checked_at),
+            rec.event_id,
+        ],
+    )
+
+
+def _write_horizon(db: sqlite_utils.Database, rec: HorizonSnapshot) -> None:
+    at = utc_iso(rec.at)
+    rows = [
+        {
+            "event_id": rec.event_id,
+            "horizon_h": rec.horizon_h,
+            "market_id": market_id,
+            "at": at,
+            "prob": prob,
+            "bid": bid,
+            "ask": ask,
+            "mid": mid,
+        }
+        for market_id, prob, bid, ask, mid in rec.rows
+    ]
+    if rows:
+        db.table("horizon_snapshots").insert_all(
+            rows, pk=("event_id", "horizon_h", "market_id"), ignore=True
+        )
+
+
+def _write_calibration(db: sqlite_utils.Database, rec: CalibrationSaved) -> None:
+    p = rec.params
+    db.table("calibration_params").upsert(
+        {
+            "station": rec.station,
+            "extreme": rec.extreme,
+            "unit": rec.unit,
+            "lead_days": rec.lead_days,
+            "a": p.a,
+            "b": p.b,
+            "c": p.c,
+            "d": p.d,
+            "x_ref": p.x_ref,
+            "weights": json.dumps(dict(p.weights), sort_keys=True),
+            "n": p.n,
+            "crps": p.crps,
+            "crps_raw": p.crps_raw,
+            "fitted_at": utc_iso(rec.fitted_at),
+        },
+        pk=("station", "extreme", "unit", "lead_days"),
+    )
+
+
 _WRITERS: dict[type, Callable[[sqlite_utils.Database, Any], Any]] = {
     EventSeen: _write_event,
     ForecastSnapshot: _write_forecast,
@@ -375,6 +618,12 @@ _WRITERS: dict[type, Callable[[sqlite_utils.Database, Any], Any]] = {
     EdgeUpdated: _write_edge_updated,
     EdgeClosed: _write_edge_closed,
     NotificationResult: _write_notification,
+    ObservationsSeen: _write_observations,
+    ExtremeChanged: _write_extreme_changed,
+    EventSettled: _write_settled,
+    VenueChecked: _write_venue_checked,
+    HorizonSnapshot: _write_horizon,
+    CalibrationSaved: _write_calibration,
 }
 
 # Primary result codes that describe the database's condition rather than the record: retrying
@@ -694,3 +943,97 @@ def count_rows(path: str | Path, table: str) -> int:
         return db.table(table).count
     finally:
         db.close()
+
+
+# --- model read helpers (issue 4; read-only connection, call from a thread) ---------------------
+
+
+def _rows(path: str | Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    db = _open_read_only(path)
+    try:
+        return list(db.query(sql, params or []))
+    finally:
+        db.close()
+
+
+def unsettled_events(path: str | Path, up_to: dt.date) -> list[dict[str, Any]]:
+    """Events on or before ``up_to`` with a station and no settlement row yet."""
+    return _rows(
+        path,
+        "SELECT e.* FROM events e LEFT JOIN settlements s USING (event_id) "
+        "WHERE s.event_id IS NULL AND e.station IS NOT NULL AND e.date <= ? "
+        "ORDER BY e.date",
+        [up_to.isoformat()],
+    )
+
+
+def unchecked_settlements(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+    """Settled events whose venue resolution is not known yet."""
+    return _rows(
+        path,
+        "SELECT s.*, e.slug FROM settlements s JOIN events e USING (event_id) "
+        "WHERE s.status = 'settled' AND s.venue_market_id IS NULL AND s.date >= ?",
+        [since.isoformat()],
+    )
+
+
+def event_markets(path: str | Path, event_id: str) -> list[dict[str, Any]]:
+    """An event's bucket markets, lowest bucket first (NULL lower edge = the bottom tail)."""
+    return _rows(
+        path,
+        "SELECT * FROM markets WHERE event_id = ? "
+        "ORDER BY bucket_lo IS NOT NULL, bucket_lo, bucket_hi IS NULL, bucket_hi",
+        [event_id],
+    )
+
+
+def training_rows(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+    """For each settled event and lead, the last ensemble forecast at that lead and the truth."""
+    return _rows(
+        path,
+        """
+        SELECT s.station, s.extreme, s.unit, s.date, s.observed_value, f.lead_days,
+               f.model_means, f.spread
+        FROM settlements s
+        JOIN forecasts f ON f.event_id = s.event_id
+        WHERE s.status = 'settled' AND s.observed_value IS NOT NULL AND s.date >= ?
+          AND f.kind = 'forecast' AND f.lead_days IS NOT NULL AND f.model_means IS NOT NULL
+          AND f.issued_at = (
+              SELECT max(g.issued_at) FROM forecasts g
+              WHERE g.event_id = f.event_id AND g.kind = 'forecast'
+                AND g.lead_days = f.lead_days)
+        ORDER BY s.date
+        """,
+        [since.isoformat()],
+    )
+
+
+def saved_calibration(path: str | Path) -> list[dict[str, Any]]:
+    return _rows(path, "SELECT * FROM calibration_params")
+
+
+def scoring_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Per settled event, horizon and bucket: our probability, the mid, and whether it won."""
+    return _rows(
+        path,
+        """
+        SELECT s.event_id, s.date, e.city, s.extreme, s.winning_market_id, s.agreement,
+               h.horizon_h, h.market_id, h.prob, h.mid, m.bucket_lo, m.bucket_hi, m.label
+        FROM settlements s
+        JOIN events e USING (event_id)
+        JOIN horizon_snapshots h ON h.event_id = s.event_id
+        JOIN markets m ON m.market_id = h.market_id
+        WHERE s.status = 'settled' AND s.winning_market_id IS NOT NULL
+        ORDER BY s.event_id, h.horizon_h, m.bucket_lo IS NOT NULL, m.bucket_lo
+        """,
+    )
+
+
+def settlement_summary(path: str | Path) -> dict[str, int]:
+    """Counts of settled events and of agreement with the venue's own resolution."""
+    rows = _rows(
+        path,
+        "SELECT count(*) AS settled, sum(agreement = 1) AS agree, sum(agreement = 0) AS disagree,"
+        " sum(agreement IS NULL) AS unknown FROM settlements WHERE status = 'settled'",
+    )
+    return {k: int(v or 0) for k, v in rows[0].items()}

@@ -17,24 +17,66 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def healthz(request: web.Request) -> web.Response:
         problems = health_problems(request.app[key])
         body = {"ok": not problems, "problems": problems}
+        stream = request.app[key].stream
+        if stream is not None and hasattr(stream, "modes"):
+            body["feed"] = stream.modes()  # mode per shard: live, syncing, polling, ...
         return web.json_response(body, status=200 if not problems else 503)
+
+    async def metrics(request: web.Request) -> web.Response:
+        stream = request.app[key].stream
+        text = stream.metrics_text() if stream is not None else ""
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
         return web.json_response(status_document(request.app[key]))
 
-    async def index(request: web.Request) -> web.Response:
-        return web.Response(text="weatheredge: see /status (JSON) and /healthz\n")
-
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/status", status)
-    app.router.add_get("/", index)
+    app.router.add_get("/metrics", metrics)  # Prometheus text format (issue 3)
+    # The status page (/), its JSON API (/api/v1/...) and the access check (web.token).
+    from weatheredge import webui
+
+    webui.add_routes(app, key)
+    add_trading_routes(app, key)
+
+
+def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+    """Kill switch (issue 5): POST /api/v1/trading/halt {reason, cancel}, /resume; GET state.
+    Behind the same access check as every other route (web.token, or loopback only)."""
+
+    async def halt(request: web.Request) -> web.Response:
+        daemon = request.app[key]
+        body = await request.json() if request.can_read_body else {}
+        reason = str(body.get("reason") or "halted over HTTP")
+        cancelled = 0
+        daemon.halted, daemon.halt_reason = True, reason
+        if daemon.trading is not None:
+            cancelled = await daemon.trading.halt(reason, cancel=body.get("cancel"))
+        return web.json_response({"halted": True, "reason": reason, "cancelled": cancelled})
+
+    async def resume(request: web.Request) -> web.Response:
+        daemon = request.app[key]
+        daemon.halted, daemon.halt_reason = False, None
+        if daemon.trading is not None:
+            await daemon.trading.resume()
+        return web.json_response({"halted": False})
+
+    async def state(request: web.Request) -> web.Response:
+        trading = request.app[key].trading
+        return web.json_response(trading.status() if trading is not None else {"enabled": False})
+
+    app.router.add_post("/api/v1/trading/halt", halt)
+    app.router.add_post("/api/v1/trading/resume", resume)
+    app.router.add_get("/api/v1/trading", state)
 
 
 def health_problems(daemon: Any) -> list[str]:
     problems = []
     stream = daemon.stream
     engine = daemon.engine
-    if stream is not None and engine is not None and engine.tokens:
+    if stream is not None and hasattr(stream, "health_problems"):
+        problems.extend(stream.health_problems())  # per shard; polling counts as healthy
+    elif stream is not None and engine is not None and engine.tokens:
         if not stream.connected:
             since = stream.disconnected_for()
             if since is None or since > FEED_GRACE_S:
@@ -67,6 +109,7 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},
         "notify": _notify_status(daemon.notifier),
+        "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
         "healthy": not health_problems(daemon),
     }
 

@@ -1,6 +1,9 @@
+-- title: Edges by city and day
 -- Edge episodes per city and market day: how many opened, how big, how fast, how they ended.
 --
--- Named parameters (bind NULL for "all"):
+-- requires: edges(city, date, status, side, market_id, open_edge, max_edge, opened_at)
+--
+-- Named parameters (bind NULL or empty for "all"):
 --   :city   exact city as in the event title ("NYC")
 --   :since  first market day to include, ISO date ("2026-11-01")
 --
@@ -27,7 +30,7 @@ SELECT
     ROUND(AVG(e.latency_us))              AS avg_latency_us,   -- frame receipt to decision
     SUM(e.notified)                       AS notified
 FROM edges AS e
-WHERE (:city IS NULL OR e.city = :city)
-  AND (:since IS NULL OR e.date >= :since)
+WHERE (NULLIF(:city, '') IS NULL OR e.city = :city)
+  AND (NULLIF(:since, '') IS NULL OR e.date >= :since)
 GROUP BY e.city, e.date
 ORDER BY e.date DESC, e.city;

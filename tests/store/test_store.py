@@ -128,6 +128,14 @@ async def test_save_forecast_returns_its_id(store: Store, db_path: Path) -> None
         "models": '{"ecmwf_ifs025": 2, "gfs_seamless": 1}',
         "mean": 45.0,
         "stdev": 1.0,
+        # m002_model: the model's view of the forecast (defaults for a plain snapshot)
+        "kind": "forecast",
+        "lead_days": None,
+        "model_means": None,
+        "spread": None,
+        "mu": None,
+        "sigma": None,
+        "observed_value": None,
     }
     assert json.loads(forecast["models"]) == {"ecmwf_ifs025": 2, "gfs_seamless": 1}
     probs = {(r["forecast_id"], r["market_id"]): r["prob"] for r in rows(db_path, "forecast_probs")}
@@ -168,6 +176,7 @@ async def test_edge_open_update_close_rows_are_exact(store: Store, db_path: Path
         "latency_us": 830,
         "close_reason": None,
         "notified": 0,
+        "kind": "bucket",  # m002_model
     }
 
     t1, t2, t3 = (T0 + dt.timedelta(seconds=s) for s in (1, 2, 3))

@@ -10,7 +10,7 @@ per-bucket floor then guards model risk, and the ladder is renormalised to sum t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from weatheredge.model.buckets import Bucket, Rounding, Unit
 
@@ -79,3 +79,62 @@ def normalise(probs: Sequence[float], floor: float = DEFAULT_FLOOR) -> list[floa
     if not total > 0:
         raise ValueError("no probability mass to normalise")
     return [p / total for p in floored]
+
+
+# --- continuous predictive distributions (EMOS Gaussian, dressed ensemble) ----------------------
+
+
+class Normal:
+    """A Gaussian predictive distribution of the latent reported extreme, in the market's unit."""
+
+    __slots__ = ("mu", "sigma")
+
+    def __init__(self, mu: float, sigma: float) -> None:
+        if not (math.isfinite(mu) and math.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"bad normal distribution mu={mu} sigma={sigma}")
+        self.mu = mu
+        self.sigma = sigma
+
+    def cdf(self, x: float) -> float:
+        return _phi((x - self.mu) / self.sigma)
+
+    def __repr__(self) -> str:
+        return f"Normal({self.mu:.3f}, {self.sigma:.3f})"
+
+
+class DressedEnsemble:
+    """Equal-weight Gaussian kernels on (bias-corrected) members: the no-history fallback."""
+
+    __slots__ = ("members", "width")
+
+    def __init__(self, members: Sequence[float], width: float) -> None:
+        if not members or not all(math.isfinite(m) for m in members):
+            raise ValueError("empty or non-finite ensemble")
+        if not (width > 0 and math.isfinite(width)):
+            raise ValueError(f"kernel width must be positive and finite, got {width}")
+        self.members = tuple(members)
+        self.width = width
+
+    def cdf(self, x: float) -> float:
+        return dressed_cdf(x, self.members, self.width)
+
+
+def raw_bucket_probabilities(
+    cdf: Callable[[float], float], buckets: Sequence[Bucket], rounding: Rounding
+) -> list[float]:
+    """``F(hi) - F(lo)`` over each bucket's rounding preimage; no floor, no renormalisation."""
+    out = []
+    for bucket in buckets:
+        lo, hi = bucket.preimage(rounding)
+        out.append(max(0.0, cdf(hi) - cdf(lo)))
+    return out
+
+
+def probabilities_from_cdf(
+    cdf: Callable[[float], float],
+    buckets: Sequence[Bucket],
+    rounding: Rounding,
+    floor: float = DEFAULT_FLOOR,
+) -> list[float]:
+    """Bucket probabilities of a continuous predictive CDF: floored and summing to 1."""
+    return normalise(raw_bucket_probabilities(cdf, buckets, rounding), floor)

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from weatheredge.polymarket.wire import encode_subscription, encode_update
 
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 FrameCallback = Callable[[str | bytes, int], None]
 MAX_FRAME_BYTES = 8 * 1024 * 1024  # the initial dump of a few hundred books fits easily
+MAX_RETRY_AFTER_S = 300.0  # a handshake 429's Retry-After is honoured up to this
 
 
 class StreamGaveUp(ConnectionError):
@@ -72,8 +73,12 @@ class MarketStream:
         max_size: int = MAX_FRAME_BYTES,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        before_connect: Callable[[], Awaitable[None]] | None = None,
+        name: str = "market stream",
     ) -> None:
         self.url = url
+        self.name = name
+        self._before_connect = before_connect
         self.heartbeat_s = heartbeat_s
         self.pong_timeout_beats = pong_timeout_beats
         self.reconnect_attempts = reconnect_attempts
@@ -110,6 +115,11 @@ class MarketStream:
         self.callback_errors = 0
         self.last_message_at: float | None = None
         self.last_pong_at: float | None = None
+        self.connected_since: float | None = None  # time.monotonic() of the current socket
+        self.failures_in_row = 0
+        self.rate_limited = 0  # handshakes refused with HTTP 429
+        self.last_reason: str | None = None
+        self._retry_after: float | None = None
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -206,11 +216,18 @@ class MarketStream:
                 self.connect_failures += 1
                 if self.reconnect_attempts and failures > self.reconnect_attempts:
                     raise StreamGaveUp(f"{failures} failed connects to {self.url}: {reason}")
+            self.failures_in_row = failures
+            self.last_reason = reason
             attempt += 1
             delay = backoff_delay(
                 attempt, base_s=self.backoff_base_s, cap_s=self.backoff_cap_s, rng=self._rng
             )
-            logger.warning("market stream down (%s); reconnecting in %.2fs", reason, delay)
+            if self._retry_after is not None:
+                delay = max(delay, min(self._retry_after, MAX_RETRY_AFTER_S))
+                self._retry_after = None
+            # One line when the trouble starts, not one per failed attempt.
+            log = logger.warning if failures <= 1 else logger.debug
+            log("%s down (%s); reconnecting in %.2fs", self.name, reason, delay)
             await self._sleep(delay)
 
     def status(self) -> dict[str, object]:
@@ -229,6 +246,8 @@ class MarketStream:
             "last_message_age_s": _age(now, self.last_message_at),
             "last_pong_age_s": _age(now, self.last_pong_at),
             "disconnected_for_s": self.disconnected_for(),
+            "failures_in_row": self.failures_in_row,
+            "rate_limited": self.rate_limited,
         }
 
     def disconnected_for(self) -> float | None:
@@ -240,6 +259,8 @@ class MarketStream:
     async def _connect_once(self) -> str:
         reason = "cancelled"
         self._close_reason = None
+        if self._before_connect is not None:
+            await self._before_connect()
         try:
             # proxy=None: never route through an environment proxy; ping_interval=None: the
             # venue's liveness protocol is the text PING/PONG below, not control frames.
@@ -248,6 +269,12 @@ class MarketStream:
             ) as ws:
                 await self._open(ws)
                 reason = await self._serve(ws)
+        except InvalidStatus as err:
+            status = err.response.status_code
+            if status == 429:
+                self.rate_limited += 1
+                self._retry_after = _retry_after(err.response.headers.get("Retry-After"))
+            reason = self._close_reason or f"handshake refused (HTTP {status})"
         except (OSError, TimeoutError, WebSocketException) as err:
             reason = self._close_reason or f"{type(err).__name__}: {err}"
         finally:
@@ -262,11 +289,12 @@ class MarketStream:
             self._ws = ws
         self._close_reason = None
         self._opened_at = self._last_pong = time.monotonic()
+        self.connected_since = self._opened_at
         self.connected = True
         self.connects += 1
         if self.connects > 1:
             self.reconnects += 1
-        logger.info("market stream connected to %s with %d assets", self.url, len(ids))
+        logger.debug("%s connected to %s with %d assets", self.name, self.url, len(ids))
         if self._on_connected is not None:
             self._on_connected()
 
@@ -277,8 +305,9 @@ class MarketStream:
         self._ws = None
         self._wire = set()
         self.connected = False
+        self.connected_since = None
         if was_connected:
-            logger.info("market stream disconnected: %s", reason)
+            logger.debug("%s disconnected: %s", self.name, reason)
             if self._on_disconnected is not None:
                 self._on_disconnected(reason)
 
@@ -315,7 +344,7 @@ class MarketStream:
             await asyncio.sleep(self.heartbeat_s)
             silent_for = time.monotonic() - self._last_pong
             if silent_for >= limit:
-                logger.warning("no PONG for %.1fs; closing market stream", silent_for)
+                logger.warning("no PONG for %.1fs; closing %s", silent_for, self.name)
                 self._close_reason = f"no PONG for {silent_for:.1f}s"
                 await ws.close(code=1000, reason="pong timeout")
                 return
@@ -324,3 +353,12 @@ class MarketStream:
             except ConnectionClosed:
                 return
             self.pings_sent += 1
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -219,6 +219,10 @@ class DecodedFrame:
 # frames that fail it, to tell unknown events from invalid ones and keep the valid neighbours.
 _FAST = msgspec.json.Decoder(list[MarketEvent] | MarketEvent)
 _GENERIC = msgspec.json.Decoder()
+# Hot path: the bound decode of the fast decoder. Returns one event or a list of events, raises
+# msgspec.DecodeError (ValidationError is a subclass) on anything else; callers then fall back
+# to ``decode_market_frame`` to classify the problem and keep the valid neighbours.
+decode_fast = _FAST.decode
 
 
 def _sample(data: str | bytes) -> str:

@@ -52,12 +52,16 @@ Levels = list[tuple[str, str]]
 
 @dataclass
 class Faults:
-    """Fault-injection switches; more (drop, stall, half-open, garbage) are planned."""
+    """Fault-injection switches, scriptable per test (see also the ``Venue`` fault methods:
+    ``drop_connections``, ``stall_data``, ``half_open``, ``send_garbage``)."""
 
     ignore_pings: bool = False  # swallow PINGs: the client must notice the missing PONGs
-    refuse_handshakes: int = 0  # the next N WS handshakes get HTTP 503
+    refuse_handshakes: int = 0  # the next N WS handshakes are refused with refuse_status
+    refuse_status: int = 503  # 429 adds a Retry-After header (retry_after_s)
     rate_limit_books: int = 0  # the next N POST /books get HTTP 429
     retry_after_s: int = 1
+    duplicate_price_changes: bool = False  # every price_change frame is sent twice
+    reorder_price_changes: bool = False  # price_change frames are swapped pairwise
 
 
 @dataclass
@@ -76,15 +80,32 @@ class _Book:
 @dataclass(eq=False)
 class _Client:
     ws: web.WebSocketResponse
-    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[str | bytes] = field(default_factory=asyncio.Queue)
     assets: set[str] = field(default_factory=set)
     ever: set[str] = field(default_factory=set)  # assets ever snapshotted on this socket
     subscribed: bool = False
     custom_features: bool = False
+    frames: list[dict[str, Any]] = field(default_factory=list)  # JSON frames it sent us
+    stalled: bool = False  # fault: no data any more, PONGs still answered (silent freeze)
+    half_open: bool = False  # fault: nothing at all any more, not even PONG
+    held: str | None = None  # fault: a price_change held back to be sent after the next one
+    closed: bool = False
+    opened_at: float = field(default_factory=time.monotonic)
 
     def send(self, payload: object) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-        self.outbox.put_nowait(text)
+        if isinstance(payload, str | bytes):
+            self.outbox.put_nowait(payload)
+        else:
+            self.outbox.put_nowait(json.dumps(payload, ensure_ascii=False))
+
+    @property
+    def subscribed_ids(self) -> list[str]:
+        """Every id this connection asked for (initial frame and ``subscribe`` operations)."""
+        ids: list[str] = []
+        for frame in self.frames:
+            if frame.get("type") == "market" or frame.get("operation") == "subscribe":
+                ids.extend(frame.get("assets_ids") or [])
+        return ids
 
 
 def _complement(price: str) -> str:
@@ -130,6 +151,8 @@ class Venue:
         self.requests: collections.Counter[str] = collections.Counter()  # HTTP path -> count
         self._books: dict[str, _Book] = {}
         self._clients: list[_Client] = []
+        self.history: list[_Client] = []  # every market socket ever accepted, in order
+        self._last_ms = 0
 
     # ------------------------------------------------------------------ scenario API: catalogue
 
@@ -297,6 +320,65 @@ class Venue:
         for client in list(self._clients):
             await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restart")
 
+    # ------------------------------------------------------------------ fault injection
+
+    def stall_data(self) -> int:
+        """Silent freeze: the sockets open now get no more data but still answer PING.
+
+        New connections are healthy. Returns how many sockets were stalled.
+        """
+        for client in self._clients:
+            client.stalled = True
+        return len(self._clients)
+
+    def half_open(self) -> int:
+        """Half-open: the sockets open now get nothing more, not even PONG; never closed."""
+        for client in self._clients:
+            client.half_open = True
+        return len(self._clients)
+
+    def send_garbage(self, token: str | None = None, *, oversize_bytes: int = 0) -> dict[str, int]:
+        """Push one frame of every bad kind to every subscribed socket; returns kind -> count
+        per socket, as the client should count them."""
+        market = self._books[token].market if token in self._books else "0x0"
+        asset = token or "0"
+        frames: dict[str, str | bytes] = {
+            "not_json": "{this is not json",
+            "binary": b'\x00\x01{"event_type": "book"}',
+            "unknown_event": json.dumps({"event_type": "book_v9", "asset_id": asset}),
+            "invalid": json.dumps({"event_type": "price_change", "market": market}),
+            "invalid_value": json.dumps(
+                {
+                    "event_type": "price_change",
+                    "market": market,
+                    "timestamp": self._now_ms(),
+                    "price_changes": [
+                        {"asset_id": asset, "price": "0.4x", "size": "1", "side": "BUY"}
+                    ],
+                }
+            ),
+        }
+        if token is not None:
+            frames["off_tick"] = json.dumps(
+                {
+                    "event_type": "price_change",
+                    "market": market,
+                    "timestamp": self._now_ms(),
+                    "price_changes": [
+                        {"asset_id": token, "price": "0.4051", "size": "1", "side": "BUY"}
+                    ],
+                }
+            )
+        if oversize_bytes:
+            frames["oversize"] = json.dumps(
+                {"event_type": "last_trade_price", "pad": "x" * oversize_bytes}
+            )
+        for client in self._clients:
+            if client.subscribed and not (client.stalled or client.half_open):
+                for frame in frames.values():
+                    client.send(frame)
+        return {kind: 1 for kind in frames}
+
     # ------------------------------------------------------------------ internals
 
     def _book(self, token: str) -> _Book:
@@ -313,7 +395,9 @@ class Venue:
         raise ValueError(f"no market with conditionId {condition_id!r}")
 
     def _now_ms(self) -> str:
-        return str(int(self._clock() * 1000))
+        # Strictly increasing, like a sequencer: lets clients spot out-of-order deltas.
+        self._last_ms = max(int(self._clock() * 1000), self._last_ms + 1)
+        return str(self._last_ms)
 
     @staticmethod
     def _wire_levels(levels: dict[int, tuple[str, str]], descending: bool) -> list[dict[str, str]]:
@@ -340,10 +424,10 @@ class Venue:
     def _book_event(self, b: _Book) -> dict[str, Any]:
         return {"event_type": "book", **self._rest_book(b)}
 
-    def send_raw(self, text: str) -> None:
-        """Fault injection: push an arbitrary text frame to every subscribed client."""
+    def send_raw(self, text: str | bytes) -> None:
+        """Fault injection: push an arbitrary frame (bytes: binary) to every subscribed client."""
         for client in self._clients:
-            if client.subscribed:
+            if client.subscribed and not (client.stalled or client.half_open):
                 client.send(text)
 
     def _push(
@@ -353,14 +437,32 @@ class Venue:
         *,
         custom_only: bool = False,
     ) -> None:
+        faults = self.faults
         for client in self._clients:
             if not client.subscribed or (custom_only and not client.custom_features):
                 continue
-            if not assets & client.assets:
+            if client.stalled or client.half_open or not assets & client.assets:
                 continue
             payload = build(client.assets)
-            if payload is not None:
+            if payload is None:
+                continue
+            is_delta = isinstance(payload, dict) and payload.get("event_type") == "price_change"
+            if not is_delta:
                 client.send(payload)
+                continue
+            text = json.dumps(payload, ensure_ascii=False)
+            if faults.reorder_price_changes:
+                if client.held is None:
+                    client.held = text  # sent right after the next one
+                    continue
+                client.send(text)
+                text, client.held = client.held, None
+            elif client.held is not None:
+                client.send(client.held)
+                client.held = None
+            client.send(text)
+            if faults.duplicate_price_changes:
+                client.send(text)
 
     # ------------------------------------------------------------------ HTTP: Gamma
 
@@ -433,16 +535,22 @@ class Venue:
     async def handle_market_ws(self, request: web.Request) -> web.StreamResponse:
         if self.faults.refuse_handshakes > 0:
             self.faults.refuse_handshakes -= 1
-            return _error(503, "Service Unavailable")
+            status = self.faults.refuse_status
+            if status == 429:
+                headers = {"Retry-After": str(self.faults.retry_after_s)}
+                return _error(429, "Too Many Requests", headers=headers)
+            return _error(status, "Service Unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         client = _Client(ws)
         self._clients.append(client)
+        self.history.append(client)
         self.connections += 1
         writer = asyncio.create_task(self._write(client), name="venue-ws-writer")
         try:
             await self._read(client)
         finally:
+            client.closed = True
             self._clients.remove(client)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -454,7 +562,10 @@ class Venue:
         while True:
             text = await client.outbox.get()
             try:
-                await client.ws.send_str(text)
+                if isinstance(text, bytes):
+                    await client.ws.send_bytes(text)
+                else:
+                    await client.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return  # the socket is going away; the reader notices too
 
@@ -478,7 +589,7 @@ class Venue:
     def _on_text(self, client: _Client, text: str) -> None:
         if text == "PING":
             self.pings_received += 1
-            if not self.faults.ignore_pings:
+            if not (self.faults.ignore_pings or client.half_open):
                 client.send("PONG")
             return
         try:
@@ -489,6 +600,7 @@ class Venue:
             self._reject(client, text)
             return
         self.subscriptions_received.append(frame)
+        client.frames.append(frame)
         ids = frame.get("assets_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             self._reject(client, text)

@@ -1,0 +1,416 @@
+"""Feed throughput and latency benchmark (prints figures; not a test).
+
+A sender in its own process serves the market channel on 127.0.0.1 and pushes realistic
+``price_change`` traffic across 3,000 tokens (1,500 bucket markets, mirrored YES/NO entries with
+``best_bid``/``best_ask``, the sender keeping every book consistent). Each client runs in a fresh
+process against a fresh sender, on the same traffic:
+
+(a) raw framing: a ``websockets`` client that only receives;
+(b) the official SDK (``polymarket-client``): its CLOB market stream (``ClobMarketStreamManager``,
+    what ``AsyncPublicClient.subscribe(MarketSpec)`` runs), which parses into pydantic events;
+(c) weatheredge: ``MarketStream`` -> ``Engine.on_frame`` (decode, books, edge evaluation).
+
+Figures: sustained messages/s over a blast of N frames (the sender is back-pressured by TCP, so
+a slow client cannot build an unbounded backlog; the SDK drops from its bounded queue instead,
+reported), and for weatheredge the receive-to-decision latency p50/p99/p99.9 at a steady
+5,000 messages/s, and its peak RSS with 3,000 tokens.
+
+    python benchmarks/feed_throughput.py [--messages 200000] [--rate 5000] [--seconds 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import random
+import resource
+import sys
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+MARKETS = 1500  # x2 tokens = 3,000
+BUCKETS_PER_EVENT = 10
+SEED = 20261125
+
+# ----------------------------------------------------------------------------- traffic
+
+
+def token_ids(m: int) -> tuple[str, str]:
+    base = 10**76 + m * 7919
+    return str(base), str(base + 1)
+
+
+def condition(m: int) -> str:
+    return f"0x{m:064x}"
+
+
+def _c(cents: int) -> str:
+    return f"0.{cents:02d}" if cents < 100 else "1"
+
+
+def build_traffic(n: int) -> tuple[str, list[str]]:
+    """(initial dump, n price_change frames); deterministic for a seed."""
+    rng = random.Random(SEED)
+    bids = [{30 + i: 100 + i for i in range(5)} for _ in range(MARKETS)]  # YES books, cents
+    asks = [{36 + i: 100 + i for i in range(5)} for _ in range(MARKETS)]
+    ts = 1_795_620_000_000
+    dump = []
+    for m in range(MARKETS):
+        yes, no = token_ids(m)
+        yb = [{"price": _c(p), "size": str(s)} for p, s in sorted(bids[m].items())]
+        ya = [{"price": _c(p), "size": str(s)} for p, s in sorted(asks[m].items(), reverse=True)]
+        nb = [{"price": _c(100 - p), "size": str(s)} for p, s in sorted(asks[m].items())[::-1]]
+        na = [{"price": _c(100 - p), "size": str(s)} for p, s in sorted(bids[m].items())]
+        for tok, b, a in ((yes, yb, ya), (no, nb, na)):
+            dump.append(
+                {
+                    "event_type": "book",
+                    "market": condition(m),
+                    "asset_id": tok,
+                    "bids": b,
+                    "asks": a,
+                    "timestamp": str(ts),
+                    "hash": "0x0",
+                    "tick_size": "0.01",
+                }
+            )
+    frames = []
+    for i in range(n):
+        m = rng.randrange(MARKETS)
+        b, a = bids[m], asks[m]
+        best_b, best_a = max(b, default=1), min(a, default=99)
+        if rng.random() < 0.5:
+            side, price = "BUY", rng.randint(max(1, best_a - 8), best_a - 1)
+            book = b
+        else:
+            side, price = "SELL", rng.randint(best_b + 1, min(99, best_b + 8))
+            book = a
+        size = (
+            0 if (price in book and rng.random() < 0.3 and len(book) > 1) else rng.randint(1, 900)
+        )
+        if size:
+            book[price] = size
+        else:
+            book.pop(price, None)
+        best_b, best_a = max(b, default=None), min(a, default=None)
+        yes, no = token_ids(m)
+        size_text = f"{size}.{i % 100:02d}" if size else "0"
+        h = f"{i:040x}"
+        yes_entry = {
+            "asset_id": yes,
+            "price": _c(price),
+            "size": size_text,
+            "side": side,
+            "hash": h,
+        }
+        no_entry = {
+            "asset_id": no,
+            "price": _c(100 - price),
+            "size": size_text,
+            "side": "SELL" if side == "BUY" else "BUY",
+            "hash": h,
+        }
+        if best_b is not None:
+            yes_entry["best_bid"] = _c(best_b)
+            no_entry["best_ask"] = _c(100 - best_b)
+        if best_a is not None:
+            yes_entry["best_ask"] = _c(best_a)
+            no_entry["best_bid"] = _c(100 - best_a)
+        ts += 1 if i % 3 == 0 else 0
+        frames.append(
+            json.dumps(
+                {
+                    "event_type": "price_change",
+                    "market": condition(m),
+                    "price_changes": [yes_entry, no_entry],
+                    "timestamp": str(ts),
+                },
+                separators=(",", ":"),
+            )
+        )
+    return json.dumps(dump, separators=(",", ":")), frames
+
+
+# ----------------------------------------------------------------------------- sender
+
+
+def sender_main(conn: Any, n: int, rate: float, seconds: float) -> None:
+    from websockets.asyncio.server import serve
+
+    dump, frames = build_traffic(n if rate == 0 else int(rate * seconds))
+
+    async def handler(ws: Any) -> None:
+        subscribed = asyncio.Event()
+
+        async def reader() -> None:
+            async for msg in ws:
+                if msg == "PING":
+                    await ws.send("PONG")
+                elif not subscribed.is_set() and '"market"' in msg:
+                    subscribed.set()
+
+        task = asyncio.create_task(reader())
+        await subscribed.wait()
+        await ws.send(dump)
+        await asyncio.sleep(0.5)  # let the client apply the dump
+        if rate == 0:
+            for frame in frames:
+                await ws.send(frame)
+        else:
+            start = time.perf_counter()
+            sent = 0
+            while sent < len(frames):
+                due = min(len(frames), int((time.perf_counter() - start) * rate) + 1)
+                while sent < due:
+                    await ws.send(frames[sent])
+                    sent += 1
+                await asyncio.sleep(0.0005)
+        await asyncio.sleep(30)  # the client closes when it has counted everything
+        task.cancel()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, max_size=None, ping_interval=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            conn.send(port)
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------- clients
+
+
+def subscription() -> str:
+    ids = [t for m in range(MARKETS) for t in token_ids(m)]
+    return json.dumps({"type": "market", "assets_ids": ids, "initial_dump": True})
+
+
+async def run_raw(url: str, n: int) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    async with connect(url, max_size=None, ping_interval=None, proxy=None) as ws:
+        await ws.send(subscription())
+        await ws.recv()  # the dump
+        count, t0 = 0, 0.0
+        async for _msg in ws:
+            if count == 0:
+                t0 = time.perf_counter()
+            count += 1
+            if count == n:
+                break
+        elapsed = time.perf_counter() - t0
+    return {"msgs": count, "elapsed": elapsed}
+
+
+async def run_sdk(url: str, n: int) -> dict[str, Any]:
+    from polymarket._internal.streams.clob.market import ClobMarketStreamManager
+
+    ids = [t for m in range(MARKETS) for t in token_ids(m)]
+    manager = ClobMarketStreamManager(url=url)
+    handle = await manager.subscribe(token_ids=ids)
+    count, books, t0 = 0, 0, 0.0
+    deadline = time.perf_counter() + 120
+    async for event in handle:
+        if type(event).__name__ == "MarketBookEvent":
+            books += 1
+            continue
+        if count == 0:
+            t0 = time.perf_counter()
+        count += 1
+        if count + handle.dropped >= n or time.perf_counter() > deadline:
+            break
+    elapsed = time.perf_counter() - t0
+    dropped = handle.dropped
+    await manager.close()
+    return {"msgs": count, "elapsed": elapsed, "dropped": dropped}
+
+
+def make_engine() -> Any:
+    import datetime as dt
+
+    from weatheredge.engine import Engine, Pricing
+    from weatheredge.polymarket.gamma import to_temperature_event
+    from weatheredge.polymarket.wire import decode_gamma_event
+
+    rules = (
+        "This market will resolve to the temperature range that contains the highest "
+        "temperature recorded by NOAA at the LaGuardia Airport Station in degrees Fahrenheit on "
+        "{day}. The resolution source is https://www.weather.gov/wrh/timeseries?site=klga, whole "
+        "degrees Fahrenheit."
+    )
+    events = []
+    day0 = dt.date(2026, 11, 25)
+    for e in range(MARKETS // BUCKETS_PER_EVENT):
+        day = day0 + dt.timedelta(days=e)
+        labels = ["39°F or below"] + [f"{40 + 2 * i}-{41 + 2 * i}°F" for i in range(8)]
+        labels.append("56°F or higher")
+        markets = []
+        for b, label in enumerate(labels):
+            m = e * BUCKETS_PER_EVENT + b
+            yes, no = token_ids(m)
+            markets.append(
+                {
+                    "id": str(2_000_000 + m),
+                    "conditionId": condition(m),
+                    "groupItemTitle": label,
+                    "clobTokenIds": json.dumps([yes, no]),
+                    "outcomes": json.dumps(["Yes", "No"]),
+                    "version": "v1",
+                    "active": True,
+                    "closed": False,
+                    "acceptingOrders": True,
+                    "enableOrderBook": True,
+                    "negRisk": True,
+                    "orderPriceMinTickSize": 0.01,
+                    "orderMinSize": 5,
+                    "feesEnabled": True,
+                    "feeSchedule": {"rate": "0.05", "exponent": 1, "takerOnly": True},
+                }
+            )
+        slug = f"highest-temperature-in-nyc-on-{day.strftime('%B').lower()}-{day.day}-{day.year}"
+        raw = {
+            "id": str(400000 + e),
+            "slug": slug,
+            "title": f"Highest temperature in NYC on {day.strftime('%B')} {day.day}?",
+            "description": rules.format(day=day.isoformat()),
+            "resolutionSource": "https://www.weather.gov/wrh/timeseries?site=klga",
+            "eventDate": day.isoformat(),
+            "active": True,
+            "closed": False,
+            "enableOrderBook": True,
+            "negRisk": True,
+            "tags": [{"slug": "daily-temperature"}],
+            "markets": markets,
+        }
+        events.append(to_temperature_event(decode_gamma_event(json.dumps(raw).encode())))
+    signals = [0]
+
+    def sink(_signal: Any) -> None:
+        signals[0] += 1
+
+    engine = Engine(min_edge=0.05, hysteresis=0.01, max_forecast_age=1e9, emit=sink)
+    engine.set_events(events)
+    rng = random.Random(1)
+    for event in events:
+        probs = {m.market_id: rng.uniform(0.25, 0.5) for m in event.markets}
+        engine.set_pricing(event.event_id, Pricing(probs, 1, time.monotonic()))
+    return engine, signals
+
+
+async def run_weatheredge(url: str, n: int, keep_latency: bool) -> dict[str, Any]:
+    from weatheredge.polymarket.stream import MarketStream
+
+    engine, signals = make_engine()
+    lat = array("q")
+    state = {"count": 0, "t0": 0.0, "done": asyncio.Event(), "dump": False}
+    on_frame = engine.on_frame
+    perf = time.perf_counter_ns
+
+    def frame(data: str | bytes, recv_ns: int) -> None:
+        on_frame(data, recv_ns)
+        if not state["dump"]:
+            state["dump"] = True  # the initial dump
+            return
+        if keep_latency:
+            lat.append(perf() - recv_ns)
+        c = state["count"] = state["count"] + 1
+        if c == 1:
+            state["t0"] = time.perf_counter()
+        if c == n:
+            state["elapsed"] = time.perf_counter() - state["t0"]
+            state["done"].set()
+
+    stream = MarketStream(url, frame, heartbeat_s=10.0, max_size=64 * 1024 * 1024)
+    stream.subscribe([t for m in range(MARKETS) for t in token_ids(m)])
+    task = asyncio.create_task(stream.run())
+    await asyncio.wait_for(state["done"].wait(), 300)
+    task.cancel()
+    out = {
+        "msgs": state["count"],
+        "elapsed": state["elapsed"],
+        "synced": sum(1 for b in engine.books.values() if b.synced),
+        "desyncs": engine.counters.get("desyncs", 0),
+        "bad": sum(engine.bad_frames.values()),
+        "signals": signals[0],
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if keep_latency:
+        xs = sorted(lat)
+        out["p50_us"] = xs[len(xs) // 2] / 1000
+        out["p99_us"] = xs[int(len(xs) * 0.99)] / 1000
+        out["p999_us"] = xs[int(len(xs) * 0.999)] / 1000
+    return out
+
+
+def client_main(conn: Any, kind: str, url: str, n: int, keep_latency: bool) -> None:
+    if kind == "raw":
+        result = asyncio.run(run_raw(url, n))
+    elif kind == "sdk":
+        result = asyncio.run(run_sdk(url, n))
+    else:
+        result = asyncio.run(run_weatheredge(url, n, keep_latency))
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    conn.send(result)
+
+
+def scenario(kind: str, n: int, rate: float = 0, seconds: float = 0) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    sender = ctx.Process(target=sender_main, args=(child, n, rate, seconds), daemon=True)
+    sender.start()
+    port = parent.recv()
+    url = f"ws://127.0.0.1:{port}/ws/market"
+    total = n if rate == 0 else int(rate * seconds)
+    cparent, cchild = ctx.Pipe()
+    client = ctx.Process(target=client_main, args=(cchild, kind, url, total, rate > 0))
+    client.start()
+    result = cparent.recv()
+    client.join(10)
+    sender.kill()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=5000.0)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    args = parser.parse_args()
+    n = args.messages
+    print(f"3,000 tokens, {n:,} price_change frames (2 entries each) over loopback\n")
+    rows = {}
+    for kind, label in (
+        ("raw", "(a) raw framing (websockets, receive only)"),
+        ("sdk", "(b) polymarket-client market stream (parse)"),
+        ("weatheredge", "(c) weatheredge decode+book+edge"),
+    ):
+        r = scenario(kind, n)
+        r["rate"] = r["msgs"] / r["elapsed"]
+        rows[kind] = r
+        extra = f", dropped {r['dropped']:,}" if "dropped" in r else ""
+        if kind == "weatheredge":
+            extra = (
+                f", books synced {r['synced']}, desyncs {r['desyncs']}, bad {r['bad']}, "
+                f"edge signals {r['signals']:,}"
+            )
+        print(f"{label:48s} {r['rate']:>10,.0f} msg/s  RSS {r['rss_mb']:6.1f} MB{extra}")
+    a, b, c = rows["raw"]["rate"], rows["sdk"]["rate"], rows["weatheredge"]["rate"]
+    print(f"\n(c)/(b) = {c / b:.2f}x   (target >= 2x)")
+    print(f"(c)/(a) = {c / a:.0%}     (target >= 80%)")
+    lat = scenario("weatheredge", 0, rate=args.rate, seconds=args.seconds)
+    print(
+        f"\nweatheredge at a steady {args.rate:,.0f} msg/s for {args.seconds:.0f} s: "
+        f"receive-to-decision p50 {lat['p50_us']:.1f} us, p99 {lat['p99_us']:.1f} us, "
+        f"p99.9 {lat['p999_us']:.1f} us (target p99 < 1000 us); "
+        f"RSS {lat['rss_mb']:.1f} MB with 3,000 tokens (target < 200 MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Shared by the model jobs: an event's forecast prior + its station's reports -> engine prices.
+
+One function decides an event's probabilities whoever asks (the forecast refresh or a new
+report), so a forecast refresh never undoes the observation conditioning and vice versa.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from weatheredge.context import JobContext
+from weatheredge.engine import Pricing
+from weatheredge.model.conditioning import conditioned_probabilities, is_dead, still_open
+from weatheredge.model.live import EventPrior
+from weatheredge.model.market import Station, TemperatureEvent
+from weatheredge.model.observations import (
+    DayExtreme,
+    day_extreme,
+    local_day_window,
+    observation_problem,
+)
+from weatheredge.model.probability import probabilities_from_cdf
+from weatheredge.model.rules import Extreme
+from weatheredge.weather.stations import resolve_station
+
+logger = logging.getLogger(__name__)
+
+
+def station_for(ctx: JobContext, icao: str) -> Station | None:
+    overrides = {
+        code: Station(code, o.latitude, o.longitude, o.elevation_m, o.timezone)
+        for code, o in ctx.settings.weather.stations.items()
+    }
+    return resolve_station(icao, overrides)
+
+
+def extreme_of(event: TemperatureEvent) -> str:
+    return "max" if event.rule.extreme is Extreme.HIGH else "min"
+
+
+def local_hour(station: Station, now: dt.datetime) -> float:
+    local = now.astimezone(ZoneInfo(station.timezone))
+    return local.hour + local.minute / 60 + local.second / 3600
+
+
+def lead_days(station: Station, event: TemperatureEvent, now: dt.datetime) -> int:
+    """Local days from today to the event's day (0 = the day is today, or already running)."""
+    today = now.astimezone(ZoneInfo(station.timezone)).date()
+    return max(0, (event.date - today).days)
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    probs: dict[str, float]  # market_id -> P(YES)
+    observed: DayExtreme | None
+    open_weight: float | None
+    dead: int
+
+
+def compute(
+    ctx: JobContext,
+    event: TemperatureEvent,
+    prior: EventPrior,
+    station: Station | None,
+    now: dt.datetime,
+) -> Priced | str:
+    """The event's probabilities now, or why it cannot be priced (stale)."""
+    observed: DayExtreme | None = None
+    weight: float | None = None
+    if station is not None and event.rule.station is not None:
+        start, end = local_day_window(station.timezone, event.date)
+        if now >= start:
+            reports = ctx.live.station_reports(station.icao)
+            model = ctx.settings.model
+            polled = ctx.live.last_poll is not None
+            problem = observation_problem(
+                reports,
+                now=now,
+                station_tz=station.timezone,
+                local_date=event.date,
+                unit=event.rule.unit,
+                # Before the first poll nobody knows whether the station is silent.
+                max_silence=dt.timedelta(seconds=model.max_report_silence if polled else 1e9),
+                max_skew=dt.timedelta(seconds=model.max_clock_skew),
+            )
+            if problem is not None:
+                return problem
+            observed = day_extreme(
+                reports,
+                station.timezone,
+                event.date,
+                event.rule.unit,
+                event.rule.rounding,
+                extreme_of(event),  # type: ignore[arg-type]
+            )
+            if observed is not None:
+                weight = (
+                    0.0 if now >= end else still_open(extreme_of(event), local_hour(station, now))
+                )
+    buckets = event.buckets
+    if observed is None:
+        probs = probabilities_from_cdf(prior.cdf, buckets, event.rule.rounding)
+        dead = 0
+    else:
+        assert weight is not None
+        probs = conditioned_probabilities(
+            prior.cdf,
+            buckets,
+            event.rule.rounding,
+            observed.settled,
+            extreme_of(event),
+            open_weight=weight,
+            tail_sigma=max(prior.sigma or 1.0, 0.5),
+        )
+        dead = sum(1 for b in buckets if is_dead(b, observed.settled, extreme_of(event)))
+    by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
+    return Priced(by_market, observed, weight, dead)
+
+
+def pricing_of(priced: Priced, prior: EventPrior) -> Pricing:
+    # The forecast's age, not the observation's, decides staleness: a report does not make an
+    # old forecast of the rest of the day any fresher.
+    return Pricing(priced.probs, prior.forecast_id, prior.issued_mono)
+
+
+def mark_stale(ctx: JobContext, event: TemperatureEvent, reason: str) -> None:
+    """No edge for this event until the problem clears; /status (degraded) says why."""
+    if ctx.live.stale.get(event.event_id) != reason:
+        logger.warning("event %s stale: %s", event.slug, reason)
+    ctx.live.stale[event.event_id] = reason
+    ctx.health.note(f"event:{event.slug}", f"stale: {reason}")
+    ctx.engine.clear_pricing(event.event_id, f"stale: {reason}")
+
+
+def clear_stale(ctx: JobContext, event: TemperatureEvent) -> bool:
+    """True when the event was stale until now."""
+    if ctx.live.stale.pop(event.event_id, None) is None:
+        return False
+    ctx.health.note(f"event:{event.slug}", None)
+    return True

@@ -1,0 +1,170 @@
+"""Live station reports: poll METARs for events whose local day is running; re-price at once.
+
+The job ticks every ``model.observation_tick`` seconds but only fetches when a report is likely
+to be new: every ``observation_fast`` s in the minutes after each station's routine report time
+(learnt from its own reports; US ASOS files at ~:51, many airports at :20/:50), otherwise every
+``observation_slow`` s for specials. One aviationweather request covers every station.
+
+When a report moves an event's running extreme (or the afternoon wears on enough to change how
+much of the day is still open), that event's buckets are re-priced and its edges re-evaluated
+in the same tick — not at the next forecast refresh — through ``Engine.reprice_observed``. The
+time from the report in hand to the decision is recorded (``extreme_changes.latency_us``).
+Also sweeps forecasts older than ``weather.max_forecast_age`` into the stale list with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+
+from jobs._pricing import (
+    clear_stale,
+    compute,
+    mark_stale,
+    pricing_of,
+    station_for,
+)
+from weatheredge.context import JobContext
+from weatheredge.model.market import TemperatureEvent
+from weatheredge.model.observations import (
+    DEFAULT_REPORT_MINUTES,
+    local_day_window,
+    poll_due,
+    routine_minutes,
+)
+from weatheredge.store import ExtremeChanged, ForecastSnapshot, ObservationsSeen
+from weatheredge.weather.metar import fetch_metars
+
+logger = logging.getLogger(__name__)
+
+_WEIGHT_STEP = 0.02  # re-price when the open-day weight moved this much
+_KEEP = dt.timedelta(days=2)
+
+
+def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[TemperatureEvent]]:
+    """Station -> events whose local day has started and not yet ended."""
+    out: dict[str, list[TemperatureEvent]] = defaultdict(list)
+    for event in ctx.engine.events.values():
+        icao = event.rule.station
+        if icao is None:
+            continue
+        station = station_for(ctx, icao)
+        if station is None:
+            continue
+        start, end = local_day_window(station.timezone, event.date)
+        if start <= now < end:
+            out[station.icao].append(event)
+    return out
+
+
+async def run(ctx: JobContext) -> None:
+    now = dt.datetime.now(dt.UTC)
+    _sweep_old_forecasts(ctx)
+    targets = live_events(ctx, now)
+    if not targets:
+        return
+    live, model = ctx.live, ctx.settings.model
+    minutes = {m for icao in targets for m in routine_minutes(live.station_reports(icao))}
+    due = poll_due(
+        now,
+        live.last_poll,
+        minutes or DEFAULT_REPORT_MINUTES,
+        fast=dt.timedelta(seconds=model.observation_fast),
+        slow=dt.timedelta(seconds=model.observation_slow),
+    )
+    if not due:
+        return
+    reports = await fetch_metars(ctx.session, ctx.settings.weather.metar_url, sorted(targets), 30)
+    recv_ns = time.perf_counter_ns()
+    received = dt.datetime.now(dt.UTC)
+    live.last_poll = now
+    fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]
+    live.add_observations(reports)
+    if fresh:
+        ctx.store.submit(ObservationsSeen(tuple(fresh), received))
+    for icao, events in targets.items():
+        for event in events:
+            reprice_event(ctx, event, icao, received, recv_ns)
+    live.prune(received - _KEEP)
+
+
+def reprice_event(
+    ctx: JobContext, event: TemperatureEvent, icao: str, received: dt.datetime, recv_ns: int
+) -> None:
+    live = ctx.live
+    prior = live.priors.get(event.event_id)
+    if prior is None:
+        return  # no forecast yet: the forecast job will condition when it prices
+    station = station_for(ctx, icao)
+    priced = compute(ctx, event, prior, station, received)
+    if isinstance(priced, str):
+        mark_stale(ctx, event, priced)
+        return
+    was_stale = clear_stale(ctx, event)
+    observed = priced.observed
+    old = live.extremes.get(event.event_id)
+    weight = priced.open_weight or 0.0
+    moved = observed is not None and observed.settled != old
+    drift = abs(weight - live.open_weights.get(event.event_id, weight)) >= _WEIGHT_STEP
+    if not (moved or drift or was_stale):
+        return
+    latency = ctx.engine.reprice_observed(event.event_id, pricing_of(priced, prior), recv_ns)
+    live.open_weights[event.event_id] = weight
+    if observed is None:
+        return
+    live.extremes[event.event_id] = observed.settled
+    if moved:
+        if latency is not None:
+            live.latencies_us.append(latency)
+        ctx.store.submit(
+            ExtremeChanged(
+                event_id=event.event_id,
+                station=icao,
+                observed_at=observed.last_report,
+                received_at=received,
+                old_value=old,
+                new_value=observed.settled,
+                latency_us=latency,
+                dead_buckets=priced.dead,
+            )
+        )
+        logger.info(
+            "%s: running %s %s -> %s, %d dead bucket(s), re-priced in %s µs",
+            event.slug,
+            event.rule.extreme.value,
+            old,
+            observed.settled,
+            priced.dead,
+            latency,
+        )
+    ctx.store.submit(
+        ForecastSnapshot(
+            event_id=event.event_id,
+            station=icao,
+            date=event.date,
+            issued_at=received,
+            members=(),
+            models={},
+            probs=priced.probs,
+            kind="observed",
+            mu=prior.mu,
+            sigma=prior.sigma,
+            observed_value=observed.settled,
+        )
+    )
+
+
+def _sweep_old_forecasts(ctx: JobContext) -> None:
+    """A forecast past ``max_forecast_age`` stops edges; say so where people look."""
+    max_age = ctx.settings.weather.max_forecast_age
+    now = time.monotonic()
+    for event_id, pricing in list(ctx.engine.pricing.items()):
+        age = now - pricing.issued_mono
+        if age > max_age:
+            event = ctx.engine.events.get(event_id)
+            if event is not None:
+                mark_stale(
+                    ctx, event, f"forecast {age / 3600:.1f} h old (max {max_age / 3600:g} h)"
+                )

@@ -1,0 +1,181 @@
+"""Settle events from the station's own reports once their local day is over, and cross-check.
+
+``model.settle_after`` seconds after an event's local day ends (late reports and corrections
+keep arriving for a while), the day's reports are fetched again and the extreme over the local
+day is settled with the event's rounding rule and unit — the very number the market resolves
+on. The bucket containing it is the winner (``settlements``). Later runs read the venue's own
+outcome from Gamma (the event's markets, ``closed`` with YES priced 1) and store it beside ours
+with ``agreement``. A day without any report is recorded as ``no_data`` after two days (the
+venue then resolves to the lowest bracket, weather.md §1.6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import math
+from collections import defaultdict
+from typing import Any
+
+from jobs._pricing import station_for
+from weatheredge.context import JobContext
+from weatheredge.model.buckets import Bucket, Rounding, Unit
+from weatheredge.model.observations import Observation, day_extreme, local_day_window
+from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
+from weatheredge.polymarket.wire import GammaEvent
+from weatheredge.store import (
+    EventSettled,
+    ObservationsSeen,
+    VenueChecked,
+    event_markets,
+    unchecked_settlements,
+    unsettled_events,
+)
+from weatheredge.weather.errors import WeatherError
+from weatheredge.weather.metar import fetch_metars
+
+logger = logging.getLogger(__name__)
+
+_NO_DATA_AFTER = dt.timedelta(days=2)
+_MAX_HOURS = 168  # how far back one aviationweather request may reach
+_CHECK_DAYS = 14
+
+
+async def run(ctx: JobContext) -> None:
+    now = dt.datetime.now(dt.UTC)
+    path = ctx.store.path
+    rows = await asyncio.to_thread(unsettled_events, path, now.date())
+    due: dict[str, list[tuple[dict[str, Any], str, dt.datetime, dt.datetime]]] = defaultdict(list)
+    after = dt.timedelta(seconds=ctx.settings.model.settle_after)
+    for row in rows:
+        station = station_for(ctx, row["station"])
+        if station is None:
+            continue
+        start, end = local_day_window(station.timezone, dt.date.fromisoformat(row["date"]))
+        if now >= end + after:
+            due[station.icao].append((row, station.timezone, start, end))
+    for icao, items in due.items():
+        earliest = min(start for _, _, start, _ in items)
+        hours = min(_MAX_HOURS, math.ceil((now - earliest).total_seconds() / 3600) + 1)
+        try:
+            fetched = await fetch_metars(ctx.session, ctx.settings.weather.metar_url, [icao], hours)
+        except WeatherError as err:
+            ctx.health.note(f"settle:{icao}", f"reports unavailable: {err}")
+            continue
+        ctx.health.note(f"settle:{icao}", None)
+        if fetched:
+            ctx.store.submit(ObservationsSeen(tuple(fetched), now))
+        reports = {o.observed_at: o for o in ctx.live.station_reports(icao)}
+        reports.update({o.observed_at: o for o in fetched})
+        for row, tz, _, end in items:
+            await _settle(ctx, row, tz, end, list(reports.values()), now)
+    await _check_venue(ctx, now)
+
+
+async def _settle(
+    ctx: JobContext,
+    row: dict[str, Any],
+    tz: str,
+    end: dt.datetime,
+    reports: list[Observation],
+    now: dt.datetime,
+) -> None:
+    date = dt.date.fromisoformat(row["date"])
+    unit, rounding = Unit(row["unit"]), Rounding(row["rounding"])
+    extreme = "max" if row["extreme"] == "high" else "min"
+    found = day_extreme(reports, tz, date, unit, rounding, extreme)  # type: ignore[arg-type]
+    common = {
+        "event_id": row["event_id"],
+        "station": row["station"],
+        "date": date,
+        "extreme": row["extreme"],
+        "unit": row["unit"],
+        "settled_at": now,
+    }
+    if found is None:
+        if now >= end + _NO_DATA_AFTER:
+            ctx.store.submit(
+                EventSettled(
+                    **common,
+                    status="no_data",
+                    observed_value=None,
+                    settled_value=None,
+                    reports=0,
+                    winning_market_id=None,
+                    winning_label=None,
+                )
+            )
+        return
+    markets = await asyncio.to_thread(event_markets, ctx.store.path, row["event_id"])
+    winner = winning_market(markets, found.settled, unit)
+    ctx.store.submit(
+        EventSettled(
+            **common,
+            status="settled",
+            observed_value=found.raw,
+            settled_value=found.settled,
+            reports=found.reports,
+            winning_market_id=None if winner is None else winner["market_id"],
+            winning_label=None if winner is None else winner["label"],
+        )
+    )
+    logger.info(
+        "settled %s: %s %s -> %s",
+        row["slug"],
+        row["extreme"],
+        found.settled,
+        winner and winner["label"],
+    )
+
+
+def winning_market(
+    markets: list[dict[str, Any]], settled: int, unit: Unit
+) -> dict[str, Any] | None:
+    for market in markets:
+        if Bucket(market["bucket_lo"], market["bucket_hi"], unit).contains(settled):
+            return market
+    return None
+
+
+def venue_winner(event: GammaEvent) -> str | None:
+    """The market Gamma shows resolved YES (closed, YES priced 1), or None if not resolved."""
+    winners = []
+    for market in event.markets or []:
+        if not market.closed or not market.outcome_prices:
+            continue
+        try:
+            prices = [float(p) for p in json.loads(market.outcome_prices)]
+        except (ValueError, TypeError):
+            continue
+        if prices and prices[0] >= 0.99:
+            winners.append(market.id)
+    return winners[0] if len(winners) == 1 else None
+
+
+async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
+    since = now.date() - dt.timedelta(days=_CHECK_DAYS)
+    pending = await asyncio.to_thread(unchecked_settlements, ctx.store.path, since)
+    for row in pending:
+        try:
+            event = await fetch_event_by_slug(
+                ctx.session, ctx.settings.polymarket.gamma_url, row["slug"]
+            )
+        except GammaError as err:
+            logger.debug("venue check %s: %s", row["slug"], err)
+            continue
+        if event is None:
+            continue
+        winner = venue_winner(event)
+        if winner is None:
+            continue
+        agree = winner == row["winning_market_id"]
+        if not agree:
+            logger.warning(
+                "settlement disagrees with the venue for %s: ours %s, venue market %s",
+                row["slug"],
+                row["winning_label"],
+                winner,
+            )
+        ctx.store.submit(VenueChecked(row["event_id"], winner, agree, now))

@@ -1,0 +1,87 @@
+"""Settlement from the station's reports, the venue cross-check, scoring and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from jobs import settle_events
+from tests.calibration.conftest import NY, nyc_event, remember
+from weatheredge.calibration_report import build_report, format_report
+from weatheredge.cli import main
+from weatheredge.context import JobContext
+from weatheredge.sandbox import Sandbox
+from weatheredge.store import HorizonSnapshot
+
+
+def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+async def test_settles_from_reports_and_agrees_with_the_venue(
+    box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    raw, event = nyc_event(box, day, 310000)
+    remember(ctx, event)
+    noon = dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)
+    box.weather.add_metar("KLGA", noon, 7.2)  # 44.96 °F -> 45
+    box.weather.add_metar("KLGA", noon + dt.timedelta(hours=3), 8.3, "SPECI")  # 46.94 -> 47
+    box.weather.add_metar("KLGA", noon + dt.timedelta(hours=5), 8.0)  # 46.4 -> 46
+    box.weather.add_metar("KLGA", noon + dt.timedelta(hours=12), 20.0)  # next local day
+    await ctx.store.flush()
+
+    await settle_events.run(ctx)
+    await ctx.store.flush()
+    [row] = _rows(ctx.store.path, "SELECT * FROM settlements")
+    assert (row["status"], row["settled_value"], row["winning_label"]) == ("settled", 47, "46-47°F")
+    assert row["reports"] == 3 and row["agreement"] is None  # the venue has not resolved yet
+
+    winner = next(m for m in raw["markets"] if m["groupItemTitle"] == "46-47°F")
+    for market in raw["markets"]:
+        market["closed"] = True
+        market["outcomePrices"] = json.dumps(["1", "0"] if market is winner else ["0", "1"])
+    box.venue.add_event(raw)
+    await settle_events.run(ctx)
+    await ctx.store.flush()
+    [row] = _rows(ctx.store.path, "SELECT * FROM settlements")
+    assert (row["venue_market_id"], row["agreement"]) == (winner["id"], 1)
+
+    # Scoring: ours vs the market at one horizon, then the CLI table and its plot.
+    at = dt.datetime.now(dt.UTC)
+    rows = []
+    for market in event.markets:
+        won = market.label == "46-47°F"
+        rows.append((market.market_id, 0.6 if won else 0.04, "0.1", "0.2", 0.3 if won else 0.07))
+    ctx.store.submit(HorizonSnapshot(event.event_id, 6, at, tuple(rows)))
+    await ctx.store.flush()
+    report = build_report(ctx.store.path)
+    [h] = report.horizons
+    assert h.ours is not None and h.market is not None and h.both == 1
+    assert h.ours.brier < h.market.brier
+    assert "brier_ours" in format_report(report)
+
+    png = ctx.store.path.parent / "rel.png"
+    assert main(["calibration", "--db", str(ctx.store.path), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "venue agrees 1" in out and "6h" in out
+    assert png.stat().st_size > 1000
+
+
+async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: JobContext) -> None:
+    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    _, event = nyc_event(box, day, 310001)
+    remember(ctx, event)
+    await ctx.store.flush()
+    await settle_events.run(ctx)
+    await ctx.store.flush()
+    assert _rows(ctx.store.path, "SELECT * FROM settlements") == []

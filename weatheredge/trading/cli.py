@@ -1,0 +1,197 @@
+"""``weatheredge arm | disarm | halt | resume | trades | pnl`` and ``demo --mode paper``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from weatheredge.trading import ledger as L
+
+AddFn = Callable[..., argparse.ArgumentParser]
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from weatheredge.cli import _load
+
+    return _load(getattr(args, "config", None)).settings
+
+
+def _db(args: argparse.Namespace) -> str:
+    return getattr(args, "db", None) or _settings(args).database
+
+
+def cmd_arm(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    L.write_state(s.database, "armed", "1")
+    print(f"ARMED: in live mode this daemon ({s.database}) will place real orders.")
+    if s.mode.value != "live":
+        print(f"(the config's mode is {s.mode.value}: nothing real happens until mode: live)")
+    print("Disarm with: weatheredge disarm -c CONFIG   Stop at once with: weatheredge halt")
+    return 0
+
+
+def cmd_disarm(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    L.write_state(s.database, "armed", "0")
+    note = " (config armed: true still arms it)" if s.armed else ""
+    print(f"disarmed{note}; takes effect at the next start (use halt to stop a running daemon)")
+    return 0
+
+
+def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    host = "127.0.0.1" if s.web.host in ("0.0.0.0", "::", "") else s.web.host
+    req = urllib.request.Request(
+        f"http://{host}:{s.web.port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    token = getattr(s.web, "token", None)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=5) as resp:  # loopback: the daemon's own port
+        return json.loads(resp.read() or b"{}")
+
+
+def cmd_halt(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    reason = args.reason or "weatheredge halt"
+    try:
+        answer = _daemon_call(s, "/api/v1/trading/halt", {"reason": reason, "cancel": args.cancel})
+        print(f"HALTED: no new orders. {answer.get('cancelled', 0)} open order(s) cancelled.")
+        return 0
+    except (OSError, urllib.error.URLError, ValueError) as err:
+        L.write_state(s.database, "halted", reason)
+        print(f"daemon not reachable ({type(err).__name__}); halt recorded in {s.database}:")
+        print("it will start halted. Resume with: weatheredge resume")
+        return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    try:
+        _daemon_call(s, "/api/v1/trading/resume", {})
+        print("resumed: new orders allowed (automatic halts, e.g. a stale feed, still apply)")
+    except (OSError, urllib.error.URLError, ValueError):
+        L.write_state(s.database, "halted", "")
+        print(f"daemon not reachable; the recorded halt in {s.database} is cleared")
+    return 0
+
+
+def trades_rows(db: str, limit: int = 50) -> list[dict[str, Any]]:
+    return L.query(
+        db,
+        "SELECT i.created_at, i.mode, i.kind, i.city, i.date, i.bucket, i.outcome, i.side, "
+        "i.price, i.size, i.filled_size, i.fees, i.status, coalesce(i.error, '') AS note "
+        "FROM trade_intents i ORDER BY i.created_at DESC LIMIT ?",
+        [limit],
+    )
+
+
+def pnl_rows(db: str) -> list[dict[str, Any]]:
+    """Per event: realised PnL and fees (exact), open shares and their cost."""
+    rows = L.query(db, "SELECT * FROM positions ORDER BY city, date, bucket")
+    by_event: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = f"{r['city']} {r['date']} ({r['event_id']})"
+        e = by_event.setdefault(
+            key, {"event": key, "realized": Decimal(0), "fees": Decimal(0), "open_cost": Decimal(0)}
+        )
+        e["realized"] += Decimal(r["realized_pnl"])
+        e["fees"] += Decimal(r["fees"])
+        e["open_cost"] += Decimal(r["shares"]) * Decimal(r["avg_price"])
+    return list(by_event.values())
+
+
+def format_pnl(db: str) -> str:
+    events = pnl_rows(db)
+    if not events:
+        return "no trades yet"
+    lines = [f"{'event':<40} {'realised':>12} {'fees':>10} {'open cost':>10}"]
+    for e in events:
+        lines.append(
+            f"{e['event']:<40} {_n(e['realized']):>12} {_n(e['fees']):>10} {_n(e['open_cost']):>10}"
+        )
+    total = sum((e["realized"] for e in events), Decimal(0))
+    lines.append(f"{'TOTAL realised PnL (pUSD)':<40} {_n(total):>12}")
+    return "\n".join(lines)
+
+
+def _n(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d else "0"
+
+
+def cmd_trades(args: argparse.Namespace) -> int:
+    db = _db(args)
+    if not Path(db).exists():
+        print(f"no database at {db}", file=sys.stderr)
+        return 1
+    rows = trades_rows(db, args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no orders yet")
+        return 0
+    cols = list(rows[0])
+    table = [cols] + [[str(r[c] if r[c] is not None else "") for c in cols] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    return 0
+
+
+def cmd_pnl(args: argparse.Namespace) -> int:
+    db = _db(args)
+    if not Path(db).exists():
+        print(f"no database at {db}", file=sys.stderr)
+        return 1
+    if args.json:
+        rows = [{k: str(v) for k, v in e.items()} for e in pnl_rows(db)]
+        print(json.dumps(rows, indent=2))
+    else:
+        print(format_pnl(db))
+    return 0
+
+
+def cmd_paper_demo(args: argparse.Namespace) -> int:
+    from weatheredge.cli import setup_logging
+    from weatheredge.trading.demo import run_paper_demo
+
+    setup_logging(None, args.log_level)
+    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
+
+
+def add_commands(add: AddFn) -> None:
+    def common(p: argparse.ArgumentParser, db: bool = False) -> None:
+        p.add_argument("-c", "--config", help="YAML config (default ./config.yaml if present)")
+        if db:
+            p.add_argument("--db", help="SQLite file (default: the config's database)")
+
+    common(add("arm", cmd_arm, "allow live mode to place real orders (recorded in the database)"))
+    common(add("disarm", cmd_disarm, "withdraw the arming recorded by `weatheredge arm`"))
+    p = add("halt", cmd_halt, "kill switch: stop new orders now (the running daemon)")
+    common(p)
+    p.add_argument("--reason", default="", help="why (shown in /status and notifications)")
+    p.add_argument(
+        "--cancel",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also cancel open orders (default: trading.cancel_on_halt)",
+    )
+    common(add("resume", cmd_resume, "release a manual halt"))
+    p = add("trades", cmd_trades, "orders and their fills, newest first")
+    common(p, db=True)
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p = add("pnl", cmd_pnl, "realised PnL and fees per event")
+    common(p, db=True)
+    p.add_argument("--json", action="store_true")

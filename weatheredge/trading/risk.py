@@ -1,0 +1,192 @@
+"""Sizing and limits: pure functions on exact decimals, no I/O.
+
+Entries are sized by fractional Kelly on the bankroll, then capped by every limit; the tightest
+limit wins and is named. Exits decide whether a held position should be sold at the bid.
+
+Buying one share at price ``a`` costs ``c = a + rate*a*(1-a)`` (the taker fee) and pays 1 with
+probability ``p``. The Kelly stake for such a bet is ``f* = (p - c) / (1 - c)`` of the bankroll.
+Every money amount below is that all-in cost (price plus fee), in pUSD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+CENT_SHARES = Decimal("0.01")  # sizes are rounded down to 2 decimals on every tick grid
+FEE_QUANTUM = Decimal("0.00001")
+
+
+def D(value: object) -> Decimal:
+    """Exact Decimal from str/int/Decimal; floats go through their shortest repr."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+def fee_per_share(price: Decimal, rate: Decimal) -> Decimal:
+    return rate * price * (ONE - price)
+
+
+def taker_fee(shares: Decimal, price: Decimal, rate: Decimal) -> Decimal:
+    """Venue taker fee: ``shares*rate*p*(1-p)`` rounded to 5 decimals, at least 0.00001."""
+    if shares <= 0 or rate <= 0:
+        return ZERO
+    fee = (shares * fee_per_share(price, rate)).quantize(FEE_QUANTUM, ROUND_HALF_UP)
+    return max(FEE_QUANTUM, fee)
+
+
+def round_to_tick(price: Decimal, tick: Decimal, *, down: bool) -> Decimal:
+    """Snap a price to the tick grid: down for buys (never pay more), up for sells."""
+    steps = (price / tick).to_integral_value(ROUND_DOWN if down else ROUND_UP)
+    return steps * tick
+
+
+def floor_shares(shares: Decimal) -> Decimal:
+    return max(ZERO, shares.quantize(CENT_SHARES, ROUND_DOWN))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    bankroll: Decimal
+    kelly_fraction: Decimal
+    max_order: Decimal
+    max_bucket: Decimal
+    max_event: Decimal
+    max_city_date: Decimal
+    max_total: Decimal
+    daily_loss_limit: Decimal
+    max_open_orders: int
+    min_edge: Decimal
+    min_depth: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What is already committed (positions at cost plus working orders), all-in pUSD."""
+
+    bucket: Decimal = ZERO  # both outcomes of this bucket market
+    event: Decimal = ZERO
+    city_date: Decimal = ZERO  # every event of this city and date (highest and lowest)
+    total: Decimal = ZERO
+    open_orders: int = 0
+    day_pnl: Decimal = ZERO  # realised today (venue day) plus unrealised at the bid
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The best ask of the token we would buy."""
+
+    prob: Decimal  # our probability that this token pays 1
+    price: Decimal  # best ask
+    depth: Decimal  # shares offered at that price
+    tick: Decimal
+    fee_rate: Decimal
+    min_size: Decimal = Decimal(5)
+
+
+@dataclass(frozen=True, slots=True)
+class Sized:
+    price: Decimal
+    size: Decimal
+    cost: Decimal  # size * (price + fee per share)
+    edge: Decimal  # per share after the fee
+    binding: str  # the limit that set the size
+    checks: dict[str, str] = field(default_factory=dict)  # limit -> value / headroom
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    limit: str
+    detail: str
+
+
+def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Blocked:
+    """Size a buy at the best ask, or name the limit that forbids it."""
+    checks: dict[str, str] = {}
+    if exposure.day_pnl <= -limits.daily_loss_limit:
+        return Blocked("daily_loss", f"day PnL {exposure.day_pnl} <= -{limits.daily_loss_limit}")
+    checks["daily_loss"] = f"{exposure.day_pnl} > -{limits.daily_loss_limit}"
+    if exposure.open_orders >= limits.max_open_orders:
+        return Blocked(
+            "max_open_orders", f"{exposure.open_orders} open >= {limits.max_open_orders}"
+        )
+    checks["max_open_orders"] = f"{exposure.open_orders}/{limits.max_open_orders}"
+    price = round_to_tick(offer.price, offer.tick, down=True)
+    if not offer.tick <= price <= ONE - offer.tick:
+        return Blocked("tick", f"price {offer.price} off the {offer.tick} grid range")
+    checks["tick"] = f"{price} on {offer.tick}"
+    unit_cost = price + fee_per_share(price, offer.fee_rate)
+    edge = offer.prob - unit_cost
+    if edge < limits.min_edge:
+        return Blocked("min_edge", f"edge {edge:.4f} < {limits.min_edge}")
+    checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
+    if offer.depth < limits.min_depth:
+        return Blocked("min_depth", f"{offer.depth} shares at {price} < {limits.min_depth}")
+    checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
+
+    kelly = edge / (ONE - unit_cost)
+    stake = limits.kelly_fraction * kelly * limits.bankroll
+    caps = {
+        "kelly": stake,
+        "max_order": limits.max_order,
+        "max_bucket": limits.max_bucket - exposure.bucket,
+        "max_event": limits.max_event - exposure.event,
+        "max_city_date": limits.max_city_date - exposure.city_date,
+        "max_total": limits.max_total - exposure.total,
+    }
+    shares = {name: max(ZERO, usd) / unit_cost for name, usd in caps.items()}
+    shares["depth"] = offer.depth
+    binding = min(shares, key=lambda name: shares[name])
+    size = floor_shares(shares[binding])
+    for name, usd in caps.items():
+        checks[name] = f"headroom {max(ZERO, usd):.2f}"
+    if size < offer.min_size:
+        limit = "min_size" if binding in ("kelly", "depth") else binding
+        return Blocked(limit, f"{size} shares (set by {binding}) < minimum {offer.min_size}")
+    checks["min_size"] = f"{size} >= {offer.min_size}"
+    return Sized(price, size, size * unit_cost, edge, binding, checks)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPlan:
+    kind: str  # "exit" (probability fell below the bid) or "take_profit" (converged)
+    price: Decimal
+    size: Decimal
+    reason: str
+
+
+def plan_exit(
+    *,
+    prob: Decimal,
+    bid: Decimal | None,
+    bid_size: Decimal,
+    shares: Decimal,
+    fee_rate: Decimal,
+    tick: Decimal,
+    exit_threshold: Decimal,
+    take_profit: bool,
+    take_profit_margin: Decimal,
+    min_size: Decimal = Decimal(5),
+) -> ExitPlan | Blocked | None:
+    """Sell (part of) a held position at the bid when the bid, after the fee, is worth more than
+    our probability by ``exit_threshold`` (exit), or within ``take_profit_margin`` of it
+    (take profit: the market converged to our price). None: keep holding."""
+    if bid is None or shares <= 0:
+        return None
+    net = bid - fee_per_share(bid, fee_rate)
+    if net - prob > exit_threshold:
+        kind, why = "exit", f"p={prob:.3f} below bid {bid} (net {net:.4f}) by > {exit_threshold}"
+    elif take_profit and net >= prob - take_profit_margin:
+        kind, why = "take_profit", f"bid {bid} (net {net:.4f}) converged to p={prob:.3f}"
+    else:
+        return None
+    price = round_to_tick(bid, tick, down=False)
+    size = floor_shares(min(shares, bid_size))
+    if size < min_size:
+        return Blocked("min_size", f"{size} shares sellable at {bid} < minimum {min_size}")
+    return ExitPlan(kind, price, size, why)

@@ -1,0 +1,123 @@
+"""Composition of the trading subsystem for the daemon: ledger, gateway, notifier, trader.
+
+Live mode places orders only when all three hold: ``mode: live``, keys present, and armed
+(``armed: true`` in the config, or ``weatheredge arm`` recorded in the database). Otherwise
+the daemon still runs, records edges, and says loudly why it does not trade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from weatheredge.config import Mode, Settings
+from weatheredge.notify import install_redaction
+from weatheredge.trading.gateway import OrderGateway
+from weatheredge.trading.ledger import Ledger, read_state
+from weatheredge.trading.notify import TradeNotifier
+from weatheredge.trading.paper import PaperGateway
+from weatheredge.trading.trader import EngineView, Trader
+
+logger = logging.getLogger(__name__)
+
+
+class TradingRefused(Exception):
+    """Live mode asked for, but not armed or without keys. The message is safe to print."""
+
+
+def is_armed(settings: Settings) -> bool:
+    return settings.armed or read_state(settings.database, "armed") == "1"
+
+
+@dataclass(slots=True)
+class Trading:
+    trader: Trader
+    ledger: Ledger
+    notifier: TradeNotifier
+    gateway: OrderGateway | None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def on_signal(self, signal: Any) -> None:
+        self.trader.on_signal(signal)
+
+    async def halt(self, reason: str = "manual", cancel: bool | None = None) -> int:
+        return await self.trader.halt(reason, cancel=cancel)
+
+    async def resume(self) -> None:
+        await self.trader.resume()
+
+    def status(self) -> dict[str, Any]:
+        return self.trader.status()
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.notifier.drain(), 1.0)
+        if self.gateway is not None:
+            with contextlib.suppress(Exception):
+                await self.gateway.close()
+        await self.ledger.close()
+
+
+async def start_trading(
+    settings: Settings,
+    *,
+    engine: Any,
+    stream: Callable[[], Any],
+    record: Callable[[Any], None] | None = None,
+    env: Mapping[str, str] | None = None,
+    gateway: OrderGateway | None = None,
+) -> Trading:
+    """Build and start trading for the configured mode. Raises TradingRefused for live mode
+    without keys or arming (the caller keeps running without trading)."""
+    t = settings.trading
+    mode = settings.mode
+    if mode is Mode.LIVE and gateway is None:
+        if not is_armed(settings):
+            raise TradingRefused(
+                "LIVE mode is NOT ARMED: no order will be placed. "
+                "Run `weatheredge arm -c CONFIG` (or set armed: true) after reading "
+                "docs/going-live.md"
+            )
+        from weatheredge.trading.sdk import CredentialsError, SdkGateway, load_credentials
+
+        try:
+            creds = load_credentials(t.key_file, os.environ if env is None else env)
+        except CredentialsError as err:
+            raise TradingRefused(f"LIVE mode without keys: {err}") from None
+        install_redaction(creds.secrets())
+        gateway = await SdkGateway.connect(creds)
+    if mode is Mode.PAPER and gateway is None:
+        gateway = PaperGateway(lambda token: engine.books.get(token))
+    ledger = Ledger.open(settings.database)
+    notifier = TradeNotifier(settings.notify.urls, t.notify, record=record)
+    trader = Trader(
+        mode=mode,
+        settings=t,
+        ledger=ledger,
+        gateway=gateway,
+        view=EngineView(engine, stream),
+        notify=notifier.send if mode is not Mode.DRY_RUN else None,
+    )
+    trading = Trading(trader, ledger, notifier, gateway)
+    trading.tasks.append(asyncio.create_task(notifier.run(), name="trade-notifier"))
+    trading.tasks.append(trader.start())
+    if t.heartbeat and mode is Mode.LIVE:
+        trading.tasks.append(asyncio.create_task(trader.heartbeat_loop(), name="heartbeat"))
+    if mode is Mode.LIVE:
+        from weatheredge.trading.userchannel import start_user_channel
+
+        task = start_user_channel(t.user_ws_url, gateway, trader)
+        if task is not None:
+            trading.tasks.append(task)
+    logger.info("trading ready in %s mode", mode.value)
+    return trading

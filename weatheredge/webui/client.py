@@ -1,0 +1,73 @@
+"""`weatheredge status`: ask the running daemon's /status and print a readable summary."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+def fetch_status(base_url: str, *, token: str | None = None, timeout: float = 5.0) -> dict:
+    """GET <base>/status. Raises OSError (connection refused, timeout, HTTP error)."""
+    request = urllib.request.Request(f"{base_url}/status", headers={"Accept": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    # No proxy: the daemon is on this box (or the LAN), never behind an environment proxy.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            return json.loads(resp.read().decode())
+    except urllib.error.HTTPError as err:
+        if err.code == 401:
+            raise OSError("401 unauthorized: set web.token in the config (or pass -c)") from None
+        raise OSError(f"HTTP {err.code}") from None
+    except urllib.error.URLError as err:
+        raise OSError(str(err.reason)) from None
+
+
+def _age(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "–"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def format_status(doc: dict[str, Any], url: str) -> str:
+    feed = doc.get("feed", {})
+    engine = doc.get("engine", {})
+    lines = [
+        f"weatheredge at {url}: {'HEALTHY' if doc.get('healthy') else 'UNHEALTHY'}, "
+        f"mode {str(doc.get('mode', '?')).upper()}, up {_age(doc.get('uptime_s'))}",
+        f"  feed: {feed.get('mode', 'connected' if feed.get('connected') else 'disconnected')}"
+        f", {engine.get('books_synced', 0)}/{engine.get('tokens', 0)} books synced"
+        + (f", {feed['messages_per_s']} msg/s" if "messages_per_s" in feed else ""),
+        f"  events: {engine.get('events', 0)} ({engine.get('priced_events', 0)} priced), "
+        f"open edges: {engine.get('open_edges', 0)}",
+    ]
+    for shard in feed.get("shards", []) if isinstance(feed.get("shards"), list) else []:
+        lines.append(
+            f"    shard {shard.get('shard', '?')}: {shard.get('mode', '?')}, "
+            f"{shard.get('tokens', 0)} tokens, "
+            f"last message {_age(shard.get('last_message_age_s'))} ago"
+        )
+    jobs = doc.get("jobs", {})
+    if jobs:
+        lines.append("  jobs:")
+        for name, job in jobs.items():
+            state = (
+                f"FAILING x{job['failures_in_row']}: {job.get('last_error')}"
+                if job.get("failures_in_row")
+                else "ok"
+            )
+            lines.append(
+                f"    {name:<20} runs {job.get('runs', 0):<4} last {job.get('last_run') or '–'}"
+                f"  next {job.get('next_run') or '–'}  {state}"
+            )
+    for component, why in (doc.get("degraded") or {}).items():
+        lines.append(f"  degraded: {component}: {why}")
+    return "\n".join(lines)

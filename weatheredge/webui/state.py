@@ -1,0 +1,349 @@
+"""The state document behind the status page (``GET /api/v1/state`` and each SSE update).
+
+Built from what the running daemon holds in memory (catalogue, books, pricing, open episodes,
+feed, jobs) plus two cheap reads of the database done off the loop (when each open edge was
+opened, recent decision latencies). Never includes configuration values, so never a secret;
+the serialised text is additionally passed through the same redaction as the logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import statistics
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weatheredge import web as web_routes
+from weatheredge.model.edge import quote
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = 1
+LATENCY_WINDOW_S = 24 * 3600
+
+
+def _price(micros: int | None) -> float | None:
+    return None if micros is None else round(micros / 1_000_000, 6)
+
+
+def _best(book: Any, which: str) -> tuple[float | None, float | None]:
+    if book is None or not book.synced:
+        return None, None
+    level = book.best_bid() if which == "bid" else book.best_ask()
+    if level is None:
+        return None, None
+    return _price(level[0]), _price(level[1])
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def percentiles(values: list[int], ps: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, Any]:
+    """Nearest-rank percentiles, the same definition as db/queries/latency_percentiles.sql."""
+    if not values:
+        return {"samples": 0, **{f"p{round(p * 100)}_us": None for p in ps}}
+    ordered = sorted(values)
+    n = len(ordered)
+    out: dict[str, Any] = {"samples": n}
+    for p in ps:
+        rank = max(1, -(-int(p * n * 1000) // 1000))  # ceil(p·n) without float surprises
+        out[f"p{round(p * 100)}_us"] = ordered[min(rank, n) - 1]
+    out["mean_us"] = round(statistics.fmean(ordered), 1)
+    return out
+
+
+@dataclass
+class RateMeter:
+    """Messages per second over a sliding window of (monotonic time, counter) samples."""
+
+    window_s: float = 10.0
+    samples: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def observe(self, count: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        self.samples.append((now, count))
+        while len(self.samples) > 2 and now - self.samples[0][0] > self.window_s:
+            self.samples.popleft()
+        t0, c0 = self.samples[0]
+        return round((count - c0) / (now - t0), 2) if now > t0 else 0.0
+
+
+class History:
+    """Reads from the database on a worker thread: open-edge start times, recent latencies."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.opened_at: dict[str, str] = {}  # token_id -> opened_at of the open episode
+        self.latencies: list[int] = []
+        self.error: str | None = None
+
+    def refresh(self) -> None:
+        """Blocking: call with asyncio.to_thread."""
+        if not self.path.exists():
+            return
+        since = _iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LATENCY_WINDOW_S))
+        try:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=1.0)
+            try:
+                self.opened_at = dict(
+                    conn.execute(
+                        "SELECT token_id, MAX(opened_at) FROM edges WHERE status = 'open' "
+                        "GROUP BY token_id"
+                    ).fetchall()
+                )
+                self.latencies = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT latency_us FROM edges WHERE opened_at >= ? "
+                        "AND latency_us IS NOT NULL ORDER BY opened_at DESC LIMIT 5000",
+                        [since],
+                    )
+                ]
+            finally:
+                conn.close()
+            self.error = None
+        except sqlite3.Error as err:
+            if self.error is None:
+                logger.warning("status page: cannot read %s: %s", self.path, err)
+            self.error = str(err)
+
+
+@dataclass
+class StateBuilder:
+    daemon: Any
+    history: History
+    meter: RateMeter = field(default_factory=RateMeter)
+    first_seen: dict[str, float] = field(default_factory=dict)  # open token -> time.time()
+
+    def build(self) -> dict[str, Any]:
+        daemon = self.daemon
+        base = web_routes.status_document(daemon)
+        engine = daemon.engine
+        now = time.time()
+        trading = _trading(daemon)
+        if isinstance(trading.get("positions"), dict):
+            trading["positions"] = _positions(engine, trading["positions"])
+        counters = base["engine"].get("counters", {}) if isinstance(base["engine"], dict) else {}
+        frames = int(counters.get("frames", 0) or 0)
+        rate = self.meter.observe(frames)
+        if isinstance(base["feed"].get("messages_per_s"), int | float):
+            rate = base["feed"]["messages_per_s"]  # the feed's own meter, when it keeps one
+        return {
+            "api_version": API_VERSION,
+            "now": _iso(dt.datetime.now(dt.UTC)),
+            "mode": base["mode"],
+            # Manual halt (switch, CLI) or the trader's own automatic halt (stale data).
+            "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
+            "started_at": base["started_at"],
+            "uptime_s": base["uptime_s"],
+            "health": {
+                "ok": base["healthy"],
+                "problems": web_routes.health_problems(daemon),
+                "degraded": base["degraded"],
+            },
+            "feed": {
+                "shards": _shards(base["feed"]),
+                "mode": base["feed"].get("mode"),
+                "messages_per_s": rate,
+                "frames": frames,
+                "books_synced": base["engine"].get("books_synced", 0),
+                "tokens": base["engine"].get("tokens", 0),
+                "bad_frames": base["engine"].get("bad_frames", {}),
+            },
+            "latency": _latency(base["engine"], self.history),
+            "jobs": base["jobs"],
+            "events": self._events(engine, now),
+            "edges": self._edges(engine, now),
+            "trading": trading,
+            "store": base["store"],
+            "notify": base["notify"],
+        }
+
+    def _events(self, engine: Any, now: float) -> list[dict[str, Any]]:
+        if engine is None:
+            return []
+        out = []
+        last_trades = getattr(engine, "last_trades", None) or {}
+        open_keys = set(engine.tracker.open_keys())
+        mono = time.monotonic()
+        for event in sorted(engine.events.values(), key=lambda e: (e.date, e.city, e.title)):
+            pricing = engine.pricing.get(event.event_id)
+            probs = pricing.probs if pricing is not None else {}
+            buckets = []
+            for m in event.markets:
+                yes, no = engine.books.get(m.yes_token), engine.books.get(m.no_token)
+                bid, bid_size = _best(yes, "bid")
+                ask, ask_size = _best(yes, "ask")
+                no_ask, no_ask_size = _best(no, "ask")
+                last = last_trades.get(m.yes_token)
+                buckets.append(
+                    {
+                        "market_id": m.market_id,
+                        "label": m.label,
+                        "prob": probs.get(m.market_id),
+                        "bid": bid,
+                        "bid_size": bid_size,
+                        "ask": ask,
+                        "ask_size": ask_size,
+                        "no_ask": no_ask,
+                        "no_ask_size": no_ask_size,
+                        "last": float(last) if last is not None else None,
+                        "synced": bool(yes is not None and yes.synced),
+                        "edge": (
+                            "YES"
+                            if m.yes_token in open_keys
+                            else "NO"
+                            if m.no_token in open_keys
+                            else None
+                        ),
+                    }
+                )
+            out.append(
+                {
+                    "event_id": event.event_id,
+                    "slug": event.slug,
+                    "title": event.title,
+                    "city": event.city,
+                    "date": event.date.isoformat(),
+                    "extreme": event.rule.extreme.value,
+                    "unit": event.rule.unit.value,
+                    "priced": pricing is not None,
+                    "forecast_age_s": (
+                        round(mono - pricing.issued_mono, 1) if pricing is not None else None
+                    ),
+                    "buckets": buckets,
+                }
+            )
+        return out
+
+    def _edges(self, engine: Any, now: float) -> list[dict[str, Any]]:
+        if engine is None:
+            return []
+        open_keys = engine.tracker.open_keys()
+        for key in list(self.first_seen):
+            if key not in open_keys:
+                del self.first_seen[key]
+        out = []
+        for key in open_keys:
+            ref = engine.tokens.get(key)
+            pricing = engine.pricing.get(ref.event.event_id) if ref is not None else None
+            if ref is None or pricing is None:
+                continue
+            self.first_seen.setdefault(key, now)
+            prob = pricing.probs.get(ref.market.market_id)
+            book = engine.books.get(key)
+            if prob is None or book is None:
+                continue
+            p = prob if ref.side.value == "YES" else 1.0 - prob
+            q = quote(ref.side, p, book.best_ask(), ref.market.fee_rate)
+            opened = self.history.opened_at.get(key)
+            opened_ts = (
+                dt.datetime.fromisoformat(opened.replace("Z", "+00:00")).timestamp()
+                if opened
+                else self.first_seen[key]
+            )
+            out.append(
+                {
+                    "event_id": ref.event.event_id,
+                    "market_id": ref.market.market_id,
+                    "city": ref.event.city,
+                    "date": ref.event.date.isoformat(),
+                    "bucket": ref.market.label,
+                    "side": ref.side.value,
+                    "ask": _price(q.price) if q else None,
+                    "size": _price(q.size) if q else None,
+                    "prob": round(p, 4),
+                    "edge": round(q.edge, 4) if q else None,
+                    "opened_at": opened,
+                    "age_s": round(max(0.0, now - opened_ts), 1),
+                }
+            )
+        out.sort(key=lambda e: -(e["edge"] or 0))
+        return out
+
+
+def _shards(feed: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per market-channel connection, whatever shape the feed reports."""
+    if isinstance(feed.get("shards"), list):
+        shards = feed["shards"]
+    elif isinstance(feed.get("connections"), list):
+        shards = feed["connections"]
+    else:
+        shards = [feed]
+    out = []
+    for i, shard in enumerate(shards):
+        if not isinstance(shard, dict):
+            continue
+        entry = {"shard": shard.get("shard", shard.get("id", i))}
+        entry.update(shard)
+        if "state" not in entry:
+            mode = shard.get("mode")
+            connected = shard.get("connected")
+            entry["state"] = mode if mode else ("connected" if connected else "disconnected")
+        out.append(entry)
+    return out
+
+
+def _latency(engine_status: Any, history: History) -> dict[str, Any]:
+    """Latency figures: the engine's frame-to-decision histogram when it keeps one (every
+    frame), and the nearest-rank percentiles of recent edge openings from the database."""
+    out: dict[str, Any] = {"edges": {"source": "edge openings, last 24 h"}}
+    out["edges"].update(percentiles(history.latencies))
+    own = engine_status.get("latency") if isinstance(engine_status, dict) else None
+    if isinstance(own, dict) and own.get("count"):
+        out["frames"] = {
+            "source": "every frame, receive to decision (histogram upper bounds)",
+            "samples": own.get("count"),
+            "p50_us": own.get("p50_us_le", own.get("p50_us")),
+            "p99_us": own.get("p99_us_le", own.get("p99_us")),
+            "p999_us": own.get("p999_us_le", own.get("p999_us")),
+            "max_us": own.get("max_us"),
+            "mean_us": own.get("mean_us"),
+        }
+    return out
+
+
+def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
+    """token -> {shares, avg_price} made readable: which city, day, bucket and side."""
+    out = []
+    for token, pos in positions.items():
+        ref = engine.tokens.get(token) if engine is not None else None
+        row: dict[str, Any] = {}
+        if ref is not None:
+            row.update(
+                city=ref.event.city,
+                date=ref.event.date.isoformat(),
+                bucket=ref.market.label,
+                side=ref.side.value,
+            )
+        else:
+            row["token"] = token[:12] + "…"
+        if isinstance(pos, dict):
+            row.update(pos)
+        bid = _best(engine.books.get(token), "bid")[0] if engine is not None else None
+        row["bid"] = bid
+        out.append(row)
+    return out
+
+
+def _trading(daemon: Any) -> dict[str, Any]:
+    trading = getattr(daemon, "trading", None)
+    status = getattr(trading, "status", None)
+    if callable(status):
+        try:
+            doc = status()
+        except Exception as err:  # never let a trading bug take the page down
+            return {"available": False, "reason": f"trading status failed: {type(err).__name__}"}
+        if isinstance(doc, dict):
+            return {"available": True, **doc}
+    return {
+        "available": False,
+        "reason": f"no trading data in {daemon.settings.mode.value} mode",
+    }
