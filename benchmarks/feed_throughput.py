@@ -35,7 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MARKETS = 1500  # x2 tokens = 3,000
+DUMP_CHUNK = 100  # books per initial-dump frame (the SDK's socket refuses frames over 1 MiB)
+DUMP_FRAMES = (2 * MARKETS + DUMP_CHUNK - 1) // DUMP_CHUNK
 BUCKETS_PER_EVENT = 10
+FAIR = (2, 4, 8, 14, 22, 22, 14, 8, 4, 2)  # cents per bucket; sums to 100
 SEED = 20261125
 
 # ----------------------------------------------------------------------------- traffic
@@ -54,11 +57,13 @@ def _c(cents: int) -> str:
     return f"0.{cents:02d}" if cents < 100 else "1"
 
 
-def build_traffic(n: int) -> tuple[str, list[str]]:
+def build_traffic(n: int) -> tuple[list[str], list[str]]:
     """(initial dump, n price_change frames); deterministic for a seed."""
     rng = random.Random(SEED)
-    bids = [{30 + i: 100 + i for i in range(5)} for _ in range(MARKETS)]  # YES books, cents
-    asks = [{36 + i: 100 + i for i in range(5)} for _ in range(MARKETS)]
+    # YES books in cents around each bucket's fair price (an event's fair prices sum to 1).
+    fair = [FAIR[m % BUCKETS_PER_EVENT] for m in range(MARKETS)]
+    bids = [{f - 1 - i: 100 + i for i in range(5) if f - 1 - i >= 1} for f in fair]
+    asks = [{f + 1 + i: 100 + i for i in range(5)} for f in fair]
     ts = 1_795_620_000_000
     dump = []
     for m in range(MARKETS):
@@ -80,6 +85,10 @@ def build_traffic(n: int) -> tuple[str, list[str]]:
                     "tick_size": "0.01",
                 }
             )
+    dump_frames = [
+        json.dumps(dump[i : i + DUMP_CHUNK], separators=(",", ":"))
+        for i in range(0, len(dump), DUMP_CHUNK)
+    ]
     frames = []
     for i in range(n):
         m = rng.randrange(MARKETS)
@@ -134,7 +143,7 @@ def build_traffic(n: int) -> tuple[str, list[str]]:
                 separators=(",", ":"),
             )
         )
-    return json.dumps(dump, separators=(",", ":")), frames
+    return dump_frames, frames
 
 
 # ----------------------------------------------------------------------------- sender
@@ -157,7 +166,8 @@ def sender_main(conn: Any, n: int, rate: float, seconds: float) -> None:
 
         task = asyncio.create_task(reader())
         await subscribed.wait()
-        await ws.send(dump)
+        for chunk in dump:
+            await ws.send(chunk)
         await asyncio.sleep(0.5)  # let the client apply the dump
         if rate == 0:
             for frame in frames:
@@ -196,7 +206,8 @@ async def run_raw(url: str, n: int) -> dict[str, Any]:
 
     async with connect(url, max_size=None, ping_interval=None, proxy=None) as ws:
         await ws.send(subscription())
-        await ws.recv()  # the dump
+        for _ in range(DUMP_FRAMES):
+            await ws.recv()  # the dump
         count, t0 = 0, 0.0
         async for _msg in ws:
             if count == 0:
@@ -298,7 +309,11 @@ def make_engine() -> Any:
     engine.set_events(events)
     rng = random.Random(1)
     for event in events:
-        probs = {m.market_id: rng.uniform(0.25, 0.5) for m in event.markets}
+        # Near fair: edges open now and then, as in real life, not on every tick.
+        probs = {
+            m.market_id: FAIR[i] / 100 + rng.uniform(-0.03, 0.06)
+            for i, m in enumerate(event.markets)
+        }
         engine.set_pricing(event.event_id, Pricing(probs, 1, time.monotonic()))
     return engine, signals
 
@@ -308,14 +323,14 @@ async def run_weatheredge(url: str, n: int, keep_latency: bool) -> dict[str, Any
 
     engine, signals = make_engine()
     lat = array("q")
-    state = {"count": 0, "t0": 0.0, "done": asyncio.Event(), "dump": False}
+    state = {"count": 0, "t0": 0.0, "done": asyncio.Event(), "dump": 0}
     on_frame = engine.on_frame
     perf = time.perf_counter_ns
 
     def frame(data: str | bytes, recv_ns: int) -> None:
         on_frame(data, recv_ns)
-        if not state["dump"]:
-            state["dump"] = True  # the initial dump
+        if state["dump"] < DUMP_FRAMES:
+            state["dump"] += 1  # the initial dump
             return
         if keep_latency:
             lat.append(perf() - recv_ns)
@@ -370,9 +385,15 @@ def scenario(kind: str, n: int, rate: float = 0, seconds: float = 0) -> dict[str
     cparent, cchild = ctx.Pipe()
     client = ctx.Process(target=client_main, args=(cchild, kind, url, total, rate > 0))
     client.start()
-    result = cparent.recv()
-    client.join(10)
-    sender.kill()
+    try:
+        if not cparent.poll(600):
+            raise TimeoutError(f"{kind} client gave no result")
+        result = cparent.recv()
+    finally:
+        client.join(10)
+        if client.is_alive():
+            client.kill()
+        sender.kill()
     return result
 
 

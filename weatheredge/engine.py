@@ -109,6 +109,9 @@ class Engine:
         self.ladder_tracker = EpisodeTracker(min_edge, hysteresis)
         self._ladder_ids: dict[str, str] = {}
         self._ladder_seen: dict[str, int] = {}  # event_id -> recv_ns of the last evaluation
+        # Events whose YES top of book (price or size) moved since their ladder was evaluated:
+        # a ladder depends on nothing else, so the others are skipped on the hot path.
+        self._ladder_dirty: set[str] = set()
 
     # -- catalogue ------------------------------------------------------------------------
 
@@ -176,9 +179,11 @@ class Engine:
             if book is not None:
                 book.unsync()
             self._close(token, f"feed lost: {reason}", None)
+        self._unsynced_ladders(self.books if tokens is None else tokens)
 
     def mark_stale(self, tokens: Iterable[str], reason: str) -> int:
         """The watchdog found these books stale: unsync them and close their edges."""
+        tokens = list(tokens)
         n = 0
         for token in tokens:
             book = self.books.get(token)
@@ -187,7 +192,19 @@ class Engine:
                 n += 1
             self._close(token, f"book stale: {reason}", None)
         self.counters["stale_books"] += n
+        self._unsynced_ladders(tokens)
         return n
+
+    def _unsynced_ladders(self, tokens: Iterable[str]) -> None:
+        """Ladders with an open episode and a leg that lost its book: close them now."""
+        if not self.ladder_tracker.open_keys():
+            return
+        events = {ref.event.event_id for t in tokens if (ref := self.tokens.get(t)) is not None}
+        for event_id in events:
+            event = self.events.get(event_id)
+            if event is not None:
+                self._ladder_dirty.discard(event_id)
+                self.evaluate_ladder(event, None)
 
     def stop(self, reason: str = "daemon stopped") -> None:
         """Close every open episode: nobody watches the book once the daemon is gone."""
@@ -251,6 +268,7 @@ class Engine:
             except ValueError as err:
                 self._bad("invalid_value", f"RestBook {book.asset_id}: {err}")
                 continue
+            self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
         for ref in touched.values():
             self._evaluate(ref.event, ref.market, recv_ns)
@@ -295,7 +313,14 @@ class Engine:
                 self._desync(token, f"out-of-order price_change ({ts} < {book.updated_ms})")
                 touched[ref.market.yes_token] = ref
                 continue
-            book.set_level(change.side == "BUY", price, size, ts)
+            if change.side == "BUY":
+                top = price >= book.bid_px
+                book.set_level(True, price, size, ts)
+            else:
+                top = price <= book.ask_px
+                book.set_level(False, price, size, ts)
+            if top and ref.side is _YES:
+                self._ladder_dirty.add(ref.event.event_id)
             book.seen_ns = recv_ns
             touched[ref.market.yes_token] = ref
             best = change.best_bid
@@ -323,6 +348,7 @@ class Engine:
                     return
             book.tick = tick
             book.replace(bids, asks, int(msg.timestamp), ws=True, seen_ns=recv_ns)
+            self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
         elif isinstance(msg, wire.TickSizeChangeEvent):
             book = self.books.get(msg.asset_id)
@@ -347,6 +373,7 @@ class Engine:
             book.unsync()
         self.counters["desyncs"] += 1
         self._close(token, f"book desynced: {reason}", None)
+        self._unsynced_ladders([token])
         if self.on_desync is not None:
             self.on_desync(token, reason)
 
@@ -408,12 +435,17 @@ class Engine:
         """Once per book change of an event (not on a pricing change: the ladder has no model)."""
         if recv_ns is None or self._ladder_seen.get(event.event_id) == recv_ns:
             return
+        if event.event_id not in self._ladder_dirty:
+            return  # no YES top of book of this event moved: its ladder cannot have changed
+        self._ladder_dirty.discard(event.event_id)
         self._ladder_seen[event.event_id] = recv_ns
         self.evaluate_ladder(event, recv_ns)
 
     def evaluate_ladder(self, event: TemperatureEvent, recv_ns: int | None = None) -> None:
         """Sum of best YES asks (+ fees) below 1, or of best YES bids (- fees) above 1."""
         books = self.books
+        if not self._ladder_may_matter(event):
+            return
         legs: list[LadderLeg] = []
         why = ""
         if len(event.markets) < 2 or not all(m.neg_risk for m in event.markets):
@@ -439,6 +471,26 @@ class Engine:
                 q = Quote(side, lq.total, lq.size, 1.0, lq.edge)
                 ev = self.ladder_tracker.observe(key, q)
             self._publish_ladder(event, direction, ev, recv_ns)
+
+    def _ladder_may_matter(self, event: TemperatureEvent) -> bool:
+        """Hot-path bound (issue 3): with no ladder episode open, skip the full evaluation when
+        neither direction could reach the threshold even before fees (fees only lower it)."""
+        tracker = self.ladder_tracker
+        prefix = f"ladder:{event.event_id}:"
+        if tracker.is_open(prefix + LadderSide.BUY.value) or tracker.is_open(
+            prefix + LadderSide.SELL.value
+        ):
+            return True
+        books = self.books
+        asks = bids = 0
+        for market in event.markets:
+            book = books.get(market.yes_token)
+            if book is None or not book.synced:
+                return False  # nothing open, nothing can open
+            asks += book.ask_px  # NO_ASK is huge: an empty side rules the buy direction out
+            bids += book.bid_px if book.bid_px != NO_BID else -(1 << 62)
+        threshold = tracker.min_edge * MICRO
+        return MICRO - asks >= threshold or bids - MICRO >= threshold
 
     def close_ladders(self, reason: str) -> None:
         for key in self.ladder_tracker.open_keys():

@@ -173,3 +173,25 @@ async def test_kill_switch_manual_persisted_and_automatic(harness: Harness) -> N
     assert len(h.gateway.placed) == 1
     kinds = [k for k, _, _ in h.notes]
     assert kinds.count("halt") >= 3
+
+
+async def test_trade_status_only_moves_forward(harness: Harness) -> None:
+    """REST reconcile may see CONFIRMED before the user channel's queued MATCHED/MINED events
+    are applied: those must not regress the fill (and the fill is counted once)."""
+    from decimal import Decimal
+
+    from weatheredge.trading.gateway import TradeView
+
+    h = harness
+    trader = await h.start()
+
+    def trade(status: str) -> TradeView:
+        return TradeView("t-1", "o-1", M2.yes_token, "BUY", Decimal("0.2"), Decimal("10"), status)
+
+    for status in ("CONFIRMED", "MATCHED", "MINED", "CONFIRMED"):
+        await trader.on_trade(trade(status))
+    assert h.rows("SELECT status, size FROM trade_fills") == [{"status": "CONFIRMED", "size": "10"}]
+    assert h.rows("SELECT shares FROM positions") == [{"shares": "10"}]
+    await trader.on_trade(trade("FAILED"))  # FAILED still undoes it
+    assert h.rows("SELECT status FROM trade_fills") == [{"status": "FAILED"}]
+    assert h.rows("SELECT shares FROM positions") == [{"shares": "0"}]

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from weatheredge.sandbox import scenario
+from weatheredge.sandbox.exchange import Exchange
 from weatheredge.sandbox.venue import Venue, create_venue_app
 from weatheredge.sandbox.weather import WeatherState, create_weather_app
 
@@ -52,6 +53,7 @@ class Sandbox:
     cycle_s: float = scenario.CYCLE_S
     first_edge_after_s: float = 2.0
     venue: Venue = field(default_factory=Venue)
+    exchange: Exchange = field(init=False)  # order endpoints + /ws/user on the venue's port
     weather: WeatherState = field(default_factory=WeatherState)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     quoted: list[scenario.Quoted] = field(default_factory=list)
@@ -59,9 +61,14 @@ class Sandbox:
     _script: asyncio.Task[None] | None = None
     urls: SandboxUrls | None = None
 
+    def __post_init__(self) -> None:
+        self.exchange = Exchange(self.venue)
+
     async def start(self, *, play: bool = True) -> SandboxUrls:
+        venue_app = create_venue_app(self.venue)
+        self.exchange.add_routes(venue_app)
         apps = [
-            create_venue_app(self.venue),
+            venue_app,
             create_weather_app(self.weather),
             _sink_app(self.notifications),
         ]

@@ -12,6 +12,7 @@ are held in memory only, and every error this module raises is stripped of them.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ from weatheredge.trading.gateway import (
     PlaceResult,
     TradeView,
 )
+
+logger = logging.getLogger(__name__)
 
 ENV_KEY = "WEATHEREDGE_PRIVATE_KEY"
 ENV_WALLET = "WEATHEREDGE_WALLET"
@@ -182,8 +185,35 @@ class SdkGateway:
             raise GatewayTimeout(_clean(err, self._creds)) from None
         if not response.ok:
             return PlaceResult(False, status=response.code, reason=response.message)
-        resting = response.status == "live" or response.taking_amount < request.size
-        return PlaceResult(True, response.order_id, response.status, resting=resting)
+        # Shares matched at placement: what a BUY takes, what a SELL gives.
+        matched = response.taking_amount if request.side == "BUY" else response.making_amount
+        trades: tuple[TradeView, ...] = ()
+        known = True
+        if response.trade_ids:
+            trades, known = await self._placement_trades(request.token_id, response)
+        # A GTC remainder rests. Fills we could not read yet keep the order working: they
+        # arrive on the user channel or at the next reconcile, never inferred as cancelled.
+        resting = response.status != "matched" or matched < request.size or not known
+        return PlaceResult(True, response.order_id, response.status, trades=trades, resting=resting)
+
+    async def _placement_trades(
+        self, token_id: str, response: Any
+    ) -> tuple[tuple[TradeView, ...], bool]:
+        """The fills listed in an order response, read back over REST (an unambiguous read:
+        the order is already known). (trades, all found)."""
+        wanted = set(response.trade_ids)
+        try:
+            found = [
+                t
+                for t in await self.trades(token_id)
+                if t.order_id == response.order_id and t.trade_id in wanted
+            ]
+        except Exception as err:
+            logger.warning(
+                "fills of order %s not read: %s", response.order_id, _clean(err, self._creds)
+            )
+            return (), False
+        return tuple(found), {t.trade_id for t in found} == wanted
 
     async def cancel(self, order_id: str) -> bool:
         response = await self._wrap(self._client.cancel_order(order_id=order_id))

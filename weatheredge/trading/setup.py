@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from weatheredge.config import Mode, Settings
+from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
 from weatheredge.notify import install_redaction
 from weatheredge.trading.gateway import OrderGateway
 from weatheredge.trading.ledger import Ledger, read_state
@@ -32,6 +32,33 @@ class TradingRefused(Exception):
 
 def is_armed(settings: Settings) -> bool:
     return settings.armed or read_state(settings.database, "armed") == "1"
+
+
+def _custom_clob(settings: Settings) -> str | None:
+    """The configured CLOB base URL when it is not Polymarket's own (a sandbox), else None."""
+    clob = settings.polymarket.clob_url.rstrip("/")
+    return None if clob == PolymarketSettings().clob_url.rstrip("/") else clob
+
+
+def sdk_environment(settings: Settings) -> Any:
+    """The SDK's environment: production, or (``polymarket.clob_url`` changed) one whose every
+    URL (CLOB, Gamma, data, relayer, RPC, WebSockets) is that host, so nothing can leak to a
+    real one."""
+    clob = _custom_clob(settings)
+    if clob is None:
+        return None
+    from weatheredge.trading.sdk import environment_for
+
+    return environment_for(clob)
+
+
+def user_ws_url(settings: Settings) -> str:
+    """``trading.user_ws_url``; left at its default with a custom CLOB host, that host's."""
+    url = settings.trading.user_ws_url
+    clob = _custom_clob(settings)
+    if clob is None or url != TradingSettings().user_ws_url:
+        return url
+    return clob.replace("https://", "wss://").replace("http://", "ws://") + "/ws/user"
 
 
 @dataclass(slots=True)
@@ -95,7 +122,7 @@ async def start_trading(
         except CredentialsError as err:
             raise TradingRefused(f"LIVE mode without keys: {err}") from None
         install_redaction(creds.secrets())
-        gateway = await SdkGateway.connect(creds)
+        gateway = await SdkGateway.connect(creds, environment=sdk_environment(settings))
     if mode is Mode.PAPER and gateway is None:
         gateway = PaperGateway(lambda token: engine.books.get(token))
     ledger = Ledger.open(settings.database)
@@ -116,7 +143,7 @@ async def start_trading(
     if mode is Mode.LIVE:
         from weatheredge.trading.userchannel import start_user_channel
 
-        task = start_user_channel(t.user_ws_url, gateway, trader)
+        task = start_user_channel(user_ws_url(settings), gateway, trader)
         if task is not None:
             trading.tasks.append(task)
     logger.info("trading ready in %s mode", mode.value)

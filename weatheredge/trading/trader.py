@@ -752,7 +752,9 @@ class Trader:
         if prev is not None:
             if trade.status == "FAILED" and prev.status != "FAILED":
                 await self._reverse(prev, intent)
-            elif prev.status != "FAILED":
+            elif prev.status != "FAILED" and _progress(trade.status) > _progress(prev.status):
+                # forward only: a late MATCHED (user channel) after REST showed CONFIRMED
+                # must not regress the fill
                 prev.status = trade.status
                 await self.ledger.save_fill(self._fill_row(prev, now), None, None)
             return
@@ -932,6 +934,14 @@ class Trader:
             f"fees {intent.fees}",
             intent.intent_key,
         )
+
+
+_PROGRESS = {"MATCHED": 0, "MATCHED_NOT_BROADCASTED": 0, "RETRYING": 1, "MINED": 2, "CONFIRMED": 3}
+
+
+def _progress(status: str) -> int:
+    """How far along settlement a trade status is (RETRYING goes on to MINED)."""
+    return _PROGRESS.get(status, 0)
 
 
 def _position(token: str, ref: TokenRef | None, intent: Intent | None) -> Position:
