@@ -152,7 +152,9 @@ def build_traffic(n: int) -> tuple[list[str], list[str]]:
 def sender_main(conn: Any, n: int, rate: float, seconds: float) -> None:
     from websockets.asyncio.server import serve
 
-    dump, frames = build_traffic(n if rate == 0 else int(rate * seconds))
+    dump, texts = build_traffic(n if rate == 0 else int(rate * seconds))
+    # Pre-encoded, sent as text frames without re-encoding: the sender must outpace clients.
+    frames = [t.encode() for t in texts]
 
     async def handler(ws: Any) -> None:
         subscribed = asyncio.Event()
@@ -171,14 +173,14 @@ def sender_main(conn: Any, n: int, rate: float, seconds: float) -> None:
         await asyncio.sleep(0.5)  # let the client apply the dump
         if rate == 0:
             for frame in frames:
-                await ws.send(frame)
+                await ws.send(frame, text=True)
         else:
             start = time.perf_counter()
             sent = 0
             while sent < len(frames):
                 due = min(len(frames), int((time.perf_counter() - start) * rate) + 1)
                 while sent < due:
-                    await ws.send(frames[sent])
+                    await ws.send(frames[sent], text=True)
                     sent += 1
                 await asyncio.sleep(0.0005)
         await asyncio.sleep(30)  # the client closes when it has counted everything
@@ -208,15 +210,15 @@ async def run_raw(url: str, n: int) -> dict[str, Any]:
         await ws.send(subscription())
         for _ in range(DUMP_FRAMES):
             await ws.recv()  # the dump
-        count, t0 = 0, 0.0
+        count, t0, c0 = 0, 0.0, 0.0
         async for _msg in ws:
             if count == 0:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
             count += 1
             if count == n:
                 break
-        elapsed = time.perf_counter() - t0
-    return {"msgs": count, "elapsed": elapsed}
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"msgs": count, "elapsed": elapsed, "cpu": cpu}
 
 
 async def run_sdk(url: str, n: int) -> dict[str, Any]:
@@ -225,21 +227,29 @@ async def run_sdk(url: str, n: int) -> dict[str, Any]:
     ids = [t for m in range(MARKETS) for t in token_ids(m)]
     manager = ClobMarketStreamManager(url=url)
     handle = await manager.subscribe(token_ids=ids)
-    count, books, t0 = 0, 0, 0.0
+    count, books, t0, c0 = 0, 0, 0.0, 0.0
     deadline = time.perf_counter() + 120
     async for event in handle:
         if type(event).__name__ == "MarketBookEvent":
             books += 1
             continue
         if count == 0:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
         count += 1
         if count + handle.dropped >= n or time.perf_counter() > deadline:
             break
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     dropped = handle.dropped
     await manager.close()
-    return {"msgs": count, "elapsed": elapsed, "dropped": dropped}
+    # It parsed every frame but its bounded queue dropped the oldest events under load: the
+    # parse rate (delivered + dropped) is its best figure, and the one compared below.
+    return {
+        "msgs": count + dropped,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "delivered": count,
+        "dropped": dropped,
+    }
 
 
 def make_engine() -> Any:
@@ -323,32 +333,32 @@ async def run_weatheredge(url: str, n: int, keep_latency: bool) -> dict[str, Any
 
     engine, signals = make_engine()
     lat = array("q")
-    state = {"count": 0, "t0": 0.0, "done": asyncio.Event(), "dump": 0}
     on_frame = engine.on_frame
     perf = time.perf_counter_ns
 
-    def frame(data: str | bytes, recv_ns: int) -> None:
+    def timed(data: str | bytes, recv_ns: int) -> None:
         on_frame(data, recv_ns)
-        if state["dump"] < DUMP_FRAMES:
-            state["dump"] += 1  # the initial dump
-            return
-        if keep_latency:
-            lat.append(perf() - recv_ns)
-        c = state["count"] = state["count"] + 1
-        if c == 1:
-            state["t0"] = time.perf_counter()
-        if c == n:
-            state["elapsed"] = time.perf_counter() - state["t0"]
-            state["done"].set()
+        lat.append(perf() - recv_ns)  # the same receive-to-decision span the engine records
 
-    stream = MarketStream(url, frame, heartbeat_s=10.0, max_size=64 * 1024 * 1024)
+    # Throughput runs feed the engine directly (no wrapper); progress is sampled every 1 ms.
+    stream = MarketStream(
+        url, timed if keep_latency else on_frame, heartbeat_s=10.0, max_size=64 * 1024 * 1024
+    )
     stream.subscribe([t for m in range(MARKETS) for t in token_ids(m)])
     task = asyncio.create_task(stream.run())
-    await asyncio.wait_for(state["done"].wait(), 300)
+    deadline = time.perf_counter() + 300
+    while engine.frames <= DUMP_FRAMES:  # noqa: ASYNC110 - sampling, not waiting on an event
+        await asyncio.sleep(0.001)
+    t0, c0 = time.perf_counter(), time.process_time()
+    while engine.frames < DUMP_FRAMES + n and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     task.cancel()
+    del lat[:DUMP_FRAMES]
     out = {
-        "msgs": state["count"],
-        "elapsed": state["elapsed"],
+        "msgs": engine.frames - DUMP_FRAMES,
+        "elapsed": elapsed,
+        "cpu": cpu,
         "synced": sum(1 for b in engine.books.values() if b.synced),
         "desyncs": engine.counters.get("desyncs", 0),
         "bad": sum(engine.bad_frames.values()),
@@ -413,16 +423,30 @@ def main() -> None:
     ):
         r = scenario(kind, n)
         r["rate"] = r["msgs"] / r["elapsed"]
+        r["capacity"] = r["msgs"] / r["cpu"]
         rows[kind] = r
-        extra = f", dropped {r['dropped']:,}" if "dropped" in r else ""
+        extra = ""
+        if kind == "sdk":
+            extra = (
+                f", parsed; delivered only {r['delivered'] / r['elapsed']:,.0f} msg/s "
+                f"(dropped {r['dropped']:,} from its queue)"
+            )
         if kind == "weatheredge":
             extra = (
                 f", books synced {r['synced']}, desyncs {r['desyncs']}, bad {r['bad']}, "
                 f"edge signals {r['signals']:,}"
             )
-        print(f"{label:48s} {r['rate']:>10,.0f} msg/s  RSS {r['rss_mb']:6.1f} MB{extra}")
-    a, b, c = rows["raw"]["rate"], rows["sdk"]["rate"], rows["weatheredge"]["rate"]
-    print(f"\n(c)/(b) = {c / b:.2f}x   (target >= 2x)")
+        print(
+            f"{label:46s} {r['capacity']:>8,.0f} msg/s per CPU-s   "
+            f"wall {r['rate']:>7,.0f} msg/s  RSS {r['rss_mb']:5.1f} MB{extra}"
+        )
+    a, b, c = (rows[k]["capacity"] for k in ("raw", "sdk", "weatheredge"))
+    print(
+        "\nSustained rate = messages per second of the client's own CPU time over the blast (a "
+        "client keeping up with the\nsender shows the sender's wall rate instead; TCP back-"
+        "pressure keeps any backlog bounded)."
+    )
+    print(f"(c)/(b) = {c / b:.2f}x   (target >= 2x)")
     print(f"(c)/(a) = {c / a:.0%}     (target >= 80%)")
     lat = scenario("weatheredge", 0, rate=args.rate, seconds=args.seconds)
     print(

@@ -278,7 +278,16 @@ class Engine:
     def _micros(self, text: str) -> int:
         value = self._px.get(text)
         if value is None:
-            value = to_micros(text)  # raises ValueError on a malformed decimal
+            whole, dot, frac = text.partition(".")
+            if (
+                len(frac) <= 6
+                and text.isascii()
+                and (whole.isdigit() if whole else frac.isdigit())
+                and (frac.isdigit() or not (dot or frac))
+            ):
+                value = int(whole or "0") * MICRO + (int(frac.ljust(6, "0")) if frac else 0)
+            else:
+                value = to_micros(text)  # the strict parser: raises ValueError if malformed
             if len(self._px) >= _PX_CACHE_MAX:
                 self._px.clear()
             self._px[text] = value
