@@ -4,8 +4,9 @@
 keep arriving for a while), the day's reports are fetched again and the extreme over the local
 day is settled with the event's rounding rule and unit — the very number the market resolves
 on. The bucket containing it is the winner (``settlements``). Later runs read the venue's own
-outcome from Gamma (the event's markets, ``closed`` with YES priced 1) and store it beside ours
-with ``agreement``. A day without any report is recorded as ``no_data`` after two days (the
+outcome — from the market channel's ``market_resolved`` frames when the daemon saw them, else
+from Gamma (the event's markets, ``closed`` with YES priced 1) — and store it beside ours with
+``agreement``. A day without any report is recorded as ``no_data`` after two days (the
 venue then resolves to the lowest bracket, weather.md §1.6).
 """
 
@@ -158,6 +159,10 @@ async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
     since = now.date() - dt.timedelta(days=_CHECK_DAYS)
     pending = await asyncio.to_thread(unchecked_settlements, ctx.store.path, since)
     for row in pending:
+        streamed = ctx.engine.venue_winners.get(row["event_id"])
+        if streamed is not None:  # the market channel's market_resolved beat Gamma to it
+            _record_venue(ctx, row, streamed, now)
+            continue
         try:
             event = await fetch_event_by_slug(
                 ctx.session, ctx.settings.polymarket.gamma_url, row["slug"]
@@ -168,14 +173,17 @@ async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
         if event is None:
             continue
         winner = venue_winner(event)
-        if winner is None:
-            continue
-        agree = winner == row["winning_market_id"]
-        if not agree:
-            logger.warning(
-                "settlement disagrees with the venue for %s: ours %s, venue market %s",
-                row["slug"],
-                row["winning_label"],
-                winner,
-            )
-        ctx.store.submit(VenueChecked(row["event_id"], winner, agree, now))
+        if winner is not None:
+            _record_venue(ctx, row, winner, now)
+
+
+def _record_venue(ctx: JobContext, row: dict[str, Any], winner: str, now: dt.datetime) -> None:
+    agree = winner == row["winning_market_id"]
+    if not agree:
+        logger.warning(
+            "settlement disagrees with the venue for %s: ours %s, venue market %s",
+            row["slug"],
+            row["winning_label"],
+            winner,
+        )
+    ctx.store.submit(VenueChecked(row["event_id"], winner, agree, now))

@@ -22,7 +22,7 @@ from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
 from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
 from weatheredge.model.ladder import LadderLeg, LadderSide, ladder_quotes
 from weatheredge.model.market import BucketMarket, TemperatureEvent
-from weatheredge.model.prices import MICRO, to_micros
+from weatheredge.model.prices import MICRO, from_micros, to_micros
 from weatheredge.polymarket import wire
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,11 @@ class Engine:
         self.latency = LatencyHistogram()
         self.on_desync: Callable[[str, str], None] | None = None
         self.on_resolved: Callable[[list[str]], None] | None = None
+        # Last trade per token as the venue printed it (exact text), for the status page.
+        self.last_trades: dict[str, str] = {}
+        # event_id -> market_id the venue resolved YES, from market_resolved frames; the
+        # settlement job cross-checks ours against it before asking Gamma.
+        self.venue_winners: dict[str, str] = {}
         # Ladder arbitrage (issue 4): its own episodes, keyed "ladder:<event>:<direction>".
         self.ladder_tracker = EpisodeTracker(min_edge, hysteresis)
         self._ladder_ids: dict[str, str] = {}
@@ -357,6 +362,8 @@ class Engine:
                     return
             book.tick = tick
             book.replace(bids, asks, int(msg.timestamp), ws=True, seen_ns=recv_ns)
+            if msg.last_trade_price:
+                self._last_trade(msg.asset_id, msg.last_trade_price)
             self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
         elif isinstance(msg, wire.TickSizeChangeEvent):
@@ -366,7 +373,12 @@ class Engine:
                 if not 0 < tick < MICRO:
                     raise ValueError(f"tick {msg.new_tick_size!r} out of range")
                 book.tick = tick
+        elif isinstance(msg, wire.LastTradePriceEvent):
+            self._last_trade(msg.asset_id, msg.price)
         elif isinstance(msg, wire.MarketResolvedEvent):
+            winner = self.tokens.get(msg.winning_asset_id)
+            if winner is not None and winner.side is _YES:  # a NO win only says who lost
+                self.venue_winners[winner.event.event_id] = winner.market.market_id
             known = [t for t in msg.assets_ids if t in self.tokens]
             for token in msg.assets_ids:
                 self._close(token, "market resolved", None)
@@ -375,6 +387,16 @@ class Engine:
                     book.unsync()
             if known and self.on_resolved is not None:
                 self.on_resolved(known)
+
+    def _last_trade(self, token: str, price: str) -> None:
+        ref = self.tokens.get(token)
+        if ref is None:
+            return
+        self._micros(price)  # validates; raises ValueError on garbage
+        if ref.side is _YES:
+            self.last_trades[token] = price
+        else:  # a NO print at q is a YES print at 1 - q on the mirrored book
+            self.last_trades[ref.market.yes_token] = from_micros(MICRO - self._micros(price))
 
     def _desync(self, token: str, reason: str) -> None:
         book = self.books.get(token)

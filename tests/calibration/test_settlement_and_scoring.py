@@ -85,3 +85,56 @@ async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: Job
     await settle_events.run(ctx)
     await ctx.store.flush()
     assert _rows(ctx.store.path, "SELECT * FROM settlements") == []
+
+
+async def test_market_resolved_frames_cross_check_settlement_before_gamma(
+    box: Sandbox, ctx: JobContext
+) -> None:
+    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    _, event = nyc_event(box, day, 320000)
+    remember(ctx, event)
+    ctx.engine.set_events([event])
+    noon = dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)
+    box.weather.add_metar("KLGA", noon, 8.3)  # 46.94 °F -> 47: bucket 46-47°F
+    await ctx.store.flush()
+    await settle_events.run(ctx)
+    await ctx.store.flush()
+
+    # The venue resolves a different bucket YES over the market channel; Gamma still shows
+    # the event open, so only the stream can tell us.
+    other = next(m for m in event.markets if m.label == "48-49°F")
+    frame = {
+        "event_type": "market_resolved",
+        "id": other.market_id,
+        "market": other.condition_id,
+        "assets_ids": [other.yes_token, other.no_token],
+        "winning_asset_id": other.yes_token,
+        "winning_outcome": "Yes",
+        "timestamp": "1795723200000",
+    }
+    ctx.engine.on_frame(json.dumps(frame), 0)
+    assert ctx.engine.venue_winners == {event.event_id: other.market_id}
+    await settle_events.run(ctx)
+    await ctx.store.flush()
+    [row] = _rows(ctx.store.path, "SELECT * FROM settlements")
+    assert row["winning_label"] == "46-47°F"
+    assert (row["venue_market_id"], row["agreement"]) == (other.market_id, 0)
+
+
+def test_last_trade_is_kept_exactly_and_mirrored_from_no(box: Sandbox, ctx: JobContext) -> None:
+    _, event = nyc_event(box, dt.date(2030, 1, 2), 330000)
+    ctx.engine.set_events([event])
+    market = event.markets[3]
+    trade = {
+        "event_type": "last_trade_price",
+        "market": market.condition_id,
+        "asset_id": market.no_token,
+        "price": "0.58",
+        "size": "10",
+        "side": "BUY",
+        "timestamp": "1795620301000",
+    }
+    ctx.engine.on_frame(json.dumps(trade), 0)
+    assert ctx.engine.last_trades[market.yes_token] == "0.42"
+    ctx.engine.on_frame(json.dumps({**trade, "asset_id": market.yes_token, "price": "0.4"}), 0)
+    assert ctx.engine.last_trades[market.yes_token] == "0.4"

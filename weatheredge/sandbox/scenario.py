@@ -364,6 +364,8 @@ async def play(
     await asyncio.sleep(first_edge_after_s)
     while True:
         reprice(venue, nyc, modal, nyc.probs[modal] - 0.2)
+        yes, _ = nyc.tokens(modal)
+        venue.last_trade(yes, nyc.price(nyc.probs[modal] - 0.15), "25", "SELL")
         await asyncio.sleep(1.5)
         reprice(venue, london, unlikely, london.probs[unlikely] + 0.3)
         await asyncio.sleep(5.0)
