@@ -48,8 +48,8 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
     out: dict[str, list[TemperatureEvent]] = defaultdict(list)
     for event in ctx.engine.events.values():
         icao = event.rule.station
-        if icao is None:
-            continue
+        if icao is None or not event.rule.from_metar:
+            continue  # e.g. the Hong Kong Observatory: no METAR reproduces its value
         station = station_for(ctx, icao)
         if station is None:
             continue

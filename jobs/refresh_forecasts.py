@@ -71,7 +71,10 @@ def _station(ctx: JobContext, icao: str) -> Station | None:
 async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent]) -> None:
     station = _station(ctx, icao)
     if station is None:
-        ctx.health.note(f"station:{icao}", "unknown to airportsdata; add it under weather.stations")
+        ctx.health.note(
+            f"station:{icao}",
+            "not in the airport table (airportsdata); add its coordinates under weather.stations",
+        )
         return
     rule = events[0].rule
     forecasts = await fetch_ensemble(

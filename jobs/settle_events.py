@@ -24,6 +24,7 @@ from jobs._pricing import station_for
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Rounding, Unit
 from weatheredge.model.observations import Observation, day_extreme, local_day_window
+from weatheredge.model.rules import SourceKind
 from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
 from weatheredge.polymarket.wire import GammaEvent
 from weatheredge.store import (
@@ -40,6 +41,7 @@ from weatheredge.weather.metar import fetch_metars
 logger = logging.getLogger(__name__)
 
 _NO_DATA_AFTER = dt.timedelta(days=2)
+NOT_FROM_METAR = {SourceKind.HKO.value, SourceKind.CWA.value}
 _MAX_HOURS = 168  # how far back one aviationweather request may reach
 _CHECK_DAYS = 14
 
@@ -51,6 +53,8 @@ async def run(ctx: JobContext) -> None:
     due: dict[str, list[tuple[dict[str, Any], str, dt.datetime, dt.datetime]]] = defaultdict(list)
     after = dt.timedelta(seconds=ctx.settings.model.settle_after)
     for row in rows:
+        if row["source"] in NOT_FROM_METAR:
+            continue  # settled by the venue only; airport reports do not reproduce its value
         station = station_for(ctx, row["station"])
         if station is None:
             continue

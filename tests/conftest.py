@@ -35,10 +35,15 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 @contextlib.asynccontextmanager
 async def running_daemon(
-    box: Sandbox, db: Path, extra: str = "", env: dict[str, str] | None = None
+    box: Sandbox,
+    db: Path,
+    extra: str = "",
+    env: dict[str, str] | None = None,
+    weather_extra: str = "",
 ) -> AsyncIterator[tuple[Daemon, str]]:
     """The real daemon app on an ephemeral port, pointed at the sandbox."""
-    loaded = parse_config(box.config_yaml(str(db), extra=extra), env=env or {})
+    text = box.config_yaml(str(db), extra=extra, weather_extra=weather_extra)
+    loaded = parse_config(text, env=env or {})
     app = make_app(loaded)
     runner = await serve(app, asyncio.Event())
     port = runner.addresses[0][1]

@@ -62,7 +62,7 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
 
     events = _rows(db, "SELECT slug, unit, station, extreme FROM events ORDER BY slug")
     assert [(r["unit"], r["station"], r["extreme"]) for r in events] == [
-        ("C", None, "high"),
+        ("C", "HKO", "high"),
         ("C", "EGLC", "high"),
         ("F", "KLGA", "high"),
         ("F", "KLGA", "low"),
@@ -72,7 +72,7 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
         "SELECT f.event_id, sum(p.prob) AS total FROM forecast_probs p "
         "JOIN forecasts f USING (forecast_id) GROUP BY p.forecast_id",
     )
-    assert len(probs) == 3  # Hong Kong has no ICAO station: reported, skipped
+    assert len(probs) == 3  # HKO is no airport: reported and skipped until configured
     assert all(abs(r["total"] - 1) < 1e-9 for r in probs)
 
 
@@ -219,3 +219,15 @@ async def test_new_event_is_subscribed_on_the_open_socket(sandbox: Sandbox, tmp_
         assert update["operation"] == "subscribe"
         assert len(update["assets_ids"]) == 22
         assert not [f for f in frames[1:] if f.get("type") == "market"]
+
+
+async def test_a_station_the_airport_table_lacks_is_priced_once_configured(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    hko = "  stations:\n    HKO: {latitude: 22.302, longitude: 114.174, timezone: Asia/Hong_Kong}\n"
+    async with running_daemon(sandbox, tmp_path / "we.db", weather_extra=hko) as (daemon, _):
+        await eventually(lambda: len(daemon.engine.pricing) == 4)
+        hk = next(e for e in daemon.engine.events.values() if e.city == "Hong Kong")
+        probs = daemon.engine.pricing[hk.event_id].probs
+        assert abs(sum(probs.values()) - 1) < 1e-9
+        assert not [k for k in daemon.health.notes if "hong-kong" in k or "HKO" in k]

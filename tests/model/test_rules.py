@@ -234,14 +234,14 @@ def test_london_wu_era() -> None:
     )
 
 
-def test_hong_kong_hko_floor_no_station() -> None:
+def test_hong_kong_hko_floor_observatory_code() -> None:
     rule = parse_rule("Highest temperature in Hong Kong on September 15?", HKO_HK, HKO_SOURCE)
     assert rule == ResolutionRule(
         extreme=Extreme.HIGH,
         unit=Unit.C,
         source=SourceKind.HKO,
         rounding=Rounding.FLOOR,
-        station=None,
+        station="HKO",
         hourly_only=False,
     )
 
@@ -251,7 +251,7 @@ def test_hko_source_detected_from_name_only() -> None:
     rule = parse_rule("Highest temperature in Hong Kong on May 3?", text, "")
     assert rule.source is SourceKind.HKO
     assert rule.rounding is Rounding.FLOOR
-    assert rule.station is None
+    assert rule.station == "HKO"
 
 
 def test_one_decimal_phrase_means_floor() -> None:

@@ -32,8 +32,15 @@ class ResolutionRule:
     unit: Unit
     source: SourceKind
     rounding: Rounding
-    station: str | None  # ICAO, upper case; None for sources without one (HKO)
+    # ICAO code, upper case. Sources without one use their own code ("HKO"), which the
+    # airport table lacks: such a station is priced only once weather.stations supplies it.
+    station: str | None
     hourly_only: bool
+
+    @property
+    def from_metar(self) -> bool:
+        """True when airport reports (METAR/SPECI) reproduce the resolution value."""
+        return self.source not in (SourceKind.HKO, SourceKind.CWA)
 
 
 _TITLE = re.compile(
@@ -117,7 +124,9 @@ def parse_rule(
         unit = label_unit  # the labels are what is traded; the prose sometimes mentions both
     one_decimal = "one decimal" in description.lower() or source in (SourceKind.HKO, SourceKind.CWA)
     station = find_station(resolution_source, description)
-    if station is None and source is not SourceKind.HKO:
+    if station is None and source is SourceKind.HKO:
+        station = "HKO"
+    if station is None:
         raise ValueError("no station (ICAO) in resolutionSource or rules")
     return ResolutionRule(
         extreme=head.extreme,

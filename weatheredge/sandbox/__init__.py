@@ -112,8 +112,14 @@ class Sandbox:
             await runner.cleanup()
         self._runners.clear()
 
-    def config_yaml(self, database: str, *, web_port: int = 0, extra: str = "") -> str:
-        """A weatheredge config pointing every external URL at this sandbox."""
+    def config_yaml(
+        self, database: str, *, web_port: int = 0, extra: str = "", weather_extra: str = ""
+    ) -> str:
+        """A weatheredge config pointing every external URL at this sandbox.
+
+        ``extra`` is appended as top-level YAML; ``weather_extra`` goes inside ``weather:``
+        (indented two spaces), e.g. ``stations: {...}``.
+        """
         assert self.urls is not None, "start() first"
         u = self.urls
         return f"""\
@@ -126,7 +132,7 @@ weather:
   ensemble_url: {u.ensemble_url}
   forecast_url: {u.forecast_url}
   metar_url: {u.metar_url}
-notify:
+{weather_extra}notify:
   urls: ["{u.notify_url}"]
 web:
   host: 127.0.0.1
