@@ -221,6 +221,29 @@ async def run_raw(url: str, n: int) -> dict[str, Any]:
     return {"msgs": count, "elapsed": elapsed, "cpu": cpu}
 
 
+async def run_raw_sansio(url: str, n: int) -> dict[str, Any]:
+    """(a') receive only, through weatheredge's transport (websockets' sans-I/O protocol)."""
+    from weatheredge.polymarket.transport import connect_feed
+
+    state = {"count": 0, "t0": 0.0, "c0": 0.0}
+    done = asyncio.get_running_loop().create_future()
+    total = DUMP_FRAMES + n
+
+    def on_message(_data: str | bytes, _recv_ns: int) -> None:
+        count = state["count"] = state["count"] + 1
+        if count == DUMP_FRAMES + 1:
+            state["t0"], state["c0"] = time.perf_counter(), time.process_time()
+        elif count == total and not done.done():
+            done.set_result((time.perf_counter(), time.process_time()))
+
+    conn = await connect_feed(url, on_message, max_size=None, close_timeout=1.0)
+    await conn.send(subscription())
+    conn.start()
+    t1, c1 = await done
+    await conn.close()
+    return {"msgs": n, "elapsed": t1 - state["t0"], "cpu": c1 - state["c0"]}
+
+
 async def run_sdk(url: str, n: int) -> dict[str, Any]:
     from polymarket._internal.streams.clob.market import ClobMarketStreamManager
 
@@ -376,6 +399,8 @@ async def run_weatheredge(url: str, n: int, keep_latency: bool) -> dict[str, Any
 def client_main(conn: Any, kind: str, url: str, n: int, keep_latency: bool) -> None:
     if kind == "raw":
         result = asyncio.run(run_raw(url, n))
+    elif kind == "raw_sansio":
+        result = asyncio.run(run_raw_sansio(url, n))
     elif kind == "sdk":
         result = asyncio.run(run_sdk(url, n))
     else:

@@ -58,7 +58,8 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
     bodies = "\n".join(n["title"] + "\n" + n["message"] for n in sandbox.notifications)
     assert "NYC" in bodies and "46-47°F" in bodies and "YES" in bodies
     assert "London" in bodies and "NO" in bodies
-    assert all(n["title"].startswith("Edge open") for n in sandbox.notifications[:2])
+    opens = ("Edge open", "Ladder edge open")
+    assert all(n["title"].startswith(opens) for n in sandbox.notifications[:2])
 
     events = _rows(db, "SELECT slug, unit, station, extreme FROM events ORDER BY slug")
     assert [(r["unit"], r["station"], r["extreme"]) for r in events] == [
@@ -91,7 +92,8 @@ async def test_one_notification_per_episode_and_episodes_close(
     reasons = {"edge below threshold", "no ask", "daemon stopped"}
     assert {r["close_reason"] for r in closed} <= reasons
     assert all(r["max_edge"] >= r["open_edge"] for r in rows)
-    opened = sum(1 for n in sandbox.notifications if n["title"].startswith("Edge open"))
+    opens = ("Edge open", "Ladder edge open")
+    opened = sum(1 for n in sandbox.notifications if n["title"].startswith(opens))
     assert opened == len(rows)  # one push per episode, not per tick
 
 

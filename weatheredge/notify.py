@@ -215,6 +215,7 @@ class EdgeMessage:
     prob: float  # probability that this side pays
     edge: float  # per share, after the taker fee
     reason: str = ""  # why a close happened
+    edge_kind: str = "bucket"  # "bucket", or "ladder": side YES = buy every YES, NO = sell them
 
     @classmethod
     def from_quote(
@@ -248,6 +249,8 @@ def format_edge(message: EdgeMessage) -> tuple[str, str]:
     and those lines are left out rather than printed as blanks or "nan%".
     """
     m = message
+    if m.edge_kind == "ladder":
+        return _format_ladder(m)
     where = f"{m.city} {m.date.isoformat()} {m.bucket}"
     if m.kind == "close" or not m.price:
         title = f"Edge {'closed' if m.kind == 'close' else m.kind}: {where} {m.side}"
@@ -259,6 +262,25 @@ def format_edge(message: EdgeMessage) -> tuple[str, str]:
         lines.append(f"{verb} {m.side} at {m.price} ({m.size} shares at that price)")
     if math.isfinite(m.prob) and math.isfinite(m.edge):
         lines.append(f"Probability {m.prob:.1%}, edge {m.edge:+.4f} per share after fees")
+    if m.reason:
+        lines.append(f"Closed: {m.reason}")
+    return title, "\n".join(lines)
+
+
+def _format_ladder(m: EdgeMessage) -> tuple[str, str]:
+    """A model-free arbitrage across a whole neg-risk ladder: exactly one bucket pays 1."""
+    action = "buy every YES" if m.side == "YES" else "sell every YES"
+    status = "closed" if m.kind == "close" else m.kind
+    title = f"Ladder edge {status}: {m.city} {m.date.isoformat()} {action}"
+    if m.price:
+        title += f" for {m.price}"
+    lines = [f"{m.city}, {m.date.isoformat()}, {m.bucket}"]
+    if m.price:
+        total = "best asks sum" if m.side == "YES" else "best bids sum"
+        lines.append(f"{action.capitalize()}: the {total} to {m.price} after fees per set")
+        lines.append(f"{m.size} sets available at those prices")
+    if math.isfinite(m.edge):
+        lines.append(f"Edge {m.edge:+.4f} per set, whatever the weather")
     if m.reason:
         lines.append(f"Closed: {m.reason}")
     return title, "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from weatheredge.engine import EdgeSignal
 from weatheredge.model.edge import Change
 from weatheredge.notify import EdgeMessage
@@ -28,6 +30,10 @@ def edge_record(signal: EdgeSignal) -> Record:
 
 
 def edge_message(signal: EdgeSignal) -> EdgeMessage:
+    return dataclasses.replace(_message(signal), edge_kind=signal.kind)
+
+
+def _message(signal: EdgeSignal) -> EdgeMessage:
     if signal.quote is not None:
         return EdgeMessage.from_quote(
             signal.change.value,

@@ -40,6 +40,7 @@ from typing import Any
 import sqlite_utils
 
 from db.migrations import apply_migrations
+from db.transaction import immediate
 from weatheredge.model.calibration import EmosParams
 from weatheredge.model.edge import Quote, Side
 from weatheredge.model.market import BucketMarket, TemperatureEvent
@@ -868,7 +869,7 @@ class Store:
         while True:
             attempt += 1
             try:
-                with self._db.atomic():
+                with immediate(self._db.conn):
                     return _WRITERS[type(record)](self._db, record)
             except Exception as exc:
                 self.errors += 1

@@ -246,6 +246,9 @@ class Shard:
     def _disconnected(self, reason: str) -> None:
         self.down_since = time.monotonic()
         self.manager.engine.on_disconnected(reason, self.tokens)
+        if reason == "cancelled":  # the daemon is stopping: nothing to reconnect, nothing wrong
+            self.set_mode(IDLE, "stopped")
+            return
         self.set_mode(RECONNECTING, reason)
 
     def synced_count(self) -> int:

@@ -9,6 +9,10 @@ Venue behaviour this client is built around (polymarket.md §1, §6.2, §6.3):
 - ``initial_dump: true`` is sent explicitly: without it snapshots went missing at scale.
 - Liveness is application level: text ``PING`` every 10 s, answered by text ``PONG``. The
   library's own ping frames are switched off. No PONG for 3 heartbeats → close and reconnect.
+- Transport: ``websockets``' sans-I/O client protocol driven by a plain ``asyncio.Protocol``
+  (``transport.py``): each frame goes from ``data_received`` straight to ``on_frame``, with no
+  per-message queue or task switch; a frame over ``max_size`` fails the socket (1009), is
+  counted in ``oversize_frames`` and the stream reconnects.
 - Long-lived sockets drop; after a reconnect the whole set is replayed in one initial frame.
   Reconnects use exponential backoff with full jitter, reset once a socket stayed up 60 s.
 - Observed: delivery silently stops above ~500 assets per socket; keep well below.
@@ -26,9 +30,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedOK,
+    InvalidStatus,
+    PayloadTooBig,
+    WebSocketException,
+)
 
+from weatheredge.polymarket.transport import FeedConnection, connect_feed
 from weatheredge.polymarket.wire import encode_subscription, encode_update
 
 logger = logging.getLogger(__name__)
@@ -100,7 +110,7 @@ class MarketStream:
         self._wanted = asyncio.Event()
         self._send_lock = asyncio.Lock()
         self._updates: set[asyncio.Task[None]] = set()
-        self._ws: ClientConnection | None = None
+        self._ws: FeedConnection | None = None
         self._close_reason: str | None = None
         self._opened_at: float | None = None
         self._closed_at: float | None = None
@@ -113,6 +123,7 @@ class MarketStream:
         self.pings_sent = 0
         self.pongs_received = 0
         self.callback_errors = 0
+        self.oversize_frames = 0  # frames over max_size: each failed its socket (close 1009)
         self.last_message_at: float | None = None
         self.last_pong_at: float | None = None
         self.connected_since: float | None = None  # time.monotonic() of the current socket
@@ -243,6 +254,7 @@ class MarketStream:
             "pings_sent": self.pings_sent,
             "pongs_received": self.pongs_received,
             "callback_errors": self.callback_errors,
+            "oversize_frames": self.oversize_frames,
             "last_message_age_s": _age(now, self.last_message_at),
             "last_pong_age_s": _age(now, self.last_pong_at),
             "disconnected_for_s": self.disconnected_for(),
@@ -262,13 +274,14 @@ class MarketStream:
         if self._before_connect is not None:
             await self._before_connect()
         try:
-            # proxy=None: never route through an environment proxy; ping_interval=None: the
-            # venue's liveness protocol is the text PING/PONG below, not control frames.
-            async with connect(
-                self.url, ping_interval=None, proxy=None, **self._connect_kwargs
-            ) as ws:
+            # No proxy, and no ping control frames of our own: the venue's liveness protocol is
+            # the text PING/PONG below (the server's pings are still answered).
+            ws = await connect_feed(self.url, self._receive, **self._connect_kwargs)
+            try:
                 await self._open(ws)
                 reason = await self._serve(ws)
+            finally:
+                await ws.close()
         except InvalidStatus as err:
             status = err.response.status_code
             if status == 429:
@@ -281,7 +294,7 @@ class MarketStream:
             self._mark_closed(reason)
         return reason
 
-    async def _open(self, ws: ClientConnection) -> None:
+    async def _open(self, ws: FeedConnection) -> None:
         async with self._send_lock:
             ids = sorted(self._desired)
             await ws.send(encode_subscription(ids))
@@ -297,6 +310,7 @@ class MarketStream:
         logger.debug("%s connected to %s with %d assets", self.name, self.url, len(ids))
         if self._on_connected is not None:
             self._on_connected()
+        ws.start()  # frames flow to on_frame only now, after on_connected
 
     def _mark_closed(self, reason: str) -> None:
         was_connected = self.connected
@@ -311,19 +325,25 @@ class MarketStream:
             if self._on_disconnected is not None:
                 self._on_disconnected(reason)
 
-    async def _serve(self, ws: ClientConnection) -> str:
+    async def _serve(self, ws: FeedConnection) -> str:
         heartbeat = asyncio.create_task(self._heartbeat(ws), name="market-stream-heartbeat")
         try:
-            async for message in ws:
-                self._receive(message)
+            await ws.wait_closed()  # frames are delivered by the transport meanwhile
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        return self._close_reason or f"closed by server (code {ws.close_code})"
+        if isinstance(ws.protocol.parser_exc, PayloadTooBig):
+            self.oversize_frames += 1
+            logger.warning("%s: %s; reconnecting", self.name, ws.protocol.parser_exc)
+        if self._close_reason:
+            return self._close_reason
+        err = ws.close_exc
+        if isinstance(err, ConnectionClosedOK):
+            return f"closed by server (code {ws.close_code})"
+        return f"{type(err).__name__}: {err}"
 
-    def _receive(self, message: str | bytes) -> None:
-        received_ns = time.perf_counter_ns()
+    def _receive(self, message: str | bytes, received_ns: int) -> None:
         if message == "PONG":
             self._last_pong = time.monotonic()
             self.last_pong_at = time.time()
@@ -338,7 +358,7 @@ class MarketStream:
             self.callback_errors += 1
             logger.exception("on_frame failed for frame %.200r", message)
 
-    async def _heartbeat(self, ws: ClientConnection) -> None:
+    async def _heartbeat(self, ws: FeedConnection) -> None:
         limit = self.pong_timeout_beats * self.heartbeat_s
         while True:
             await asyncio.sleep(self.heartbeat_s)

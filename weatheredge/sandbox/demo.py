@@ -50,17 +50,27 @@ def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:
     edges = recent_edges(db_path, limit=20)
     lines.append(f"edge episodes     : {len(edges)}")
     for e in edges:
-        lines.append(
-            f"  {e['opened_at']}  {e['city']} {e['date']}  {e['bucket']:<16} buy {e['side']:<3} "
-            f"at {e['open_price']:<6} p={e['prob']:.3f} edge={e['open_edge']:+.3f} "
-            f"size={e['open_size']} [{e['status']}] decided in {e['latency_us']} µs"
-        )
+        lines.append(f"  {e['opened_at']}  {e['city']} {e['date']}  {_describe_edge(e)}")
     lines.append(f"notifications     : {len(sandbox.notifications)} received by the sandbox sink")
     for n in sandbox.notifications[:5]:
         lines.append(f"  {n.get('title', '')}")
     if not edges:
         lines.append("no edge seen: try a longer --duration")
     return "\n".join(lines)
+
+
+def _describe_edge(e: dict) -> str:
+    tail = f"[{e['status']}] decided in {e['latency_us']} µs"
+    if e.get("kind") == "ladder":
+        action = "buy every YES" if e["side"] == "YES" else "sell every YES"
+        return (
+            f"{e['bucket']}: {action} for {e['open_price']} per set, "
+            f"edge={e['open_edge']:+.3f} sets={e['open_size']} {tail}"
+        )
+    return (
+        f"{e['bucket']:<16} buy {e['side']:<3} at {e['open_price']:<6} p={e['prob']:.3f} "
+        f"edge={e['open_edge']:+.3f} size={e['open_size']} {tail}"
+    )
 
 
 async def run_sandbox_forever(

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from db.migrations import apply_migrations
+from db.transaction import immediate
 
 T = TypeVar("T")
 
@@ -111,7 +112,7 @@ class Ledger:
         return await loop.run_in_executor(self._pool, fn, *args)
 
     def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        with self._conn:
+        with immediate(self._conn):
             return fn(self._conn)
 
     # -- intents ---------------------------------------------------------------------------
