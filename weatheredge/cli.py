@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from weatheredge.config import ConfigError, LoadedConfig, load_config
@@ -287,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func, help_: str, epilog: str = EPILOG) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, epilog: str = EPILOG
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help_,

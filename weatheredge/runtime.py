@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from weatheredge import homeassistant
 from weatheredge import web as web_routes
-from weatheredge.config import LoadedConfig
+from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.feed.manager import FeedConfig, FeedManager
@@ -117,7 +117,7 @@ class Daemon:
             self.trading.on_signal(signal_)  # enqueue only
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.loaded.settings
 
     def request_run(self, name: str) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from weatheredge.model.buckets import Unit
 from weatheredge.model.probability import Normal
@@ -124,7 +125,7 @@ def ensemble_summary(
 # --- fitting (numpy / scipy) ---------------------------------------------------------------------
 
 
-def crps_normal(y, mu, sigma):  # type: ignore[no-untyped-def]
+def crps_normal(y: Any, mu: Any, sigma: Any) -> Any:
     """CRPS of N(mu, sigma^2) at y (Gneiting et al. 2005 closed form); numpy-vectorised."""
     import numpy as np
     from scipy.special import ndtr
@@ -185,7 +186,7 @@ def fit_emos(
     y = np.array([c.observed for c in usable])
     x_ref = float(x.mean())
 
-    def loss(theta):  # type: ignore[no-untyped-def]
+    def loss(theta: Any) -> float:
         a, b, c, d = theta
         mu = x + a + (b - 1.0) * (x - x_ref)
         sigma = np.sqrt(c * c + d * d * s * s) + 1e-9

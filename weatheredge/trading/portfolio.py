@@ -45,7 +45,9 @@ class Position:
         self.realized += realized
         return realized
 
-    def reverse(self, side: str, price: Decimal, size: Decimal, fee: Decimal, realized: Decimal):
+    def reverse(
+        self, side: str, price: Decimal, size: Decimal, fee: Decimal, realized: Decimal
+    ) -> None:
         """Undo a fill that the venue later reported FAILED."""
         if side == "BUY":
             remaining = self.shares - size
