@@ -195,3 +195,14 @@ async def test_daemon_serves_metrics_and_feed_modes(sandbox: Sandbox, tmp_path) 
     assert health["feed"] == {"shard-0": "live"}
     assert status["feed"]["shards"][0]["tokens"] == 88
     assert status["feed"]["connected"] is True
+
+
+async def test_socket_level_oversize_frames_show_in_status_and_metrics(h: Harness) -> None:
+    # A frame over the socket's max_size never reaches the engine: the transport fails the
+    # socket (close 1009) and the stream counts it. The feed must still report it.
+    h.feed.engine.bad_frames["oversize"] = 1  # one caught by the engine's own bound
+    h.feed.shards[0].stream.oversize_frames = 2
+    status = h.feed.status()
+    assert status["bad_frames"]["oversize"] == 3
+    assert status["shards"][0]["oversize_frames"] == 2
+    assert 'weatheredge_feed_bad_frames_total{kind="oversize"} 3' in h.feed.metrics_text()

@@ -279,6 +279,7 @@ class Shard:
             "reconnects": stream["reconnects"],
             "connect_failures": stream["connect_failures"],
             "rate_limited": stream["rate_limited"],
+            "oversize_frames": stream["oversize_frames"],
             "stale_reconnects": self.stale_reconnects,
             "desync_reconnects": self.desync_reconnects,
             "proactive_reconnects": self.proactive_reconnects,
@@ -687,8 +688,17 @@ class FeedManager:
             },
             "disconnected_for_s": self.disconnected_for(),
             "latency": self.engine.latency.summary(),
-            "bad_frames": dict(self.engine.bad_frames),
+            "bad_frames": self._bad_frames(),
         }
+
+    def _bad_frames(self) -> dict[str, int]:
+        """Dropped frames by kind; frames over ``max_size`` fail the socket inside the transport,
+        so the streams count those and they are added here under ``oversize``."""
+        counts = dict(self.engine.bad_frames)
+        socket_oversize = sum(s.stream.oversize_frames for s in self.shards)
+        if socket_oversize:
+            counts["oversize"] = counts.get("oversize", 0) + socket_oversize
+        return counts
 
     def metrics_text(self) -> str:
         engine = self.engine
@@ -736,7 +746,7 @@ class FeedManager:
             "weatheredge_feed_bad_frames_total",
             "counter",
             "Dropped market frames by kind.",
-            [({"kind": k}, v) for k, v in sorted(engine.bad_frames.items())],
+            [({"kind": k}, v) for k, v in sorted(self._bad_frames().items())],
         )
         out.family(
             "weatheredge_feed_shard_mode",
