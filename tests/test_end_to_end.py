@@ -3,6 +3,7 @@ notifications delivered over HTTP to a local endpoint through apprise."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -233,3 +234,29 @@ async def test_a_station_the_airport_table_lacks_is_priced_once_configured(
         probs = daemon.engine.pricing[hk.event_id].probs
         assert abs(sum(probs.values()) - 1) < 1e-9
         assert not [k for k in daemon.health.notes if "hong-kong" in k or "HKO" in k]
+
+
+async def test_an_edge_interrupted_by_a_reconnect_is_not_pushed_twice(tmp_path: Path) -> None:
+    from weatheredge.sandbox import scenario
+
+    box = Sandbox()
+    await box.start(play=False)
+    try:
+        db = tmp_path / "we.db"
+        async with running_daemon(box, db) as (daemon, _):
+            await eventually(lambda: daemon.engine.status()["books_synced"] == 88)
+            await eventually(lambda: len(daemon.engine.pricing) == 3)
+            nyc = box.quoted[0]
+            modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
+            scenario.reprice(box.venue, nyc, modal, nyc.probs[modal] - 0.2)
+            await eventually(lambda: len(box.notifications) == 1)
+            await box.venue.drop_connections()
+            # closed ("feed lost"), then reopened from the fresh snapshot as a new episode
+            await eventually(lambda: daemon.engine.counters["edges_open"] == 2)
+            await daemon.store.flush()
+            await asyncio.sleep(0.3)  # give a (wrong) second push time to arrive
+        rows = _rows(db, "SELECT close_reason FROM edges ORDER BY opened_at")
+        assert len(rows) == 2 and rows[0]["close_reason"].startswith("feed lost")
+        assert len(box.notifications) == 1
+    finally:
+        await box.stop()

@@ -102,6 +102,9 @@ class NotifySettings(_Section):
     urls: list[str] = msgspec.field(default_factory=list)
     on_close: bool = False
     retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
+    # An edge the feed interrupted (reconnect, stale or desynced book) that reopens within this
+    # many seconds at a price no better is recorded but not pushed again; 0 pushes every time.
+    renotify_window: Annotated[float, msgspec.Meta(ge=0)] = 300.0
 
 
 class WebSettings(_Section):

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import pkgutil
 import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
 from weatheredge.model.edge import Change, EpisodeTracker
+from weatheredge.model.renotify import RenotifyGuard
 from weatheredge.notify import Notifier
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
@@ -83,6 +85,7 @@ class Daemon:
     stream: FeedManager | None = None
     scheduler: AsyncIOScheduler | None = None
     ctx: JobContext | None = None
+    renotify: RenotifyGuard | None = None
     _running: set[str] = field(default_factory=set)
     _pending: set[str] = field(default_factory=set)
     # Kill switch hook used by the status page and the Home Assistant switch (issue 6): a
@@ -110,8 +113,14 @@ class Daemon:
         """Hot-path exit: only enqueues."""
         assert self.store is not None and self.notifier is not None
         self.store.submit(edge_record(signal_))
-        notify_on = (Change.OPEN,) + ((Change.CLOSE,) if self.settings.notify.on_close else ())
-        if signal_.change in notify_on:
+        if self.renotify is None:
+            self.renotify = RenotifyGuard(self.settings.notify.renotify_window)
+        price = signal_.quote.price if signal_.quote is not None else None
+        key = (signal_.market.market_id, signal_.side.value, signal_.kind)
+        fresh = self.renotify.observe(
+            signal_.change.value, key, price, signal_.reason, time.monotonic()
+        )
+        if fresh or (signal_.change is Change.CLOSE and self.settings.notify.on_close):
             self.notifier.send(edge_message(signal_))
         if self.trading is not None:
             self.trading.on_signal(signal_)  # enqueue only
