@@ -112,3 +112,9 @@ def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
 def test_unreadable_config_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_config(tmp_path / "missing.yaml", env={})
+
+
+def test_every_trade_notification_kind_can_be_silenced() -> None:
+    text = 'trading: {notify: {settled: "off", exit: silent, intent: "on"}}\n'
+    notify = parse_config(text, env={}).settings.trading.notify
+    assert (str(notify.settled), str(notify.exit), str(notify.intent)) == ("off", "silent", "on")

@@ -161,6 +161,7 @@ class TradingNotifySettings(_Section):
     blocked: NotifyLevel | bool = NotifyLevel.OFF  # an order stopped by one of our own limits
     exit: NotifyLevel | bool = NotifyLevel.ON  # a held position crossed the exit/take-profit rule
     halt: NotifyLevel | bool = NotifyLevel.ON  # kill switch engaged or released
+    settled: NotifyLevel | bool = NotifyLevel.ON  # the venue resolved a held position: payout, PnL
     # More than `burst` pushes within `digest_window` seconds are folded into one digest.
     burst: Annotated[int, msgspec.Meta(ge=1)] = 3
     digest_window: Seconds = 30.0

@@ -25,7 +25,7 @@ SELECT
 FROM trade_fills AS f
 JOIN markets AS m ON f.token_id IN (m.yes_token, m.no_token)
 JOIN events AS ev ON ev.event_id = m.event_id
-WHERE f.status <> 'FAILED'
+WHERE f.status <> 'FAILED' AND f.side <> 'SETTLE'  -- a payout is no trade: no fee, no notional
   AND (NULLIF(:city, '') IS NULL OR ev.city = :city)
   AND (NULLIF(:since, '') IS NULL OR substr(f.matched_at, 1, 10) >= :since)
 GROUP BY day, ev.city

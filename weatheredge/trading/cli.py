@@ -97,16 +97,22 @@ def trades_rows(db: str, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def pnl_rows(db: str) -> list[dict[str, Any]]:
-    """Per event: realised PnL and fees (exact), open shares and their cost."""
+    """Per event: realised PnL (sales, fees and the venue's resolution payouts) and fees
+    (exact), the part of it realised at resolution, open shares and their cost."""
     rows = L.query(db, "SELECT * FROM positions ORDER BY city, date, bucket")
+    settled: dict[str, Decimal] = {}
+    for f in L.query(db, "SELECT token_id, realized_pnl FROM trade_fills WHERE side = 'SETTLE'"):
+        settled[f["token_id"]] = settled.get(f["token_id"], Decimal(0)) + Decimal(f["realized_pnl"])
     by_event: dict[str, dict[str, Any]] = {}
     for r in rows:
         key = f"{r['city']} {r['date']} ({r['event_id']})"
+        zero = Decimal(0)
         e = by_event.setdefault(
-            key, {"event": key, "realized": Decimal(0), "fees": Decimal(0), "open_cost": Decimal(0)}
+            key, {"event": key, "realized": zero, "fees": zero, "settled": zero, "open_cost": zero}
         )
         e["realized"] += Decimal(r["realized_pnl"])
         e["fees"] += Decimal(r["fees"])
+        e["settled"] += settled.get(r["token_id"], Decimal(0))
         e["open_cost"] += Decimal(r["shares"]) * Decimal(r["avg_price"])
     return list(by_event.values())
 
@@ -115,10 +121,11 @@ def format_pnl(db: str) -> str:
     events = pnl_rows(db)
     if not events:
         return "no trades yet"
-    lines = [f"{'event':<40} {'realised':>12} {'fees':>10} {'open cost':>10}"]
+    lines = [f"{'event':<40} {'realised':>12} {'fees':>10} {'at resolution':>14} {'open cost':>10}"]
     for e in events:
         lines.append(
-            f"{e['event']:<40} {_n(e['realized']):>12} {_n(e['fees']):>10} {_n(e['open_cost']):>10}"
+            f"{e['event']:<40} {_n(e['realized']):>12} {_n(e['fees']):>10} "
+            f"{_n(e['settled']):>14} {_n(e['open_cost']):>10}"
         )
     total = sum((e["realized"] for e in events), Decimal(0))
     lines.append(f"{'TOTAL realised PnL (pUSD)':<40} {_n(total):>12}")
@@ -192,6 +199,6 @@ def add_commands(add: AddFn) -> None:
     common(p, db=True)
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
-    p = add("pnl", cmd_pnl, "realised PnL and fees per event")
+    p = add("pnl", cmd_pnl, "realised PnL (resolution payouts included) and fees per event")
     common(p, db=True)
     p.add_argument("--json", action="store_true")

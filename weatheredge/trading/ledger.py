@@ -179,6 +179,45 @@ class Ledger:
 
         await self._run(self._tx, write)
 
+    async def save_settlement(
+        self, fill: dict[str, Any], position: dict[str, Any], episode: dict[str, Any]
+    ) -> bool:
+        """A resolution settlement: its fill row, the emptied position and its (closed)
+        episode, in one transaction. False, writing nothing, when that fill id is already
+        recorded: a position is settled once, whatever repeats the resolution."""
+
+        def write(c: sqlite3.Connection) -> bool:
+            cols = ", ".join(fill)
+            marks = ", ".join(f":{k}" for k in fill)
+            sql = f"INSERT OR IGNORE INTO trade_fills ({cols}) VALUES ({marks})"
+            if c.execute(sql, fill).rowcount != 1:
+                return False
+            cols = ", ".join(position)
+            marks = ", ".join(f":{k}" for k in position)
+            c.execute(f"INSERT OR REPLACE INTO positions ({cols}) VALUES ({marks})", position)
+            cols = ", ".join(episode)
+            marks = ", ".join(f":{k}" for k in episode)
+            c.execute(f"INSERT OR IGNORE INTO trade_episodes ({cols}) VALUES ({marks})", episode)
+            return True
+
+        return await self._run(self._tx, write)
+
+    async def venue_winners(self, event_ids: list[str]) -> dict[str, str]:
+        """event_id -> the market the venue resolved YES, as the settlement job recorded it
+        (``settlements.venue_market_id``, from market_resolved frames or Gamma)."""
+        if not event_ids:
+            return {}
+        marks = ", ".join("?" for _ in event_ids)
+        sql = (
+            "SELECT event_id, venue_market_id FROM settlements "
+            f"WHERE venue_market_id IS NOT NULL AND event_id IN ({marks})"
+        )
+
+        def read(c: sqlite3.Connection) -> dict[str, str]:
+            return {str(r[0]): str(r[1]) for r in c.execute(sql, event_ids)}
+
+        return await self._run(self._tx, read)
+
     async def fills(self) -> list[dict[str, Any]]:
         return await self._run(
             self._tx,

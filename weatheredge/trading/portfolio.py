@@ -1,8 +1,10 @@
 """Positions and PnL per token, exact decimals. Pure.
 
 Average price excludes fees; fees are realised when paid. A sell realises
-``(price - avg_price) * size - fee``; a buy realises ``-fee``. Unrealised PnL marks the shares at
-the best bid (what selling now would fetch before its fee).
+``(price - avg_price) * size - fee``; a buy realises ``-fee``. When the venue resolves the
+market, the shares still held are settled at the payout (1 or 0, no fee): that realises
+``(payout - avg_price) * shares``. Unrealised PnL marks the shares at the best bid (what selling
+now would fetch before its fee).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from weatheredge.trading.risk import ZERO
+
+ONE = Decimal(1)
 
 
 @dataclass(slots=True)
@@ -44,6 +48,14 @@ class Position:
         self.fees += fee
         self.realized += realized
         return realized
+
+    def settle(self, payout: Decimal) -> tuple[Decimal, Decimal]:
+        """Settle every share held at the venue's payout; returns (shares, realised)."""
+        shares = self.shares
+        realized = (payout - self.avg_price) * shares
+        self.shares, self.avg_price = ZERO, ZERO
+        self.realized += realized
+        return shares, realized
 
     def reverse(
         self, side: str, price: Decimal, size: Decimal, fee: Decimal, realized: Decimal
@@ -102,6 +114,15 @@ class Position:
             fees=Decimal(str(row["fees"])),
             realized=Decimal(str(row["realized_pnl"])),
         )
+
+
+def resolution_payout(market_id: str, outcome: str, winning_market_id: str) -> Decimal | None:
+    """What one share pays when the venue resolved ``winning_market_id`` YES: YES of the
+    winning bucket 1 and of every other 0; NO the opposite. None for an unknown outcome."""
+    if outcome not in ("YES", "NO"):
+        return None
+    won = (market_id == winning_market_id) == (outcome == "YES")
+    return ONE if won else ZERO
 
 
 def _opt(value: object) -> str | None:

@@ -16,14 +16,22 @@ Write-ahead rule, for every order:
 
 On startup ``pending`` intents become ``abandoned`` (they were never sent) and ``sending``,
 ``unknown`` and ``open`` ones are reconciled before anything new is sent.
+
+Resolution: once the venue's winner of an event is known (a ``market_resolved`` frame, via
+``Engine.venue_winners``, or ``settlements.venue_market_id`` as the settlement job recorded it
+from the frames or Gamma), every share still held in that event is settled at the payout in one
+transaction (a ``SETTLE`` fill, a closed ``settlement`` episode, the emptied position). Our own
+settlement from station reports never moves money.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -48,7 +56,7 @@ from weatheredge.trading.gateway import (
     TradeView,
 )
 from weatheredge.trading.ledger import Intent, Ledger
-from weatheredge.trading.portfolio import Position, _txt
+from weatheredge.trading.portfolio import Position, _txt, resolution_payout
 from weatheredge.trading.risk import (
     ZERO,
     Blocked,
@@ -65,6 +73,8 @@ logger = logging.getLogger(__name__)
 
 _M = Decimal(MICRO)
 MANUAL, AUTO = "manual", "auto"
+SETTLE, SETTLED = "SETTLE", "SETTLED"  # trade_fills side and status of a resolution settlement
+FRAME, VENUE_CHECK = "market_resolved", "venue check"  # where a venue winner was read
 
 
 class MarketView(Protocol):
@@ -72,6 +82,7 @@ class MarketView(Protocol):
     def book(self, token: str) -> OrderBook | None: ...
     def prob(self, token: str) -> float | None: ...
     def feed_problem(self) -> str | None: ...
+    def venue_winner(self, event_id: str) -> str | None: ...
 
 
 class EngineView:
@@ -100,6 +111,10 @@ class EngineView:
         if p is None:
             return None
         return p if ref.side is Side.YES else 1.0 - p
+
+    def venue_winner(self, event_id: str) -> str | None:
+        """The market the venue resolved YES, from a market_resolved frame seen this run."""
+        return self._engine.venue_winners.get(event_id)
 
     def feed_problem(self) -> str | None:
         stream = self._stream()
@@ -157,6 +172,7 @@ class Trader:
         view: MarketView,
         notify: Notify | None = None,
         tick_s: float = 1.0,
+        resolution_poll_s: float = 30.0,
     ) -> None:
         if mode is not Mode.DRY_RUN and gateway is None:
             raise ValueError(f"{mode.value} mode needs an order gateway")
@@ -185,6 +201,10 @@ class Trader:
         self._task: asyncio.Task[None] | None = None
         self._trade_events: list[TradeView] = []
         self._reconcile_due = False
+        # event_id -> (market the venue resolved YES, where that was read)
+        self.venue_winners: dict[str, tuple[str, str]] = {}
+        self._resolution_poll_s = resolution_poll_s
+        self._resolution_read = -math.inf  # monotonic time settlements were last read
 
     # -- hot-path entry points (sync, enqueue only) ----------------------------------------
 
@@ -205,6 +225,16 @@ class Trader:
 
     def poke(self) -> None:
         """A book or probability changed: re-price held positions soon."""
+        self._wake.set()
+
+    def on_resolution(self, event_id: str, market_id: str, source: str = VENUE_CHECK) -> None:
+        """The venue resolved ``market_id`` YES: settle the event's positions at the next step."""
+        self.venue_winners.setdefault(event_id, (market_id, source))
+        self._wake.set()
+
+    def request_resolution_check(self) -> None:
+        """Read the recorded venue resolutions (``settlements``) at the next step."""
+        self._resolution_read = -math.inf
         self._wake.set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -248,6 +278,7 @@ class Trader:
                 logger.warning("reconcile failed: %s; will retry", type(err).__name__)
         while not self._queue.empty():
             await self._on_signal(self._queue.get_nowait())
+        await self._settle_resolved()
         await self._check_feed()
         await self._reprice_positions()
 
@@ -284,6 +315,7 @@ class Trader:
                 self.intents[intent.intent_key] = intent
         if self.gateway is not None:
             await self.reconcile(startup=True)
+        await self._settle_resolved()  # resolved while we were down
 
     async def reconcile(self, *, startup: bool = False) -> None:
         """Venue truth: adopt orders of unresolved intents, apply missed trades, find orphans.
@@ -838,6 +870,98 @@ class Trader:
             "matched_at": fill.matched_at,
             "updated_at": now,
         }
+
+    # -- resolution --------------------------------------------------------------------------
+
+    async def _settle_resolved(self) -> None:
+        """Settle every held position whose event the venue has resolved.
+
+        Exactly once per position: the settlement empties it in the same transaction that
+        records the settlement fill, so a repeated signal or a restart finds nothing left to
+        settle. Shares that arrive later (a fill reported after the resolution) are settled by
+        a further settlement fill of their own.
+        """
+        held = [p for p in self.positions.values() if p.shares > 0 and p.event_id]
+        if not held:
+            return
+        for event_id in {p.event_id for p in held} - set(self.venue_winners):
+            assert event_id is not None
+            market_id = self.view.venue_winner(event_id)
+            if market_id is not None:
+                self.venue_winners[event_id] = (market_id, FRAME)
+        unknown = sorted({str(p.event_id) for p in held} - set(self.venue_winners))
+        now = time.monotonic()
+        if unknown and now - self._resolution_read >= self._resolution_poll_s:
+            self._resolution_read = now
+            for event_id, market_id in (await self.ledger.venue_winners(unknown)).items():
+                self.venue_winners[event_id] = (market_id, VENUE_CHECK)
+        for pos in held:
+            winner = self.venue_winners.get(str(pos.event_id))
+            if winner is not None:
+                await self._settle(pos, *winner)
+
+    async def _settle(self, pos: Position, winner: str, source: str) -> None:
+        if pos.market_id is None or pos.outcome is None:
+            self._count("unsettleable_positions")
+            return
+        payout = resolution_payout(pos.market_id, pos.outcome, winner)
+        if payout is None:
+            self._count("unsettleable_positions")
+            return
+        trade_id, n = f"settlement:{pos.token_id}", 1
+        while trade_id in self._fills:
+            n += 1
+            trade_id = f"settlement:{pos.token_id}:{n}"
+        settled = dataclasses.replace(pos)
+        avg = settled.avg_price
+        shares, realized = settled.settle(payout)
+        now = L.now_iso()
+        fill = _Fill(
+            trade_id, None, pos.token_id, SETTLE, payout, shares, ZERO, realized, SETTLED, now
+        )
+        won = "won" if payout else "lost"
+        reason = f"venue resolved market {winner} YES ({source}): {pos.outcome} {won}"
+        episode = {
+            "episode_id": trade_id,
+            "kind": "settlement",
+            "token_id": pos.token_id,
+            "event_id": pos.event_id,
+            "outcome": pos.outcome,
+            "status": "closed",
+            "opened_at": now,
+            "closed_at": now,
+            "reason": reason,
+            "price": _txt(payout),
+        }
+        saved = await self.ledger.save_settlement(
+            self._fill_row(fill, now), settled.row(now), episode
+        )
+        if not saved:
+            # Recorded by an earlier run that this memory does not reflect: trust the ledger.
+            for row in await self.ledger.positions():
+                if row["token_id"] == pos.token_id:
+                    self.positions[pos.token_id] = Position.from_row(row)
+            self._fills.setdefault(trade_id, fill)
+            return
+        self.positions[pos.token_id] = settled
+        self._fills[trade_id] = fill
+        self._count("settlements")
+        episode_open = self._exit_episodes.pop(pos.token_id, None)
+        if episode_open is not None:
+            await self.ledger.close_episode(episode_open, "market resolved")
+        logger.info(
+            "settled %s %s: %s shares at %s, realised %s (%s)",
+            pos.token_id[:12], pos.outcome, _txt(shares), _txt(payout), _txt(realized), source,
+        )  # fmt: skip
+        where = f"{pos.city} {pos.date} {pos.bucket} {pos.outcome}"
+        self._notify(
+            "settled",
+            f"Settled ({won}): {where}",
+            f"{_txt(shares)} shares bought at {_txt(avg)} paid {_txt(payout)} each: "
+            f"realised {_txt(realized)}; position total {_txt(settled.realized)} after fees "
+            f"{_txt(settled.fees)} ({reason})",
+            trade_id,
+        )
 
     # -- kill switch -----------------------------------------------------------------------
 
