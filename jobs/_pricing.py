@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
+from weatheredge.model.buckets import Bucket, Unit, c_to_f
 from weatheredge.model.conditioning import conditioned_probabilities, is_dead, still_open
+from weatheredge.model.intraday import diurnal_prior, remaining_max
 from weatheredge.model.live import EventPrior
 from weatheredge.model.market import Station, TemperatureEvent
 from weatheredge.model.observations import (
     DayExtreme,
+    Observation,
     day_extreme,
     local_day_window,
     observation_problem,
@@ -56,8 +60,21 @@ def lead_days(station: Station, event: TemperatureEvent, now: dt.datetime) -> in
 class Priced:
     probs: dict[str, float]  # market_id -> P(YES)
     observed: DayExtreme | None
-    open_weight: float | None
+    open_weight: float | None  # P(a later report still beats the running extreme)
     dead: int
+
+
+def _today_reports(
+    reports: list[Observation], station: Station, event: TemperatureEvent, now: dt.datetime
+) -> list[tuple[float, float]]:
+    """(local hour, temperature in the event's unit) of the reports inside the local day."""
+    start, end = local_day_window(station.timezone, event.date)
+    out: list[tuple[float, float]] = []
+    for obs in reports:
+        if start <= obs.observed_at < min(end, now + dt.timedelta(minutes=1)):
+            value = c_to_f(obs.temp_c) if event.rule.unit is Unit.F else obs.temp_c
+            out.append((local_hour(station, obs.observed_at), value))
+    return out
 
 
 def compute(
@@ -70,6 +87,7 @@ def compute(
     """The event's probabilities now, or why it cannot be priced (stale)."""
     observed: DayExtreme | None = None
     weight: float | None = None
+    remaining: Callable[[float], float] | None = None
     if station is not None and event.rule.station is not None:
         start, end = local_day_window(station.timezone, event.date)
         if now >= start:
@@ -100,6 +118,26 @@ def compute(
                 weight = (
                     0.0 if now >= end else still_open(extreme_of(event), local_hour(station, now))
                 )
+                # Highs: model the max still to come from the latest report against the
+                # station's usual diurnal curve (weather.md §3.6) when the forecast is a normal.
+                if (
+                    now < end
+                    and extreme_of(event) == "max"
+                    and prior.mu is not None
+                    and prior.sigma is not None
+                ):
+                    today = _today_reports(reports, station, event, now)
+                    if today:
+                        rest = remaining_max(
+                            prior.mu,
+                            prior.sigma,
+                            today,
+                            event.rule.unit,
+                            diurnal_prior(station.icao),
+                        )
+                        remaining = rest.cdf
+                        cut = Bucket(observed.settled, observed.settled, event.rule.unit)
+                        weight = 1.0 - rest.cdf(cut.preimage(event.rule.rounding)[0])
     buckets = event.buckets
     if observed is None:
         probs = probabilities_from_cdf(prior.cdf, buckets, event.rule.rounding)
@@ -114,6 +152,7 @@ def compute(
             extreme_of(event),
             open_weight=weight,
             tail_sigma=max(prior.sigma or 1.0, 0.5),
+            remaining=remaining,
         )
         dead = sum(1 for b in buckets if is_dead(b, observed.settled, extreme_of(event)))
     by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}

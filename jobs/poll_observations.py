@@ -40,6 +40,7 @@ from weatheredge.weather.metar import fetch_metars
 logger = logging.getLogger(__name__)
 
 _WEIGHT_STEP = 0.02  # re-price when the open-day weight moved this much
+_PROB_STEP = 0.005  # ... or any bucket's probability did (a new report's level, the clock)
 _KEEP = dt.timedelta(days=2)
 
 
@@ -108,7 +109,11 @@ def reprice_event(
     weight = priced.open_weight or 0.0
     moved = observed is not None and observed.settled != old
     drift = abs(weight - live.open_weights.get(event.event_id, weight)) >= _WEIGHT_STEP
-    if not (moved or drift or was_stale):
+    current = ctx.engine.pricing.get(event.event_id)
+    shifted = current is None or any(
+        abs(p - current.probs.get(m, 0.0)) >= _PROB_STEP for m, p in priced.probs.items()
+    )
+    if not (moved or drift or shifted or was_stale):
         return
     latency = ctx.engine.reprice_observed(event.event_id, pricing_of(priced, prior), recv_ns)
     live.open_weights[event.event_id] = weight

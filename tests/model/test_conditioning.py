@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from weatheredge.model.buckets import Bucket, Rounding, parse_bucket_label
+from weatheredge.model.buckets import Bucket, Rounding, Unit, parse_bucket_label
 from weatheredge.model.conditioning import conditioned_probabilities, is_dead, still_open
+from weatheredge.model.intraday import DEFAULT_DIURNAL, deficit, diurnal_prior, remaining_max
 from weatheredge.model.probability import Normal, probabilities_from_cdf, raw_bucket_probabilities
 
 NYC = [
@@ -95,3 +96,67 @@ def test_still_open_falls_through_the_afternoon() -> None:
     assert hs == sorted(hs, reverse=True)
     assert hs[0] > 0.9 and hs[-1] < 0.05
     assert still_open("min", 20) > still_open("max", 20)  # evening fronts set new lows
+
+
+# --- the max still to come from the latest report and the diurnal curve (model/intraday.py) ---
+
+F = Unit.F
+
+
+def _with_latest(hour: float, value: float, running: int) -> list[float]:
+    rest = remaining_max(PRIOR.mu, PRIOR.sigma, [(hour, value)], F, DEFAULT_DIURNAL)
+    return conditioned_probabilities(
+        PRIOR.cdf, NYC, Rounding.HALF_UP, running, "max", remaining=rest.cdf
+    )
+
+
+def test_hot_morning_shifts_mass_up() -> None:
+    # 10:00 and the curve usually still has ~60 % (7.4 °F) of a 12.6 °F range to climb: a 37 °F
+    # report is on course for the forecast (44), a 42 °F one for ~49.
+    usual = _with_latest(10.0, 37.0, 37)
+    hot = _with_latest(10.0, 42.0, 42)
+    mean = lambda p: sum(i * q for i, q in enumerate(p))  # noqa: E731
+    assert mean(hot) > mean(usual) + 1.0
+    assert sum(hot[4:]) > 0.6 > sum(usual[4:])
+    assert math.fsum(hot) == pytest.approx(1.0)
+
+
+def test_after_the_peak_with_a_falling_temperature_the_running_max_bucket_dominates() -> None:
+    probs = _with_latest(17.5, 42.0, 45)  # max 45 at ~15:00, now 42 and falling
+    assert probs[:3] == [0.0, 0.0, 0.0]
+    assert probs[3] > 0.9
+    assert probs[3] == max(probs)
+
+
+def test_before_dawn_the_forecast_still_decides() -> None:
+    base = probabilities_from_cdf(PRIOR.cdf, NYC, Rounding.HALF_UP)
+    probs = _with_latest(4.0, 32.0, 33)  # a normal night ~12 °F under the coming peak
+    assert probs == pytest.approx(base, abs=0.06)
+    assert remaining_max(PRIOR.mu, PRIOR.sigma, [], F).mean == PRIOR.mu
+
+
+def test_no_report_left_today_means_nothing_can_beat_the_running_max() -> None:
+    rest = remaining_max(PRIOR.mu, PRIOR.sigma, [(23.5, 40.0)], F)
+    assert rest.cdf(-100.0) == 1.0
+    probs = _with_latest(23.5, 40.0, 45)
+    assert probs[3] > 0.98
+
+
+def test_remaining_max_spread_shrinks_through_the_day() -> None:
+    def spread(hour: float, value: float) -> float:
+        rest = remaining_max(PRIOR.mu, PRIOR.sigma, [(hour, value)], F)
+        m = rest.mean
+        return math.sqrt(sum(w * (s * s + (mu - m) ** 2) for w, mu, s in rest.components))
+
+    assert spread(4.0, 32.0) > spread(11.0, 38.0) > spread(14.0, 43.0)
+
+
+def test_diurnal_curve_shape_and_station_overrides() -> None:
+    prior = DEFAULT_DIURNAL
+    assert deficit(3.0, 15.0, prior) == 1.0
+    assert deficit(15.0, 15.0, prior) == pytest.approx(0.0)
+    rising = [deficit(h, 15.0, prior) for h in (7, 10, 13)]
+    assert rising == sorted(rising, reverse=True)
+    assert 0 < deficit(20.0, 15.0, prior) < 1
+    assert diurnal_prior("KLGA").peak_hour == pytest.approx(15.8)
+    assert diurnal_prior("ZZZZ") == DEFAULT_DIURNAL

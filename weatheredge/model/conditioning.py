@@ -86,6 +86,7 @@ def conditioned_probabilities(
     open_weight: float = 1.0,
     tail_sigma: float = 1.0,
     floor: float = DEFAULT_FLOOR,
+    remaining: Callable[[float], float] | None = None,
 ) -> list[float]:
     """Bucket probabilities of ``Y = max(R, Z)`` (or ``min``) given the settled running extreme.
 
@@ -94,6 +95,10 @@ def conditioned_probabilities(
     the others are floored at ``floor`` and renormalised to sum to 1. When the forecast puts
     (almost) no mass beyond ``R`` — the day already ran past the forecast — the open part is a
     half-normal of width ``tail_sigma`` starting at ``R`` instead.
+
+    ``remaining``, when given, is the CDF of ``Z`` itself (the max, or for lows the min, of the
+    reports still to come, e.g. :func:`weatheredge.model.intraday.remaining_cdf`) and replaces
+    the ``open_weight`` mixture: ``P(Y <= x) = 1{R <= x} * P(Z <= x)`` exactly.
     """
     if not buckets:
         return []
@@ -115,7 +120,11 @@ def conditioned_probabilities(
             return 2.0 * _phi((x - cut) / tail_sigma) - 1.0
 
         def y_cdf(x: float) -> float:
-            return 0.0 if x <= cut else (1.0 - w) + w * open_cdf(x)
+            if x <= cut:
+                return 0.0
+            if remaining is not None:
+                return remaining(x)
+            return (1.0 - w) + w * open_cdf(x)
     else:
         cut = cut_hi
         head = cdf(cut)
@@ -130,7 +139,11 @@ def conditioned_probabilities(
             return 2.0 * _phi((x - cut) / tail_sigma)
 
         def y_cdf(x: float) -> float:
-            return 1.0 if x >= cut else w * open_cdf(x)
+            if x >= cut:
+                return 1.0
+            if remaining is not None:
+                return remaining(x)
+            return w * open_cdf(x)
 
     raw: list[float] = []
     dead: list[bool] = []
