@@ -7,29 +7,40 @@ import contextlib
 import signal
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from weatheredge.config import parse_config
-from weatheredge.runtime import run_daemon
+from weatheredge.runtime import Daemon, run_daemon
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import count_rows, recent_edges
 
 
-async def run_demo(*, duration: float, db_path: str | None) -> int:
+@contextlib.asynccontextmanager
+async def sandbox_run(
+    *, duration: float, db_path: str | None, extra: str = "", label: str = "demo"
+) -> AsyncIterator[tuple[str, Daemon, Sandbox]]:
+    """Start the sandbox, run the daemon against it for ``duration`` s, then yield
+    (database path, daemon, sandbox) for reporting; a temporary database lives until exit."""
     with contextlib.ExitStack() as stack:
         if db_path is None:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="weatheredge-demo-"))
-            db_path = str(Path(tmp) / "demo.db")
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"weatheredge-{label}-"))
+            db_path = str(Path(tmp) / f"{label}.db")
         sandbox = Sandbox()
         await sandbox.start()
         print(f"sandbox up: venue {sandbox.urls.gamma_url}, weather {sandbox.urls.ensemble_url}")
-        print(f"running the daemon against it for {duration:g} s (database {db_path}) ...")
+        print(f"running the daemon ({label}) for {duration:g} s (database {db_path}) ...")
         try:
-            loaded = parse_config(sandbox.config_yaml(db_path), env={})
+            loaded = parse_config(sandbox.config_yaml(db_path, extra=extra), env={})
             daemon = await run_daemon(loaded, duration=duration)
         finally:
             await sandbox.stop()
-        print(summary(db_path, daemon, sandbox))
+        yield db_path, daemon, sandbox
+
+
+async def run_demo(*, duration: float, db_path: str | None) -> int:
+    async with sandbox_run(duration=duration, db_path=db_path) as (db, daemon, sandbox):
+        print(summary(db, daemon, sandbox))
     return 0
 
 

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from pathlib import Path
-
-from weatheredge.config import parse_config
-from weatheredge.runtime import run_daemon
-from weatheredge.sandbox import Sandbox
-from weatheredge.sandbox.demo import summary
+from weatheredge.sandbox.demo import sandbox_run, summary
 
 PAPER = """\
 mode: paper
@@ -23,18 +16,11 @@ trading:
 async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
     from weatheredge.trading.cli import format_pnl, trades_rows
 
-    with contextlib.ExitStack() as stack:
-        if db_path is None:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="weatheredge-paper-"))
-            db_path = str(Path(tmp) / "paper.db")
-        sandbox = Sandbox()
-        await sandbox.start()
-        print(f"sandbox up; paper trading against it for {duration:g} s (database {db_path})")
-        try:
-            loaded = parse_config(sandbox.config_yaml(db_path, extra=PAPER), env={})
-            daemon = await run_daemon(loaded, duration=duration)
-        finally:
-            await sandbox.stop()
+    async with sandbox_run(duration=duration, db_path=db_path, extra=PAPER, label="paper") as (
+        db_path,
+        daemon,
+        sandbox,
+    ):
         print(summary(db_path, daemon, sandbox))
         print("\n== paper trades ==")
         for t in reversed(trades_rows(db_path, 50)):
