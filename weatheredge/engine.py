@@ -542,28 +542,10 @@ class Engine:
     ) -> None:
         if ev is None:
             return
-        if ev.change is Change.OPEN:
-            self._ladder_ids[ev.key] = uuid.uuid4().hex
-        edge_id = self._ladder_ids.get(ev.key, "")
-        if ev.change is Change.CLOSE:
-            self._ladder_ids.pop(ev.key, None)
-        latency = None if recv_ns is None else (time.perf_counter_ns() - recv_ns) // 1000
         self.counters[f"ladder_{ev.change.value}"] += 1
-        self._emit(
-            EdgeSignal(
-                change=ev.change,
-                edge_id=edge_id,
-                event=event,
-                market=ladder_market(event),
-                side=Side.YES if direction is LadderSide.BUY else Side.NO,
-                quote=ev.quote,
-                forecast_id=None,
-                latency_us=latency,
-                at=dt.datetime.now(dt.UTC),
-                reason=ev.reason,
-                kind="ladder",
-            )
-        )
+        side = Side.YES if direction is LadderSide.BUY else Side.NO
+        edge_id = _episode_id(self._ladder_ids, ev)
+        self._signal(ev, edge_id, event, ladder_market(event), side, None, recv_ns, "ladder")
 
     def _close(self, token: str, reason: str, recv_ns: int | None) -> None:
         self._publish(self.tracker.close(token, reason), recv_ns, None)
@@ -577,25 +559,36 @@ class Engine:
         if ref is None:
             self._edge_ids.pop(ev.key, None)
             return
-        if ev.change is Change.OPEN:
-            self._edge_ids[ev.key] = uuid.uuid4().hex
-        edge_id = self._edge_ids.get(ev.key, "")
-        if ev.change is Change.CLOSE:
-            self._edge_ids.pop(ev.key, None)
-        latency = None if recv_ns is None else (time.perf_counter_ns() - recv_ns) // 1000
         self.counters[f"edges_{ev.change.value}"] += 1
+        forecast_id = pricing.forecast_id if pricing else None
+        edge_id = _episode_id(self._edge_ids, ev)
+        self._signal(ev, edge_id, ref.event, ref.market, ref.side, forecast_id, recv_ns, "bucket")
+
+    def _signal(
+        self,
+        ev: EpisodeEvent,
+        edge_id: str,
+        event: TemperatureEvent,
+        market: BucketMarket,
+        side: Side,
+        forecast_id: int | None,
+        recv_ns: int | None,
+        kind: str,
+    ) -> None:
+        latency = None if recv_ns is None else (time.perf_counter_ns() - recv_ns) // 1000
         self._emit(
             EdgeSignal(
                 change=ev.change,
                 edge_id=edge_id,
-                event=ref.event,
-                market=ref.market,
-                side=ref.side,
+                event=event,
+                market=market,
+                side=side,
                 quote=ev.quote,
-                forecast_id=pricing.forecast_id if pricing else None,
+                forecast_id=forecast_id,
                 latency_us=latency,
                 at=dt.datetime.now(dt.UTC),
                 reason=ev.reason,
+                kind=kind,
             )
         )
 
@@ -629,6 +622,13 @@ class Engine:
 
 
 _decode = wire.decode_fast
+
+
+def _episode_id(ids: dict[str, str], ev: EpisodeEvent) -> str:
+    """The id of ``ev``'s episode: minted when it opens, forgotten when it closes."""
+    if ev.change is Change.OPEN:
+        ids[ev.key] = uuid.uuid4().hex
+    return ids.pop(ev.key, "") if ev.change is Change.CLOSE else ids.get(ev.key, "")
 
 
 def ladder_market(event: TemperatureEvent) -> BucketMarket:
