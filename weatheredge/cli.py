@@ -50,18 +50,24 @@ def _config_path(arg: str | None) -> str | None:
     return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None
 
 
+# Secret values of the config loaded by this command, masked in a crash's traceback (main).
+_LOADED_SECRETS: set[str] = set()
+
+
 def _load(arg: str | None) -> LoadedConfig:
     try:
-        return load_config(_config_path(arg))
+        loaded = load_config(_config_path(arg))
     except ConfigError as err:
         print("invalid configuration:", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+    _LOADED_SECRETS.update(loaded.secrets, loaded.settings.notify.urls)
+    return loaded
 
 
 def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
-    from weatheredge.notify import install_redaction, url_secrets
+    from weatheredge.notify import install_redaction, secret_strings
 
     formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler = logging.StreamHandler()
@@ -89,10 +95,7 @@ def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
             min(logging.getLevelName(level), logging.getLevelName(log_file.level.upper()))
         )
     if loaded is not None:
-        secrets = set(loaded.secrets) | set(loaded.settings.notify.urls)
-        for url in loaded.settings.notify.urls:
-            secrets.update(url_secrets(url))
-        install_redaction(secrets)
+        install_redaction(secret_strings(loaded.secrets, loaded.settings.notify.urls))
     # Routine chatter (every access line, every job run) would bury what matters.
     for name in ("aiohttp.access", "apscheduler", "apprise"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
@@ -352,6 +355,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Python's own traceback printer would show secrets that exception texts carry (a URL
+        # from !env): print it through the same masking as the logs.
+        import traceback
+
+        from weatheredge.notify import install_redaction, secret_strings
+
+        redactor = install_redaction(secret_strings(_LOADED_SECRETS))
+        print(redactor.redact(traceback.format_exc()), end="", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

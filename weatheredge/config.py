@@ -114,6 +114,11 @@ class WebSettings(_Section):
     # Browsers pass it once as ?token=…; API clients as "Authorization: Bearer …".
     token: str | None = None
     push_interval: Annotated[float, msgspec.Meta(ge=0.1, le=60)] = 1.0  # status page updates
+    # Host names the app answers to besides loopback and web.host (DNS-rebinding defence), e.g.
+    # the box's LAN name or a reverse proxy's public name; no port, no scheme.
+    allowed_hosts: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.:\[\]_-]+$")]] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 class LoggingSettings(_Section):
@@ -306,11 +311,29 @@ def _read_secrets(config_path: Path | None, problems: list[str]) -> dict[str, An
     if mode & 0o077:
         problems.append(f"{path} must be mode 0600 (is {mode:04o}): it holds secrets")
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        problems.append(yaml_error(path, err))
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        problems.append(f"{path}: cannot read ({type(err).__name__})")
+        return {}
     if not isinstance(data, dict):
         problems.append(f"{path} must be a mapping of NAME: value")
         return {}
     return data
+
+
+def yaml_error(path: Path | None, err: yaml.YAMLError) -> str:
+    """File, line and what is wrong, never the offending text: PyYAML's own message quotes the
+    line, and in secrets.yaml (or next to a resolved !secret) that line is a secret."""
+    where = str(path) if path is not None else "config"
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is not None:
+        where += f", line {mark.line + 1}, column {mark.column + 1}"
+    problem = getattr(err, "problem", None) or "not valid YAML"
+    return f"{where}: invalid YAML: {problem}"
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
@@ -405,7 +428,7 @@ def parse_config(
     try:
         raw = yaml.load(text, Loader=loader) or {}
     except yaml.YAMLError as err:
-        raise ConfigError([f"invalid YAML: {err}"]) from None
+        raise ConfigError([yaml_error(path, err)]) from None
     if not isinstance(raw, dict):
         raise ConfigError(["$: the config must be a mapping of keys"])
     _apply_env(raw, env, problems)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import json
 import logging
 import math
 import re
@@ -125,6 +126,25 @@ def _with_variants(pieces: Iterable[str]) -> list[str]:
     for piece in pieces:
         out.update({piece, unquote(piece), quote(piece, safe="")})
     return sorted(s for s in out if len(s) >= _MIN_SECRET_LEN)
+
+
+def secret_strings(secrets: Iterable[str], urls: Iterable[str] = ()) -> set[str]:
+    """Everything to mask for these secret values and notify URLs, in every form it may appear.
+
+    A secret that is a URL (``gamma_url: !env …``) is also masked piecewise (credentials, path
+    segments, query values), since error texts name the URL a request failed on with extra path
+    and query appended. JSON-escaped forms cover documents served as JSON.
+    """
+    out: set[str] = set()
+    for value in [*secrets, *urls]:
+        if not value:
+            continue
+        pieces = {value, *url_secrets(value)} if "://" in value else {value}
+        for piece in pieces:
+            out.update(
+                {piece, json.dumps(piece)[1:-1], json.dumps(piece, ensure_ascii=False)[1:-1]}
+            )
+    return {s for s in out if s}
 
 
 class RedactingFilter(logging.Filter):

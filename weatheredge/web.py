@@ -43,10 +43,11 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
 def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     """Kill switch (issue 5): POST /api/v1/trading/halt {reason, cancel}, /resume; GET state.
     Behind the same access check as every other route (web.token, or loopback only)."""
+    from weatheredge.webui.guard import json_body
 
     async def halt(request: web.Request) -> web.Response:
         daemon = request.app[key]
-        body = await request.json() if request.can_read_body else {}
+        body = await json_body(request)  # a write: JSON only (see webui.guard)
         reason = str(body.get("reason") or "halted over HTTP")
         cancelled = 0
         daemon.halted, daemon.halt_reason = True, reason

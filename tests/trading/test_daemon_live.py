@@ -106,7 +106,9 @@ async def test_armed_live_daemon_places_exactly_one_order_write_ahead_first(
         )
         async with aiohttp.ClientSession() as http:
             async with http.post(
-                f"{base}/api/v1/trading/halt", json={"reason": "t", "cancel": True}
+                f"{base}/api/v1/trading/halt",
+                json={"reason": "t", "cancel": True},
+                headers={"X-Weatheredge": "1"},
             ) as r:
                 assert r.status == 200
     (body,) = box.exchange.orders_received

@@ -54,7 +54,9 @@ async def test_paper_trading_day_in_the_sandbox(tmp_path: Path) -> None:
 
             async with aiohttp.ClientSession() as http:
                 url = f"{base}/api/v1/trading/halt"
-                async with http.post(url, json={"reason": "test"}) as resp:
+                async with http.post(
+                    url, json={"reason": "test"}, headers={"X-Weatheredge": "1"}
+                ) as resp:
                     assert resp.status == 200
                     assert (await resp.json())["halted"] is True
                 box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)

@@ -51,7 +51,8 @@ def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
     req = urllib.request.Request(
         f"http://{host}:{s.web.port}{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        # The daemon refuses writes without it (a page on another origin cannot add it).
+        headers={"Content-Type": "application/json", "X-Weatheredge": "1"},
         method="POST",
     )
     token = getattr(s.web, "token", None)

@@ -29,8 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.notify import RedactingFilter, url_secrets
-from weatheredge.webui import queries
+from weatheredge.notify import RedactingFilter, install_redaction, secret_strings
+from weatheredge.webui import guard, queries
 from weatheredge.webui.state import History, StateBuilder
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Broadcaster:
         doc = self.builder.build()
         doc["seq"] = self.seq
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
-        return self.redactor.redact(text)
+        return self.redactor.redact(text)  # the SSE stream bypasses the masking middleware
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,11 +105,7 @@ BROADCASTER = web.AppKey("webui_broadcaster", Broadcaster)
 
 def _redactor(daemon: Any) -> RedactingFilter:
     loaded = daemon.loaded
-    secrets: set[str] = set(loaded.secrets)
-    for url in loaded.settings.notify.urls:
-        secrets.add(url)
-        secrets.update(url_secrets(url))
-    return RedactingFilter(secrets)
+    return install_redaction(secret_strings(loaded.secrets, loaded.settings.notify.urls))
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -169,12 +165,16 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     def daemon_of(request: web.Request) -> Any:
         return request.app[key]
 
+    # One masking for every answer and every log line: the process-wide filter the logs use,
+    # with this config's secrets added (it also gets secrets loaded later, e.g. live keys).
+    redactor = _redactor(app[key])
+    app.middlewares.extend(guard.middlewares(lambda: app[key].settings.web, redactor))
     app.middlewares.append(_auth_middleware(lambda: app[key].settings.web.token))
 
     async def broadcaster_ctx(app_: web.Application) -> AsyncIterator[None]:
         daemon = app_[key]
         builder = StateBuilder(daemon, History(daemon.settings.database))
-        b = Broadcaster(builder, _redactor(daemon), daemon.settings.web.push_interval)
+        b = Broadcaster(builder, redactor, daemon.settings.web.push_interval)
         app_[BROADCASTER] = b
         task = asyncio.create_task(b.run(), name="webui-broadcaster")
         try:
