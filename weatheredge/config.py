@@ -329,11 +329,14 @@ def yaml_error(path: Path | None, err: yaml.YAMLError) -> str:
     """File, line and what is wrong, never the offending text: PyYAML's own message quotes the
     line, and in secrets.yaml (or next to a resolved !secret) that line is a secret."""
     where = str(path) if path is not None else "config"
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    mark = getattr(err, "problem_mark", None)
+    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
     if mark is not None:
         where += f", line {mark.line + 1}, column {mark.column + 1}"
-    problem = getattr(err, "problem", None) or "not valid YAML"
-    return f"{where}: invalid YAML: {problem}"
+    text = f"{where}: invalid YAML: {getattr(err, 'problem', None) or 'not valid'}"
+    if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
+        text += f" ({context} at line {context_mark.line + 1})"  # an unclosed quote, bracket
+    return text
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
