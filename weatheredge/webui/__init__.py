@@ -31,13 +31,14 @@ from aiohttp import web
 
 from weatheredge.notify import RedactingFilter, install_redaction, secret_strings
 from weatheredge.webui import guard, queries
-from weatheredge.webui.state import History, StateBuilder
+from weatheredge.webui.state import History, Page, StateBuilder
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "weatheredge_token"
 KEEPALIVE_S = 15.0
 HISTORY_REFRESH_S = 2.0
+MAX_CACHED_PAGES = 16  # distinct pages kept per update (clients paging through events)
 STATIC_FILES = {
     "app.js": "text/javascript",
     "style.css": "text/css",
@@ -50,25 +51,36 @@ CSP = (
 
 
 class Broadcaster:
-    """Builds the state document every ``interval`` seconds and wakes every SSE client."""
+    """Wakes every SSE client every ``interval`` seconds with a new ``seq``; each document (one
+    per page asked for) is built at most once per ``seq``, and only when someone asks."""
 
     def __init__(self, builder: StateBuilder, redactor: RedactingFilter, interval: float) -> None:
         self.builder = builder
         self.redactor = redactor
         self.interval = interval
         self.seq = 0
-        self.latest: str = "{}"
         self.clients = 0
+        self._docs: dict[Page, str] = {}  # this seq's documents, per page
+        self._docs_seq = -1
         self.closed = False
         self._tick = asyncio.Event()
         self._last_history = 0.0
 
-    def snapshot(self) -> str:
-        """The current document as JSON text, secrets masked."""
-        doc = self.builder.build()
-        doc["seq"] = self.seq
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
-        return self.redactor.redact(text)  # the SSE stream bypasses the masking middleware
+    def snapshot(self, page: Page | None = None) -> str:
+        """The current document for ``page`` as JSON text, secrets masked."""
+        page = page or Page()
+        if self._docs_seq != self.seq:
+            self._docs, self._docs_seq = {}, self.seq
+        text = self._docs.get(page)
+        if text is None:
+            doc = self.builder.build(page)
+            doc["seq"] = self.seq
+            text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
+            # The SSE stream bypasses the masking middleware, so mask here too.
+            text = self.redactor.redact(text)
+            if len(self._docs) < MAX_CACHED_PAGES:
+                self._docs[page] = text
+        return text
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -77,11 +89,7 @@ class Broadcaster:
             if now - self._last_history >= HISTORY_REFRESH_S:
                 self._last_history = now
                 await asyncio.to_thread(self.builder.history.refresh)
-            try:
-                self.seq += 1
-                self.latest = self.snapshot()
-            except Exception:  # a bug here must never take the daemon down
-                logger.exception("status page: building the state failed")
+            self.seq += 1
             tick, self._tick = self._tick, asyncio.Event()
             tick.set()
             await asyncio.sleep(self.interval)
@@ -101,6 +109,15 @@ class Broadcaster:
 
 
 BROADCASTER = web.AppKey("webui_broadcaster", Broadcaster)
+
+
+def _event(b: Broadcaster, page: Page) -> bytes:
+    try:
+        text = b.snapshot(page)
+    except Exception:  # a bug here must never take the daemon (or the stream) down
+        logger.exception("status page: building the state failed")
+        return b": state unavailable\n\n"
+    return f"id: {b.seq}\nevent: state\ndata: {text}\n\n".encode()
 
 
 def _redactor(daemon: Any) -> RedactingFilter:
@@ -213,12 +230,21 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
             body=_static(name), content_type=STATIC_FILES[name], headers=page_headers
         )
 
+    def page_of(request: web.Request) -> Page:
+        try:
+            return Page.from_query(request.query)
+        except ValueError as err:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": str(err)}), content_type="application/json"
+            ) from None
+
     async def state(request: web.Request) -> web.Response:
         b = request.app[BROADCASTER]
-        return web.Response(text=b.snapshot(), content_type="application/json")
+        return web.Response(text=b.snapshot(page_of(request)), content_type="application/json")
 
     async def stream(request: web.Request) -> web.StreamResponse:
         b = request.app[BROADCASTER]
+        page = page_of(request)
         resp = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -230,12 +256,12 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
         b.clients += 1
         try:
             await resp.write(b"retry: 2000\n\n")
-            await resp.write(f"id: {b.seq}\nevent: state\ndata: {b.snapshot()}\n\n".encode())
+            await resp.write(_event(b, page))
             while not b.closed:
                 if await b.next(KEEPALIVE_S):
                     if b.closed:
                         break
-                    await resp.write(f"id: {b.seq}\nevent: state\ndata: {b.latest}\n\n".encode())
+                    await resp.write(_event(b, page))
                 else:
                     await resp.write(b": keepalive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):

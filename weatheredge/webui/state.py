@@ -14,6 +14,7 @@ import sqlite3
 import statistics
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,40 @@ logger = logging.getLogger(__name__)
 
 API_VERSION = 1
 LATENCY_WINDOW_S = 24 * 3600
+# At 10,000 events the whole catalogue was 6.5 MB per document (issue 13): the document holds
+# one page of events (a phone shows a few dozen ladders anyway) and the best open edges.
+EVENTS_PER_PAGE = 100
+EDGES_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which slice of the catalogue and of the open edges a state document carries."""
+
+    events_offset: int = 0
+    events_limit: int = EVENTS_PER_PAGE
+    edges_limit: int = EDGES_PER_PAGE
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Page:
+        """``?events_offset=&events_limit=&edges_limit=``; ValueError naming a bad one."""
+        values = {}
+        for name, default in (
+            ("events_offset", 0),
+            ("events_limit", EVENTS_PER_PAGE),
+            ("edges_limit", EDGES_PER_PAGE),
+        ):
+            raw = query.get(name)
+            try:
+                value = default if raw is None else int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be an integer") from None
+            top = 10**9 if name == "events_offset" else MAX_PER_PAGE
+            if not 0 <= value <= top:
+                raise ValueError(f"{name} must be between 0 and {top}")
+            values[name] = value
+        return cls(**values)
 
 
 def _price(micros: int | None) -> float | None:
@@ -121,8 +156,12 @@ class StateBuilder:
     history: History
     meter: RateMeter = field(default_factory=RateMeter)
     first_seen: dict[str, float] = field(default_factory=dict)  # open token -> time.time()
+    # The catalogue in page order, re-sorted only when the engine's catalogue changes.
+    _order: list[Any] = field(default_factory=list)
+    _order_of: tuple[Any, int] = (None, -1)  # (the engine's catalogue dict, its size)
 
-    def build(self) -> dict[str, Any]:
+    def build(self, page: Page | None = None) -> dict[str, Any]:
+        page = page or Page()
         daemon = self.daemon
         base = web_routes.status_document(daemon)
         engine = daemon.engine
@@ -135,6 +174,8 @@ class StateBuilder:
         rate = self.meter.observe(frames)
         if isinstance(base["feed"].get("messages_per_s"), int | float):
             rate = base["feed"]["messages_per_s"]  # the feed's own meter, when it keeps one
+        events = self._ordered(engine)
+        edges = self._edges(engine, now)
         return {
             "api_version": API_VERSION,
             "now": _iso(dt.datetime.now(dt.UTC)),
@@ -159,21 +200,36 @@ class StateBuilder:
             },
             "latency": _latency(base["engine"], self.history),
             "jobs": base["jobs"],
-            "events": self._events(engine, now),
-            "edges": self._edges(engine, now),
+            "events": self._events(
+                engine, events[page.events_offset : page.events_offset + page.events_limit]
+            ),
+            "events_total": len(events),
+            "events_offset": page.events_offset,
+            "events_limit": page.events_limit,
+            "edges": edges[: page.edges_limit],
+            "edges_total": len(edges),
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
         }
 
-    def _events(self, engine: Any, now: float) -> list[dict[str, Any]]:
+    def _ordered(self, engine: Any) -> list[Any]:
+        if engine is None:
+            return []
+        src, size = self._order_of
+        if src is not engine.events or size != len(engine.events):
+            self._order = sorted(engine.events.values(), key=lambda e: (e.date, e.city, e.title))
+            self._order_of = (engine.events, len(engine.events))
+        return self._order
+
+    def _events(self, engine: Any, page: list[Any]) -> list[dict[str, Any]]:
         if engine is None:
             return []
         out = []
         last_trades = getattr(engine, "last_trades", None) or {}
         open_keys = set(engine.tracker.open_keys())
         mono = time.monotonic()
-        for event in sorted(engine.events.values(), key=lambda e: (e.date, e.city, e.title)):
+        for event in page:
             pricing = engine.pricing.get(event.event_id)
             probs = pricing.probs if pricing is not None else {}
             buckets = []

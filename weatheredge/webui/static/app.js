@@ -4,6 +4,9 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 let updates = 0;
+// The state document carries one page of events (events_offset/events_limit of events_total).
+let eventsOffset = 0;
+let source = null;
 
 function $(id) { return document.getElementById(id); }
 
@@ -109,6 +112,25 @@ function ladder(event) {
   return root;
 }
 
+function renderPager(doc) {
+  const total = doc.events_total ?? doc.events.length;
+  const limit = doc.events_limit || total || 1;
+  const offset = doc.events_offset || 0;
+  $("events-pager").hidden = total <= limit && offset === 0;
+  $("events-range").textContent = total
+    ? `events ${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : "no events";
+  $("events-prev").disabled = offset === 0;
+  $("events-next").disabled = offset + limit >= total;
+  $("events-prev").onclick = () => page(Math.max(0, offset - limit));
+  $("events-next").onclick = () => page(offset + limit);
+}
+
+function page(offset) {
+  eventsOffset = offset;
+  if (source) source.close();
+  start();
+}
+
 function renderEvents(events) {
   const cards = events.map((ev) => {
     const edges = ev.buckets.filter((b) => b.edge).length;
@@ -208,6 +230,7 @@ function render(doc) {
   $("problems").replaceChildren(...problems.map((p) => el("li", {}, p)));
   renderEdges(doc.edges);
   renderEvents(doc.events);
+  renderPager(doc);
   renderTrading(doc.trading);
   renderFeed(doc.feed, doc.latency);
   renderJobs(doc.jobs);
@@ -224,13 +247,18 @@ function live(state, text) {
 }
 
 function start() {
+  const query = eventsOffset ? `?events_offset=${eventsOffset}` : "";
   if (!("EventSource" in window)) {
-    const poll = () => fetch("/api/v1/state").then((r) => r.json()).then(render).finally(() => setTimeout(poll, 2000));
+    const offset = eventsOffset;
+    const poll = () => {
+      if (offset !== eventsOffset) return; // paged away: the new page polls for itself
+      fetch("/api/v1/state" + query).then((r) => r.json()).then(render).finally(() => setTimeout(poll, 2000));
+    };
     live("ok", "polling");
     poll();
     return;
   }
-  const es = new EventSource("/api/v1/stream");
+  const es = source = new EventSource("/api/v1/stream" + query);
   es.addEventListener("open", () => live("ok", "live"));
   es.addEventListener("error", () => live("bad", "reconnecting…"));
   es.addEventListener("state", (e) => {
