@@ -14,7 +14,7 @@ from aiohttp import web
 from tests.conftest import running_daemon
 from tests.webui.cdp import chromium, find_chromium
 from weatheredge.config import parse_config
-from weatheredge.runtime import make_app, serve
+from weatheredge.runtime import DAEMON, make_app, serve
 from weatheredge.sandbox import Sandbox
 
 CHROMIUM = find_chromium()
@@ -159,3 +159,27 @@ async def test_a_page_on_another_origin_cannot_halt_or_resume(
             "{'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)"
         )
         assert status == 200 and daemon.halted is False
+
+
+async def test_halt_and_resume_commands_pass_the_check(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`weatheredge halt` / `resume` reach the running daemon (they send JSON + the header)."""
+    import socket
+
+    from weatheredge import cli
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    config.write_text(sandbox.config_yaml(str(tmp_path / "we.db"), web_port=port))
+    app = make_app(parse_config(config.read_text(), env={}))
+    runner = await serve(app, asyncio.Event())
+    try:
+        daemon = app[DAEMON]
+        halt = ["halt", "-c", str(config), "--reason", "from the CLI"]
+        assert await asyncio.to_thread(cli.main, halt) == 0
+        assert daemon.halted is True and daemon.halt_reason == "from the CLI"
+        assert await asyncio.to_thread(cli.main, ["resume", "-c", str(config)]) == 0
+        assert daemon.halted is False
+    finally:
+        await runner.cleanup()
