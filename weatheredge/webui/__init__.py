@@ -12,7 +12,8 @@ Routes (documented in docs/api.md):
 Access: with no ``web.token`` the config only allows a loopback bind and the app refuses
 non-loopback peers. With a token every route except ``/healthz`` requires it: a bearer header,
 or ``?token=`` once in the browser (answered with an HttpOnly cookie and a redirect that drops
-the token from the address bar).
+the token from the address bar). Before that, every request passes ``webui.guard``: Host names,
+cross-site writes, secret masking of every answer.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def write_refusal(request: web.Request) -> web.Response | None:
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return error(403, f"cross-site request refused (Sec-Fetch-Site: {fetch_site})")
+        return error(403, "cross-site request refused")
     same_origin = origin is not None and _same_origin(origin, host)
     if origin is not None and not same_origin:
         return error(403, "cross-origin request refused")
