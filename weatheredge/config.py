@@ -41,8 +41,18 @@ class PolymarketSettings(_Section):
     gamma_url: Url = "https://gamma-api.polymarket.com"
     clob_url: Url = "https://clob.polymarket.com"
     ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
-    # Gamma tag covering both highest- and lowest-temperature events of every city.
-    tag_slug: str = "daily-temperature"
+    # Gamma tags to list; events are merged by id. Tagging is inconsistent (some events carry
+    # only highest-/lowest-temperature, some only a city tag under "weather"), so no one tag.
+    # At least one tag: an empty list would silently discover nothing.
+    tag_slugs: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: [
+            "daily-temperature",
+            "highest-temperature",
+            "lowest-temperature",
+            "weather",
+        ],
+    )
+    tag_slug: str | None = None  # older single-tag key: added to tag_slugs when set
 
 
 class WebsocketSettings(_Section):
