@@ -36,3 +36,18 @@ def test_override_supplies_a_station_airportsdata_lacks() -> None:
 def test_unknown_station_is_none() -> None:
     assert resolve_station("ZZZZ") is None
     assert resolve_station("ZZZZ", {"VHHO": HKO}) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "timezone", "lat"),
+    [("HKO", "Asia/Hong_Kong", 22.30), ("466920", "Asia/Taipei", 25.04)],
+)
+def test_official_non_airport_sources_ship_with_the_package(
+    code: str, timezone: str, lat: float
+) -> None:
+    station = resolve_station(code.lower())
+    assert station is not None and station.icao == code
+    assert station.timezone == timezone
+    assert station.latitude == pytest.approx(lat, abs=0.01)
+    moved = Station(code, 0.0, 0.0, 0.0, "UTC")
+    assert resolve_station(code, {code: moved}) is moved  # config still wins
