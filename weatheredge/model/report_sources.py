@@ -64,6 +64,8 @@ class SourceLedger:
     recent_disagreements: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     failures: Counter[str] = field(default_factory=Counter)  # failed fetches, per source
     fallbacks: int = 0  # fetches of the second source because the primary failed or lagged
+    # (source, station) -> newest observation time that source delivered (where to resume).
+    cursors: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
 
     def merge(
         self, source: str, observations: Iterable[Observation], fetched_at: dt.datetime
@@ -73,6 +75,9 @@ class SourceLedger:
         for obs in observations:
             key = (obs.icao, obs.observed_at)
             self.delivered[source] += 1
+            cursor = self.cursors.get((source, obs.icao))
+            if cursor is None or obs.observed_at > cursor:
+                self.cursors[(source, obs.icao)] = obs.observed_at
             seen = self._seen.get(key)
             if seen is None:
                 self._seen[key] = _Seen(source, source, fetched_at, obs)
@@ -107,12 +112,18 @@ class SourceLedger:
         self.recent_disagreements.append(text)
         logger.warning("report sources disagree: %s", text)
 
+    def newest(self, icao: str) -> dt.datetime | None:
+        """The newest report of ``icao`` any source delivered."""
+        times = [t for (source, code), t in self.cursors.items() if code == icao]
+        return max(times, default=None)
+
     def first_source(self, icao: str, observed_at: dt.datetime) -> str | None:
         seen = self._seen.get((icao, observed_at))
         return seen.first_source if seen else None
 
     def prune(self, before: dt.datetime) -> None:
         self._seen = {k: v for k, v in self._seen.items() if k[1] >= before}
+        self.cursors = {k: t for k, t in self.cursors.items() if t >= before}
 
     def status(self) -> dict[str, object]:
         return {

@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Sequence
+from typing import Annotated
 
 import aiohttp
 import msgspec
@@ -41,7 +42,7 @@ _FIELDS = ("time", "station", "temp_c")
 
 
 class _Row(msgspec.Struct):
-    time: str
+    time: Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]  # strptime alone takes 10 digits
     station: str
     temp_c: float
 
