@@ -123,17 +123,26 @@ async def test_both_sources_first_arrival_and_disagreement(box: Sandbox, ctx: Jo
     assert set(sources["lead_p50_s"]) == {"aviationweather"}
 
 
-async def test_hong_kong_is_priced_from_the_observatory_feed(box: Sandbox, ctx: JobContext) -> None:
-    hk = ZoneInfo("Asia/Hong_Kong")
+def _live_official(
+    box: Sandbox, ctx: JobContext, spec: scenario.EventSpec, event_id: int, temp_c: float
+) -> TemperatureEvent:
+    """Today's (station-local) event of ``spec``, priced, with one reading in the feed."""
+    zone = ZoneInfo(spec.tz)
     now = dt.datetime.now(dt.UTC)
-    spec = scenario.event_specs()[3]
-    raw = scenario.gamma_event(spec, now.astimezone(hk).date(), 340000)
+    raw = scenario.gamma_event(spec, now.astimezone(zone).date(), event_id)
     event = to_temperature_event(decode_gamma_event(json.dumps(raw).encode()))
-    assert event.rule.station == "HKO"
     _priced(ctx, event, 21.0, 1.0)
-    local_midnight = dt.datetime.combine(now.astimezone(hk).date(), dt.time(0), tzinfo=hk)
+    local_midnight = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
     when = max(local_midnight + dt.timedelta(seconds=30), now - dt.timedelta(minutes=5))
-    box.weather.feeds.add_reading("HKO", when, 23.9)  # floor rule: the 23°C bucket
+    assert event.rule.station is not None
+    box.weather.feeds.add_reading(event.rule.station, when, temp_c)
+    return event
+
+
+async def test_hong_kong_is_priced_from_the_observatory_feed(box: Sandbox, ctx: JobContext) -> None:
+    # Floor rule: 23.9 settles in the 23°C bucket.
+    event = _live_official(box, ctx, scenario.event_specs()[3], 340000, 23.9)
+    assert event.rule.station == "HKO"
 
     await poll_observations.run(ctx)
 
@@ -147,8 +156,6 @@ async def test_hong_kong_is_priced_from_the_observatory_feed(box: Sandbox, ctx: 
 
 
 async def test_taipei_cwa_rules_are_priced_from_the_cwa_feed(box: Sandbox, ctx: JobContext) -> None:
-    taipei = ZoneInfo("Asia/Taipei")
-    now = dt.datetime.now(dt.UTC)
     spec = dataclasses.replace(
         scenario.event_specs()[3],
         slug_city="taipei",
@@ -158,13 +165,8 @@ async def test_taipei_cwa_rules_are_priced_from_the_cwa_feed(box: Sandbox, ctx: 
         rules=CWA_RULES,
         url="https://www.cwa.gov.tw/V8/E/W/OBS_Station.html?ID=46692",
     )
-    raw = scenario.gamma_event(spec, now.astimezone(taipei).date(), 350000)
-    event = to_temperature_event(decode_gamma_event(json.dumps(raw).encode()))
+    event = _live_official(box, ctx, spec, 350000, 19.6)
     assert event.rule.station == "466920"
-    _priced(ctx, event, 21.0, 1.0)
-    local_midnight = dt.datetime.combine(now.astimezone(taipei).date(), dt.time(0), tzinfo=taipei)
-    when = max(local_midnight + dt.timedelta(seconds=30), now - dt.timedelta(minutes=10))
-    box.weather.feeds.add_reading("466920", when, 19.6)
 
     await poll_observations.run(ctx)
 
