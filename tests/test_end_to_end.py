@@ -252,7 +252,7 @@ async def test_an_edge_interrupted_by_a_reconnect_is_not_pushed_twice(tmp_path: 
         db = tmp_path / "we.db"
         async with running_daemon(box, db) as (daemon, _):
             await eventually(lambda: daemon.engine.status()["books_synced"] == 88)
-            await eventually(lambda: len(daemon.engine.pricing) == 3)
+            await eventually(lambda: len(daemon.engine.pricing) == 4)  # Hong Kong included
             nyc = box.quoted[0]
             modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
             scenario.reprice(box.venue, nyc, modal, nyc.probs[modal] - 0.2)
