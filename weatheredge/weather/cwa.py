@@ -15,6 +15,8 @@ Quirks and limits:
   every error this module raises.
 * Missing values are ``-99`` (or ``-99.0``/``"-99"``): skipped and counted, never a reading.
 * Values are °C to one decimal (the Taipei CWA-era rules settle by floor).
+* Shape from CWA's open-data swagger (``O-A0003-001``) as used by public clients; weather.md has
+  no live capture, so verify against the live feed once.
 * Only the latest observation per station: like HKO, the running extreme is the extreme of
   the readings we sampled.
 """

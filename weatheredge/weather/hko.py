@@ -15,6 +15,8 @@ Quirks and limits:
   *we* sampled, a conservative bound (a peak between two polls is missed, never invented).
 * A station whose sensor is out is absent or carries a non-number (``N/A``): skipped, counted.
 * The file may start with a UTF-8 byte-order mark.
+* URL, header and the station name "HK Observatory" follow HKO's open-data dataset description;
+  weather.md has no live capture of this file, so verify against the live feed once.
 """
 
 from __future__ import annotations
