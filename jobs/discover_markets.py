@@ -1,7 +1,8 @@
 """Discover open temperature events on Gamma (every 60 s).
 
-Reads Gamma ``/events/keyset``; writes events and markets to SQLite; tells the engine the new
-catalogue and the stream which tokens to subscribe (on the open socket, no reconnect) or drop.
+Reads Gamma ``/events/keyset`` under every configured tag (merged by event id); writes
+events and markets to SQLite; tells the engine the new catalogue and the stream which tokens
+to subscribe (on the open socket, no reconnect) or drop.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ logger = logging.getLogger(__name__)
 
 async def run(ctx: JobContext) -> None:
     settings = ctx.settings.polymarket
-    found = await discover_temperature_events(
-        ctx.session, settings.gamma_url, tag_slug=settings.tag_slug
-    )
+    tags = [*settings.tag_slugs, *([settings.tag_slug] if settings.tag_slug else [])]
+    found = await discover_temperature_events(ctx.session, settings.gamma_url, tag_slugs=tags)
     now = dt.datetime.now(dt.UTC)
     for event in found.events:
         ctx.store.submit(EventSeen(event, now))
@@ -37,6 +37,12 @@ async def run(ctx: JobContext) -> None:
         markets=sum(len(e.markets) for e in found.events),
         rejected=len(found.rejected),
         rejected_sample=[f"{slug}: {why}" for slug, why in found.rejected[:10]],
+        other_records=found.ignored,
+        # Per Gamma tag: records listed, temperature events, and events no other tag listed.
+        by_tag={
+            tag: {"listed": c.listed, "events": c.events, "only_here": c.only_here}
+            for tag, c in found.by_tag.items()
+        },
     )
     if added:
         logger.info(

@@ -3,7 +3,9 @@
 The job ticks every ``model.observation_tick`` seconds but only fetches when a report is likely
 to be new: every ``observation_fast`` s in the minutes after each station's routine report time
 (learnt from its own reports; US ASOS files at ~:51, many airports at :20/:50), otherwise every
-``observation_slow`` s for specials. One aviationweather request covers every station.
+``observation_slow`` s for specials. Each station is read from its resolution source's feed
+(``jobs._observation_sources``): one aviationweather request covers every airport, with the NWS
+API as second source; the Hong Kong Observatory and CWA stations through their open data.
 
 When a report moves an event's running extreme (or the afternoon wears on enough to change how
 much of the day is still open), that event's buckets are re-priced and its edges re-evaluated
@@ -19,6 +21,7 @@ import logging
 import time
 from collections import defaultdict
 
+from jobs._observation_sources import fetch_reports
 from jobs._pricing import (
     clear_stale,
     compute,
@@ -35,7 +38,6 @@ from weatheredge.model.observations import (
     routine_minutes,
 )
 from weatheredge.store import ExtremeChanged, ForecastSnapshot, ObservationsSeen
-from weatheredge.weather.metar import fetch_metars
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +51,8 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
     out: dict[str, list[TemperatureEvent]] = defaultdict(list)
     for event in ctx.engine.events.values():
         icao = event.rule.station
-        if icao is None or not event.rule.from_metar:
-            continue  # e.g. the Hong Kong Observatory: no METAR reproduces its value
+        if icao is None:
+            continue
         station = station_for(ctx, icao)
         if station is None:
             continue
@@ -77,7 +79,8 @@ async def run(ctx: JobContext) -> None:
     )
     if not due:
         return
-    reports = await fetch_metars(ctx.session, ctx.settings.weather.metar_url, sorted(targets), 30)
+    feeds = {icao: events[0].rule.observation_feed for icao, events in targets.items()}
+    reports = await fetch_reports(ctx, feeds, now)
     recv_ns = time.perf_counter_ns()
     received = dt.datetime.now(dt.UTC)
     live.last_poll = now

@@ -42,6 +42,13 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
                 status = await resp.json()
     assert status["mode"] == "dry_run"
     assert status["discovery"]["events"] == 4
+    # Every sandbox event carries daily-temperature and its own highest-/lowest- tag.
+    by_tag = status["discovery"]["by_tag"]
+    assert (
+        by_tag["daily-temperature"]["events"] == 4 and by_tag["lowest-temperature"]["events"] == 1
+    )
+    assert not any("HKO" in k or "hko" in k for k in status["degraded"])  # priced out of the box
+    assert "disagreements" in status["observations"]
     assert status["engine"]["books_synced"] == 88
     assert status["feed"]["connected"] is True
 
@@ -74,7 +81,7 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
         "SELECT f.event_id, sum(p.prob) AS total FROM forecast_probs p "
         "JOIN forecasts f USING (forecast_id) GROUP BY p.forecast_id",
     )
-    assert len(probs) == 3  # HKO is no airport: reported and skipped until configured
+    assert len(probs) == 4  # HKO is no airport: its coordinates ship with the package
     assert all(abs(r["total"] - 1) < 1e-9 for r in probs)
 
 
@@ -245,7 +252,7 @@ async def test_an_edge_interrupted_by_a_reconnect_is_not_pushed_twice(tmp_path: 
         db = tmp_path / "we.db"
         async with running_daemon(box, db) as (daemon, _):
             await eventually(lambda: daemon.engine.status()["books_synced"] == 88)
-            await eventually(lambda: len(daemon.engine.pricing) == 3)
+            await eventually(lambda: len(daemon.engine.pricing) == 4)  # Hong Kong included
             nyc = box.quoted[0]
             modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
             scenario.reprice(box.venue, nyc, modal, nyc.probs[modal] - 0.2)

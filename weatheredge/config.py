@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 import yaml
@@ -41,8 +41,18 @@ class PolymarketSettings(_Section):
     gamma_url: Url = "https://gamma-api.polymarket.com"
     clob_url: Url = "https://clob.polymarket.com"
     ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
-    # Gamma tag covering both highest- and lowest-temperature events of every city.
-    tag_slug: str = "daily-temperature"
+    # Gamma tags to list; events are merged by id. Tagging is inconsistent (some events carry
+    # only highest-/lowest-temperature, some only a city tag under "weather"), so no one tag.
+    # At least one tag: an empty list would silently discover nothing.
+    tag_slugs: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: [
+            "daily-temperature",
+            "highest-temperature",
+            "lowest-temperature",
+            "weather",
+        ],
+    )
+    tag_slug: str | None = None  # older single-tag key: added to tag_slugs when set
 
 
 class WebsocketSettings(_Section):
@@ -89,6 +99,20 @@ class WeatherSettings(_Section):
     ensemble_url: Url = "https://ensemble-api.open-meteo.com/v1/ensemble"
     forecast_url: Url = "https://api.open-meteo.com/v1/forecast"
     metar_url: Url = "https://aviationweather.gov/api/data/metar"
+    # Second source for US METARs (weather.md §2.4): asked when aviationweather fails or a
+    # station's newest report there is older than metar_lag; "always" asks it every poll (to
+    # measure which feed is first), "off" never.
+    nws_url: Url = "https://api.weather.gov"
+    nws_user_agent: str = "weatheredge (https://pypi.org/project/weatheredge/)"
+    second_source: Literal["fallback", "always", "off"] = "fallback"
+    metar_lag: Seconds = 75 * 60.0
+    # Non-METAR resolution sources, each polled through its own official open-data feed.
+    hko_url: Url = (
+        "https://data.weather.gov.hk/weatherAPI/hko_data/regional-weather/"
+        "latest_1min_temperature.csv"
+    )
+    cwa_url: Url = "https://opendata.cwa.gov.tw/api/v1/rest/datastore/O-A0003-001"
+    cwa_api_key: str | None = None  # free key from opendata.cwa.gov.tw; use !secret
     models: list[str] = msgspec.field(
         default_factory=lambda: ["ecmwf_ifs025", "gfs_seamless", "icon_seamless", "gem_global"]
     )

@@ -106,6 +106,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "feed": stream.status() if stream is not None else {"mode": "disabled"},
         "engine": daemon.engine.status() if daemon.engine is not None else {},
         "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
+        # Report feeds: first deliveries per source, duplicates, disagreements, fallbacks.
+        "observations": daemon.ctx.live.sources.status() if daemon.ctx is not None else {},
         "jobs": jobs,
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},

@@ -11,6 +11,7 @@ from weatheredge.model.buckets import Rounding, Unit
 from weatheredge.model.rules import (
     EventTitle,
     Extreme,
+    ObservationFeed,
     ResolutionRule,
     SourceKind,
     find_station,
@@ -326,3 +327,34 @@ def test_other_source_kind() -> None:
     rule = parse_rule("Highest temperature in NYC on November 25?", text, "")
     assert rule.source is SourceKind.OTHER
     assert rule.station == "KLGA"
+
+
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        (
+            "recorded by the Central Weather Administration at its Taipei station (46692) in "
+            "degrees Celsius. The resolution source measures temperatures to one decimal place.",
+            "",
+        ),
+        (
+            "recorded by the Central Weather Administration in degrees Celsius.",
+            "https://www.cwa.gov.tw/V8/E/W/OBS_Station.html?ID=466920",
+        ),
+    ],
+)
+def test_cwa_station_number_selects_the_cwa_feed(text: str, source: str) -> None:
+    rule = parse_rule("Highest temperature in Taipei on March 22?", text, source)
+    assert rule.source is SourceKind.CWA and rule.station == "466920"
+    assert rule.rounding is Rounding.FLOOR
+    assert rule.observation_feed is ObservationFeed.CWA
+
+
+def test_observation_feed_by_source() -> None:
+    hk = parse_rule("Highest temperature in Hong Kong on September 15?", HKO_HK, HKO_SOURCE)
+    assert hk.observation_feed is ObservationFeed.HKO
+    nyc = parse_rule("Highest temperature in NYC on June 4?", NOAA_NYC, NOAA_NYC_SOURCE)
+    assert nyc.observation_feed is ObservationFeed.METAR
+    text = "recorded by the Central Weather Administration at Taipei Songshan Airport (RCSS) in °C."
+    songshan = parse_rule("Highest temperature in Taipei on March 22?", text, "")
+    assert songshan.observation_feed is ObservationFeed.METAR  # an airport: its METARs

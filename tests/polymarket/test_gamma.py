@@ -52,7 +52,9 @@ async def test_pagination_follows_the_cursor_past_100_events(
     for i in range(230):
         city = f"City {i}"
         venue_server.venue.add_event(make_event(city, event_id=str(i)))
-    discovery = await discover(venue_server, session, page_limit=500)
+    discovery = await discover(
+        venue_server, session, page_limit=500, tag_slugs=["daily-temperature"]
+    )
     assert len(discovery.events) == 230 and discovery.pages == 3
     assert venue_server.venue.requests["/events/keyset"] == 3
     assert len({e.city for e in discovery.events}) == 230
@@ -89,10 +91,13 @@ async def test_stale_and_invalid_records_are_rejected_with_reasons(
     nameless = make_event("Boston", event_id="7")
     nameless["markets"][2]["groupItemTitle"] = "warm"
     venue.add_event(nameless)
-    reasons = dict((await discover(venue_server, session)).rejected)
+    found = await discover(venue_server, session)
+    reasons = dict(found.rejected)
     assert "no id or conditionId" in reasons["highest-temperature-in-miami-on-may-3-2026"]
     assert "without token ids" in reasons["highest-temperature-in-dallas-on-november-25-2026"]
-    assert "not a temperature title" in reasons["highest-temperature-in-paris-on-november-25-2026"]
+    # Not a temperature event at all (other weather): skipped and counted, not "bad input".
+    assert "highest-temperature-in-paris-on-november-25-2026" not in reasons
+    assert found.ignored == 1
     assert reasons["highest-temperature-in-austin-on-november-25-2026"] == "no markets"
     assert "not ['Yes', 'No']" in reasons["highest-temperature-in-denver-on-november-25-2026"]
     assert reasons["highest-temperature-in-seattle-on-november-25-2026"].startswith("ladder: gap")
@@ -135,7 +140,7 @@ async def test_closed_untagged_and_bookless_records(
 ) -> None:
     venue = venue_server.venue
     venue.add_event(make_event("Chicago", event_id="1", closed=True))  # filtered by closed=false
-    venue.add_event(make_event("Tokyo", event_id="2", tags=("weather",)))  # filtered by tag
+    venue.add_event(make_event("Tokyo", event_id="2", tags=("sports",)))  # filtered by tag
     tail_closed = make_event("Houston", event_id="3")
     tail_closed["markets"][5]["enableOrderBook"] = False
     tail_closed["markets"][5]["clobTokenIds"] = None  # skipped before its ids are looked at
@@ -252,3 +257,35 @@ async def test_http_errors_and_malformed_pages_raise_gamma_error(
 def test_market_factory_round_trips() -> None:
     market = make_market("s", 0, "39°F or below")
     assert json.loads(market["clobTokenIds"])[0] == token_id("s", "39°F or below", "yes")
+
+
+async def test_each_tag_alone_misses_an_event_the_union_finds(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    venue = venue_server.venue
+    venue.add_event(make_event("NYC", event_id="1", tags=("daily-temperature",)))
+    venue.add_event(make_event("Seoul", event_id="2", tags=("highest-temperature",)))
+    venue.add_event(
+        make_event("Paris", event_id="3", extreme="lowest", tags=("lowest-temperature",))
+    )
+    venue.add_event(make_event("Lagos", event_id="4", tags=("lagos", "weather")))  # city tag only
+    # Listed under every tag: merged by id, not reported as its own duplicate.
+    every = ("daily-temperature", "highest-temperature", "lowest-temperature", "weather")
+    venue.add_event(make_event("Miami", event_id="5", tags=every))
+    other = make_event("Miami", event_id="6", tags=("weather",), slug="hurricane-miami")
+    other["title"] = "Hurricane in Miami by November 30?"
+    venue.add_event(other)  # other weather: ignored, not rejected
+    everyone = {"NYC", "Seoul", "Paris", "Lagos", "Miami"}
+    for tag in every:
+        alone = await discover(venue_server, session, tag_slugs=[tag])
+        assert {e.city for e in alone.events} < everyone, tag
+    union = await discover(venue_server, session)
+    assert {e.city for e in union.events} == everyone
+    assert union.rejected == [] and union.ignored == 1
+    counts = {t: (c.listed, c.events, c.only_here) for t, c in union.by_tag.items()}
+    assert counts == {
+        "daily-temperature": (2, 2, 1),
+        "highest-temperature": (2, 2, 1),
+        "lowest-temperature": (2, 2, 1),
+        "weather": (3, 2, 1),
+    }

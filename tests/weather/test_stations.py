@@ -36,3 +36,44 @@ def test_override_supplies_a_station_airportsdata_lacks() -> None:
 def test_unknown_station_is_none() -> None:
     assert resolve_station("ZZZZ") is None
     assert resolve_station("ZZZZ", {"VHHO": HKO}) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "timezone", "lat"),
+    [("HKO", "Asia/Hong_Kong", 22.30), ("466920", "Asia/Taipei", 25.04)],
+)
+def test_official_non_airport_sources_ship_with_the_package(
+    code: str, timezone: str, lat: float
+) -> None:
+    station = resolve_station(code.lower())
+    assert station is not None and station.icao == code
+    assert station.timezone == timezone
+    assert station.latitude == pytest.approx(lat, abs=0.01)
+    moved = Station(code, 0.0, 0.0, 0.0, "UTC")
+    assert resolve_station(code, {code: moved}) is moved  # config still wins
+
+
+# Every city Polymarket listed (weather.md §1.4, live list 2026-09-15) by its resolution
+# station; HKO and CWA 466920 are the non-airport sources. Jinan's rules named no station.
+LISTED = {
+    "NYC": "KLGA", "Chicago": "KORD", "Dallas": "KDAL", "Miami": "KMIA", "Atlanta": "KATL",
+    "Seattle": "KSEA", "Houston": "KHOU", "Austin": "KAUS", "Denver": "KBKF",
+    "Los Angeles": "KLAX", "San Francisco": "KSFO", "London": "EGLC", "Paris": "LFPB",
+    "Amsterdam": "EHAM", "Munich": "EDDM", "Milan": "LIMC", "Madrid": "LEMD", "Warsaw": "EPWA",
+    "Helsinki": "EFHK", "Ankara": "LTAC", "Istanbul": "LTFM", "Moscow": "UUWW",
+    "Tel Aviv": "LLBG", "Toronto": "CYYZ", "Buenos Aires": "SAEZ", "São Paulo": "SBGR",
+    "Mexico City": "MMMX", "Panama City": "MPMG", "Seoul": "RKSI", "Busan": "RKPK",
+    "Tokyo": "RJTT", "Beijing": "ZBAA", "Shanghai": "ZSPD", "Shenzhen": "ZGSZ",
+    "Guangzhou": "ZGGG", "Wuhan": "ZHHH", "Chengdu": "ZUUU", "Chongqing": "ZUCK",
+    "Qingdao": "ZSQD", "Zhengzhou": "ZHCC", "Hong Kong": "HKO", "Taipei": "RCSS",
+    "Taipei (CWA era)": "466920", "Singapore": "WSSS", "Kuala Lumpur": "WMKK", "Manila": "RPLL",
+    "Jakarta": "WIHH", "Lucknow": "VILK", "Karachi": "OPKC", "Jeddah": "OEJN",
+    "Cape Town": "FACT", "Lagos": "DNMM", "Wellington": "NZWN", "Auckland": "NZAA",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("city", "code"), sorted(LISTED.items()))
+def test_every_listed_city_has_a_station_without_configuration(city: str, code: str) -> None:
+    station = resolve_station(code)
+    assert station is not None, city
+    assert station.timezone.count("/") >= 1

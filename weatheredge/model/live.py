@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from weatheredge.model.calibration import EmosParams
 from weatheredge.model.observations import Observation
+from weatheredge.model.report_sources import SourceLedger
 
 ParamKey = tuple[str, str, str, int]  # (station, extreme, unit, lead days)
 
@@ -41,6 +42,7 @@ class LiveState:
     stale: dict[str, str] = field(default_factory=dict)  # event_id -> why no edge
     latencies_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
     snapshotted: set[tuple[str, int]] = field(default_factory=set)  # (event_id, horizon h)
+    sources: SourceLedger = field(default_factory=SourceLedger)  # which feed reported what first
 
     def add_observations(self, observations: list[Observation]) -> set[str]:
         """Merge reports; returns the stations that got a report not seen before."""

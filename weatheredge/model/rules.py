@@ -26,6 +26,14 @@ class SourceKind(enum.StrEnum):
     OTHER = "other"
 
 
+class ObservationFeed(enum.StrEnum):
+    """Which official feed reports the resolving station's readings during the day."""
+
+    METAR = "metar"  # aviationweather (the NWS API as second source for US stations)
+    HKO = "hko"  # Hong Kong Observatory open data
+    CWA = "cwa"  # Taiwan Central Weather Administration open data
+
+
 @dataclass(frozen=True, slots=True)
 class ResolutionRule:
     extreme: Extreme
@@ -42,6 +50,14 @@ class ResolutionRule:
         """True when airport reports (METAR/SPECI) reproduce the resolution value."""
         return self.source not in (SourceKind.HKO, SourceKind.CWA)
 
+    @property
+    def observation_feed(self) -> ObservationFeed:
+        if self.source is SourceKind.HKO:
+            return ObservationFeed.HKO
+        if self.source is SourceKind.CWA and self.station is not None and self.station.isdigit():
+            return ObservationFeed.CWA
+        return ObservationFeed.METAR  # an airport named in CWA-era rules still files METARs
+
 
 _TITLE = re.compile(
     r"^(highest|lowest)\s+temperature\s+in\s+(.+?)\s+on\s+([A-Za-z]+\s+\d{1,2})\??$", re.I
@@ -49,6 +65,8 @@ _TITLE = re.compile(
 _STATION_PARAM = re.compile(r"(?:site|stid|ids|station)=([A-Za-z]{4})(?![A-Za-z0-9])", re.I)
 _STATION_SEGMENT = re.compile(r"/([A-Za-z]{4})(?=$|[/?#])")
 _STATION_IN_TEXT = re.compile(r"\b(?i:station|airport)\b[^.]*?\(([A-Z]{4})\)")
+# CWA manned stations are 46xxx0 (the WMO number 46692 is CWA 466920, Taipei).
+_CWA_STATION = re.compile(r"(?<![\d.])(46\d{3})0?(?![\d.])")
 _URL = re.compile(r"https?://[^\s\"'<>)]+?(?=[.,;:]?(?:\s|$|[\"'<>)]))")
 
 
@@ -126,6 +144,9 @@ def parse_rule(
     station = find_station(resolution_source, description)
     if station is None and source is SourceKind.HKO:
         station = "HKO"
+    if station is None and source is SourceKind.CWA:
+        if m := _CWA_STATION.search(f"{resolution_source} {description}"):
+            station = f"{m.group(1)}0"
     if station is None:
         raise ValueError("no station (ICAO) in resolutionSource or rules")
     return ResolutionRule(

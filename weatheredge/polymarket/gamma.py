@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import math
 import re
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -64,34 +65,97 @@ class Rejected(ValueError):
     """One Gamma record that cannot become a TemperatureEvent; the message is the reason."""
 
 
+# Events are tagged inconsistently: some carry ``daily-temperature``, some only
+# ``highest-temperature``/``lowest-temperature``, some only a city tag (under ``weather``).
+DEFAULT_TAGS = ("daily-temperature", "highest-temperature", "lowest-temperature", "weather")
+
+
+@dataclass(slots=True)
+class TagCount:
+    listed: int = 0  # records the tag listed (any kind)
+    events: int = 0  # usable temperature events among them
+    only_here: int = 0  # ... that no other tag listed: what dropping this tag would lose
+
+
 @dataclass(slots=True)
 class Discovery:
     events: list[TemperatureEvent] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (slug or id, reason)
     pages: int = 0
+    ignored: int = 0  # listed records that are not temperature events at all (other weather)
+    by_tag: dict[str, TagCount] = field(default_factory=dict)
 
 
 async def discover_temperature_events(
     session: aiohttp.ClientSession,
     gamma_url: str,
     *,
-    tag_slug: str = "daily-temperature",
+    tag_slugs: Sequence[str] = DEFAULT_TAGS,
     page_limit: int = MAX_PAGE_LIMIT,
     max_pages: int = MAX_PAGES,
 ) -> Discovery:
-    """Every open highest/lowest temperature event under ``tag_slug``, validated.
+    """Every open highest/lowest temperature event listed under any of ``tag_slugs``, validated.
 
-    Raises GammaError when a page cannot be fetched or parsed; bad records never raise, they
-    land in ``Discovery.rejected`` with a reason.
+    Records are merged by Gamma event id across tags. Raises GammaError when a page cannot be
+    fetched or parsed (a partial listing would silently drop events); bad records never raise,
+    they land in ``Discovery.rejected`` with a reason.
     """
-    url = f"{gamma_url.rstrip('/')}/events/keyset"
-    params = {"tag_slug": tag_slug, "closed": "false", "limit": str(min(page_limit, 100))}
     discovery = Discovery()
+    listed: dict[str, tuple[GammaEvent, list[str]]] = {}  # event id -> (record, tags listing it)
+    for tag in dict.fromkeys(tag_slugs):
+        count = discovery.by_tag.setdefault(tag, TagCount())
+        async for raw in _list_tag(session, gamma_url, tag, page_limit, max_pages, discovery):
+            count.listed += 1
+            try:
+                gamma = decode_gamma_event(raw)
+            except msgspec.DecodeError as err:
+                discovery.rejected.append((_raw_ident(raw), f"malformed event: {err}"))
+                continue
+            key = gamma.id or gamma.slug or _raw_ident(raw)
+            if key in listed:
+                listed[key][1].append(tag)
+            else:
+                listed[key] = (gamma, [tag])
     seen: dict[tuple[str, str, dt.date], TemperatureEvent] = {}
+    tags_of: dict[str, list[str]] = {}
+    for gamma, tags in listed.values():
+        if parse_title(gamma.title or "") is None:
+            discovery.ignored += 1  # a hurricane or rainfall market under "weather": not ours
+            continue
+        if (event := _accept(gamma, discovery, seen)) is not None:
+            tags_of[event.event_id] = tags
+    discovery.events = list(seen.values())
+    for event in discovery.events:
+        tags = tags_of[event.event_id]
+        for tag in tags:
+            discovery.by_tag[tag].events += 1
+            discovery.by_tag[tag].only_here += len(tags) == 1
+    logger.info(
+        "gamma discovery: %d events, %d rejected, %d other records, %d pages; per tag: %s",
+        len(discovery.events),
+        len(discovery.rejected),
+        discovery.ignored,
+        discovery.pages,
+        ", ".join(
+            f"{tag} {c.events} ({c.only_here} only there)" for tag, c in discovery.by_tag.items()
+        ),
+    )
+    return discovery
+
+
+async def _list_tag(
+    session: aiohttp.ClientSession,
+    gamma_url: str,
+    tag: str,
+    page_limit: int,
+    max_pages: int,
+    discovery: Discovery,
+) -> AsyncIterator[msgspec.Raw]:
+    """The raw records ``/events/keyset`` lists under one tag, following the cursor."""
+    url = f"{gamma_url.rstrip('/')}/events/keyset"
+    params = {"tag_slug": tag, "closed": "false", "limit": str(min(page_limit, 100))}
     cursor: str | None = None
-    while True:
-        if discovery.pages >= max_pages:
-            raise GammaError(f"more than {max_pages} pages; cursor loop?", url=url)
+    for _ in range(max_pages):
         page_params = params if cursor is None else {**params, "after_cursor": cursor}
         body = await _get(session, url, page_params)
         try:
@@ -100,18 +164,11 @@ async def discover_temperature_events(
             raise GammaError(f"malformed keyset page: {err}", url=url) from err
         discovery.pages += 1
         for raw in page.events:
-            _accept(raw, discovery, seen)
+            yield raw
         if not page.next_cursor or page.next_cursor == cursor:
-            break
+            return
         cursor = page.next_cursor
-    discovery.events = list(seen.values())
-    logger.info(
-        "gamma discovery: %d events, %d rejected, %d pages",
-        len(discovery.events),
-        len(discovery.rejected),
-        discovery.pages,
-    )
-    return discovery
+    raise GammaError(f"more than {max_pages} pages for tag {tag}; cursor loop?", url=url)
 
 
 async def fetch_event_by_slug(
@@ -144,28 +201,26 @@ async def _get(
 
 
 def _accept(
-    raw: msgspec.Raw, discovery: Discovery, seen: dict[tuple[str, str, dt.date], TemperatureEvent]
-) -> None:
-    try:
-        gamma = decode_gamma_event(raw)
-    except msgspec.DecodeError as err:
-        discovery.rejected.append((_raw_ident(raw), f"malformed event: {err}"))
-        return
+    gamma: GammaEvent,
+    discovery: Discovery,
+    seen: dict[tuple[str, str, dt.date], TemperatureEvent],
+) -> TemperatureEvent | None:
     ident = gamma.slug or gamma.id or "?"
     try:
         event = to_temperature_event(gamma)
     except Rejected as err:
         discovery.rejected.append((ident, str(err)))
-        return
+        return None
     key = (event.city.lower(), event.rule.extreme.value, event.date)
     kept = seen.get(key)
     if kept is None or (kept.slug.startswith("arch-") and not event.slug.startswith("arch-")):
         if kept is not None:
             discovery.rejected.append((kept.slug, f"duplicate of {event.slug}"))
         seen[key] = event
-    else:
-        logger.warning("duplicate temperature event %s for %s", event.slug, kept.slug)
-        discovery.rejected.append((event.slug, f"duplicate of {kept.slug}"))
+        return event
+    logger.warning("duplicate temperature event %s for %s", event.slug, kept.slug)
+    discovery.rejected.append((event.slug, f"duplicate of {kept.slug}"))
+    return None
 
 
 def _raw_ident(raw: msgspec.Raw) -> str:

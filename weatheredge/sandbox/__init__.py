@@ -1,8 +1,9 @@
 """The built-in sandbox: simulated Polymarket and weather services on 127.0.0.1.
 
 ``Sandbox`` starts three real servers — the venue (Gamma, CLOB REST, market WebSocket), the
-weather services (Open-Meteo ensemble/forecast, aviationweather METAR) and a notification sink
-that apprise's ``json://`` scheme can post to — and plays the scripted day of ``scenario``.
+weather services (Open-Meteo ensemble/forecast, aviationweather METAR, the NWS API relay, HKO
+and CWA open data) and a notification sink that apprise's ``json://`` scheme can post to — and
+plays the scripted day of ``scenario``.
 ``weatheredge demo``, the tests and the benchmarks all run against it.
 """
 
@@ -30,6 +31,9 @@ class SandboxUrls:
     ensemble_url: str
     forecast_url: str
     metar_url: str
+    nws_url: str
+    hko_url: str
+    cwa_url: str
     notify_url: str  # an apprise URL (json://…) that lands in Sandbox.notifications
 
 
@@ -88,6 +92,9 @@ class Sandbox:
             ensemble_url=f"http://{weather}/v1/ensemble",
             forecast_url=f"http://{weather}/v1/forecast",
             metar_url=f"http://{weather}/api/data/metar",
+            nws_url=f"http://{weather}",
+            hko_url=f"http://{weather}/weatherAPI/hko_data/regional-weather/latest_1min_temperature.csv",
+            cwa_url=f"http://{weather}/api/v1/rest/datastore/O-A0003-001",
             notify_url=f"json://{sink}/sandbox-webhook",
         )
         self.quoted = scenario.install(self.venue, self.weather, dt.datetime.now(dt.UTC))
@@ -132,6 +139,10 @@ weather:
   ensemble_url: {u.ensemble_url}
   forecast_url: {u.forecast_url}
   metar_url: {u.metar_url}
+  nws_url: {u.nws_url}
+  hko_url: {u.hko_url}
+  cwa_url: {u.cwa_url}
+  cwa_api_key: sandbox-cwa-key
 {weather_extra}notify:
   urls: ["{u.notify_url}"]
 web:

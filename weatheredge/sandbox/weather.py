@@ -10,6 +10,7 @@ Serves, on whatever host/port the caller binds (tests and the sandbox use 127.0.
 * ``GET /api/data/metar`` - aviationweather JSON records (§2.5) with a realistic ``rawOb``:
   US stations (K/P prefix) carry a T-group and tenths in ``temp``; others whole °C. A report is
   visible once ``receiptTime`` has passed on the state's clock. No reports -> HTTP 204, empty.
+* The NWS API relay of the same reports, HKO and CWA open data: see ``official_feeds``.
 
 Errors mimic the real services: unknown model -> 400 ``{"error": true, "reason": "Cannot
 initialize MultiDomains ..."}``; ``daily`` without ``timezone`` -> 400. Locations or dates the
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from weatheredge.model.buckets import c_to_f
+from weatheredge.sandbox.official_feeds import OfficialFeeds, add_official_routes
 from weatheredge.weather.stations import resolve_station
 
 Extreme = Literal["max", "min"]
@@ -90,6 +92,7 @@ class WeatherState:
         self._daily: dict[tuple[float, float], dict[tuple[dt.date, str], DailyDistribution]] = {}
         self._metars: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[tuple[int, str]]] = {}
+        self.feeds = OfficialFeeds()  # HKO, CWA and NWS relay endpoints (official_feeds.py)
 
     def set_daily(
         self,
@@ -165,6 +168,11 @@ class WeatherState:
             ]
             out.extend(sorted(records, key=lambda r: -r["obsTime"]))  # newest first, as AWC
         return out
+
+    def recorded_metars(self, icaos: Iterable[str], hours: float) -> list[dict[str, Any]]:
+        """Every record of the last ``hours``, received by aviationweather yet or not."""
+        since = (self.clock().astimezone(dt.UTC) - dt.timedelta(hours=hours)).timestamp()
+        return [r for i in icaos for r in self._metars.get(i, []) if r["obsTime"] >= since]
 
     def anchor(self, lat: float, lon: float) -> tuple[float, float]:
         """The point that seeds a location's members: a scripted location, else the grid cell."""
@@ -547,4 +555,11 @@ def create_weather_app(state: WeatherState) -> web.Application:
     app.router.add_get("/v1/ensemble", _ensemble)
     app.router.add_get("/v1/forecast", _forecast)
     app.router.add_get("/api/data/metar", _metar)
+    add_official_routes(
+        app,
+        state.feeds,
+        lambda ids, hours: state.recorded_metars(ids, hours),
+        lambda lat, lon, day, extreme: state.distribution(lat, lon, day, extreme).mean_c,
+        state.clock,
+    )
     return app

@@ -17,11 +17,16 @@ logger = logging.getLogger(__name__)
 
 
 async def get_bytes(
-    session: aiohttp.ClientSession, url: str, params: Mapping[str, str], source: str
+    session: aiohttp.ClientSession,
+    url: str,
+    params: Mapping[str, str],
+    source: str,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, bytes]:
     """``(status, body)`` of ``GET url?params``; network errors and timeouts -> WeatherError."""
     try:
-        async with session.get(url, params=params) as response:
+        async with session.get(url, params=params, headers=headers) as response:
             body = await response.read()
             return response.status, body
     except (aiohttp.ClientError, TimeoutError) as err:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Sequence
 
 import aiohttp
@@ -26,14 +25,12 @@ import msgspec
 
 from weatheredge.model.observations import Observation
 from weatheredge.weather._http import get_bytes
+from weatheredge.weather._metar_text import parse_t_group
 from weatheredge.weather.errors import WeatherError
 
 __all__ = ["Observation", "decode_metars", "fetch_metars", "parse_t_group"]
 
 logger = logging.getLogger(__name__)
-
-# Sign digit (0 = +, 1 = -) then three digits of tenths; the dew-point half may be missing.
-_T_GROUP = re.compile(r"(?:^|\s)T([01])(\d{3})(?:[01]\d{3})?(?=\s|$)")
 
 
 class _MetarRecord(msgspec.Struct, rename="camel"):
@@ -108,15 +105,3 @@ def _kind(record: _MetarRecord) -> str:
     if record.metar_type in ("METAR", "SPECI"):
         return record.metar_type
     return "SPECI" if record.raw_ob.startswith("SPECI") else "METAR"
-
-
-def parse_t_group(raw_ob: str) -> float | None:
-    """Temperature in tenths °C from the remarks T-group, or None when there is none."""
-    _, sep, remarks = raw_ob.partition(" RMK ")
-    if not sep:
-        return None
-    match = _T_GROUP.search(remarks)
-    if match is None:
-        return None
-    value = int(match.group(2)) / 10.0
-    return -value if match.group(1) == "1" else value

@@ -3,8 +3,9 @@
 Source: the ``airportsdata`` package (keyed by ICAO, ~28k airports, offline). Quirks and limits:
 
 * ``elevation`` is in **feet**; ``Station.elevation_m`` is metres.
-* Non-airport resolution sources (e.g. the Hong Kong Observatory, a city "station" such as
-  KNYC/Central Park) are absent; they must come from config overrides, which always win.
+* Non-airport resolution sources are absent from it. The ones Polymarket rules name are shipped
+  here (``OFFICIAL_STATIONS``: the Hong Kong Observatory, Taiwan CWA stations); anything else
+  (e.g. KNYC/Central Park) comes from config overrides, which always win.
 * Loading the table takes ~0.1 s and some MB, so it is loaded lazily once per process. The
   first call blocks the event loop for that long; call ``resolve_station`` once at startup.
 """
@@ -24,6 +25,15 @@ logger = logging.getLogger(__name__)
 
 _FEET_TO_METRES = 0.3048
 
+# Resolution sources that are not airports, by the code ``model.rules`` gives them. Sources:
+# HKO headquarters, 134A Nathan Road (HKO station list: 22°18'07"N 114°10'27"E, 32 m above MSL);
+# CWA Taipei 466920 (WMO 46692; CWA station list: 25.0377 N 121.5149 E, 6.3 m), the station of
+# Taipei's CWA-era rules (weather.md §1.2). Their observation adapters: weather.hko, weather.cwa.
+OFFICIAL_STATIONS: dict[str, Station] = {
+    "HKO": Station("HKO", 22.3019, 114.1742, 32.0, "Asia/Hong_Kong"),
+    "466920": Station("466920", 25.0377, 121.5149, 6.3, "Asia/Taipei"),
+}
+
 
 @functools.cache
 def _airports() -> Mapping[str, Mapping[str, Any]]:
@@ -40,6 +50,8 @@ def resolve_station(icao: str, overrides: Mapping[str, Station] | None = None) -
     for key, station in (overrides or {}).items():
         if _normalise(key) == code:
             return station
+    if (official := OFFICIAL_STATIONS.get(code)) is not None:
+        return official
     row = _airports().get(code)
     if row is None:
         logger.debug("station %s not in airportsdata", code)
