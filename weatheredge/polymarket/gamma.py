@@ -12,6 +12,10 @@ Venue limits and quirks (polymarket.md §3, §6.3):
 - ``endDate`` is not the observation date: use ``eventDate``, else the slug, else the title.
 - Some city-days exist twice (``arch-`` slugs recreated on 2026-05-17/19); keep one per
   (city, extreme, date), preferring the slug without ``arch-``.
+- A token (market, condition) id belongs to one bucket of one event: an event reusing ids
+  across its own buckets, or claiming another kept event's, is rejected
+  (``weatheredge.model.catalogue``). Bucket bounds outside a physical range are rejected too.
+- Any failure while validating one record rejects that record only, with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import datetime as dt
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -27,6 +32,7 @@ import msgspec
 from yarl import URL
 
 from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
+from weatheredge.model.catalogue import self_reuse, unique_owners
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.prices import to_micros
 from weatheredge.model.rules import parse_rule, parse_title
@@ -42,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE_LIMIT = 100  # the venue never returns more per page
 MAX_PAGES = 200  # 20,000 events: far beyond the temperature universe, so more means a loop
+MAX_REASON_CHARS = 240  # a hostile label may be kilobytes long; /status shows the reason
 _OUTCOMES = ["Yes", "No"]
 _SLUG_DATE = re.compile(r"-on-([a-z]+)-(\d{1,2})-(\d{4})(?:-|$)")
 _TITLE_DATE = re.compile(r"\bon\s+([A-Za-z]+)\s+(\d{1,2})\??\s*$")
@@ -78,11 +85,13 @@ async def discover_temperature_events(
     tag_slug: str = "daily-temperature",
     page_limit: int = MAX_PAGE_LIMIT,
     max_pages: int = MAX_PAGES,
+    owner_of: Callable[[str], str | None] = lambda _token: None,
 ) -> Discovery:
     """Every open highest/lowest temperature event under ``tag_slug``, validated.
 
     Raises GammaError when a page cannot be fetched or parsed; bad records never raise, they
-    land in ``Discovery.rejected`` with a reason.
+    land in ``Discovery.rejected`` with a reason. ``owner_of(token)`` names the event owning a
+    token in the running catalogue: it keeps that token against any newcomer.
     """
     url = f"{gamma_url.rstrip('/')}/events/keyset"
     params = {"tag_slug": tag_slug, "closed": "false", "limit": str(min(page_limit, 100))}
@@ -104,7 +113,10 @@ async def discover_temperature_events(
         if not page.next_cursor or page.next_cursor == cursor:
             break
         cursor = page.next_cursor
-    discovery.events = list(seen.values())
+    discovery.events, clashes = unique_owners(seen.values(), owner_of)
+    # First in the list: /status samples its head, and a hijack attempt matters more than
+    # the venue's usual stale records.
+    discovery.rejected[:0] = clashes
     logger.info(
         "gamma discovery: %d events, %d rejected, %d pages",
         len(discovery.events),
@@ -143,19 +155,29 @@ async def _get(
         raise GammaError(f"request failed: {err!r}", url=safe_url) from err
 
 
+def _reject(discovery: Discovery, ident: str, reason: str) -> None:
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    discovery.rejected.append((ident[:MAX_REASON_CHARS], reason))
+
+
 def _accept(
     raw: msgspec.Raw, discovery: Discovery, seen: dict[tuple[str, str, dt.date], TemperatureEvent]
 ) -> None:
     try:
         gamma = decode_gamma_event(raw)
     except msgspec.DecodeError as err:
-        discovery.rejected.append((_raw_ident(raw), f"malformed event: {err}"))
+        _reject(discovery, _raw_ident(raw), f"malformed event: {err}")
         return
     ident = gamma.slug or gamma.id or "?"
     try:
         event = to_temperature_event(gamma)
     except Rejected as err:
-        discovery.rejected.append((ident, str(err)))
+        _reject(discovery, ident, str(err))
+        return
+    except Exception as err:  # one record's surprise must not end discovery for the others
+        logger.debug("gamma record %s failed validation", ident, exc_info=True)
+        _reject(discovery, ident, f"unexpected {type(err).__name__}: {err}")
         return
     key = (event.city.lower(), event.rule.extreme.value, event.date)
     kept = seen.get(key)
@@ -171,7 +193,7 @@ def _accept(
 def _raw_ident(raw: msgspec.Raw) -> str:
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return "?"
     if isinstance(value, dict):
         return str(value.get("slug") or value.get("id") or "?")
@@ -201,7 +223,7 @@ def to_temperature_event(gamma: GammaEvent) -> TemperatureEvent:
         rule = parse_rule(title, description, source, label_unit=markets[0].bucket.unit)
     except ValueError as err:
         raise Rejected(f"rules: {err}") from err
-    return TemperatureEvent(
+    event = TemperatureEvent(
         event_id=gamma.id,
         slug=gamma.slug,
         title=title,
@@ -210,6 +232,9 @@ def to_temperature_event(gamma: GammaEvent) -> TemperatureEvent:
         rule=rule,
         markets=tuple(markets),
     )
+    if reason := self_reuse(event):
+        raise Rejected(reason)
+    return event
 
 
 def _tradable(market: GammaMarket) -> bool:

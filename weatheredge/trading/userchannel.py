@@ -13,15 +13,18 @@ import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 import websockets
 
+from weatheredge.ratelog import RateLimitedLog
 from weatheredge.trading.gateway import TradeView
 
 logger = logging.getLogger(__name__)
+_log = RateLimitedLog(logger)
 
 
 def trades_from_event(event: dict[str, Any], api_key: str) -> list[TradeView]:
@@ -68,8 +71,8 @@ def trades_from_event(event: dict[str, Any], api_key: str) -> list[TradeView]:
                 )
             )
         return out
-    except (KeyError, ValueError, ArithmeticError, TypeError):
-        logger.warning("user channel: malformed trade event dropped")
+    except (KeyError, ValueError, ArithmeticError, TypeError, AttributeError):
+        _log("malformed_trade", "user channel: malformed trade event dropped")
         return []
 
 
@@ -92,6 +95,7 @@ class UserChannel:
         self._heartbeat_s = heartbeat_s
         self.connects = 0
         self.connected = False
+        self.bad_frames: Counter[str] = Counter()
 
     def _subscribe_frame(self) -> str:
         key, secret, passphrase = self._auth
@@ -136,7 +140,9 @@ class UserChannel:
             return
         try:
             data = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError) as err:  # never the text: it may be ours, with a key
+            self.bad_frames[type(err).__name__] += 1
+            _log("bad_frame", "user channel: undecodable frame dropped (%s)", type(err).__name__)
             return
         events: Iterable[Any] = data if isinstance(data, list) else [data]
         for event in events:
