@@ -249,12 +249,13 @@ def _lower_edge(bucket: Bucket) -> float:
 def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
     label = market.group_item_title or ""
     name = label or market.id or "?"
+    name = name if len(name) <= 40 else f"{name[:24]}…"  # reasons stay readable
     if not market.id or not market.condition_id:
         raise Rejected(f"market {name}: no id or conditionId")
     try:
         bucket = parse_bucket_label(label)
     except ValueError as err:
-        raise Rejected(f"market {name}: {err}") from err
+        raise Rejected(f"market {name}: {str(err)[:120]}") from err
     yes, no = _token_ids(market, name)
     return BucketMarket(
         market_id=market.id,
