@@ -121,6 +121,11 @@ async def test_deep_json_and_absurd_sizes_are_counted_bad_frames(
             await eventually(lambda: daemon.engine.bad_frames["too_deep"] == 21)
         sandbox.venue.send_raw(absurd)
         await eventually(lambda: daemon.engine.bad_frames["absurd_size"] == 1)
+        trade = {"event_type": "last_trade_price", "market": market, "asset_id": yes}
+        trade.update(price=size, size="1", side="BUY", timestamp="1")
+        sandbox.venue.send_raw(json.dumps(trade))
+        await eventually(lambda: daemon.engine.bad_frames["invalid_value"] == 1)
+        assert daemon.engine.last_trades.get(yes) != size
         assert all(s <= MAX_SIZE_MICROS for s in daemon.engine.books[yes].bids.values())
         # The untrusted book is re-snapshotted; the feed is up throughout.
         await eventually(lambda: daemon.engine.status()["books_synced"] == 88)

@@ -418,7 +418,8 @@ class Engine:
         ref = self.tokens.get(token)
         if ref is None:
             return
-        self._micros(price)  # validates; raises ValueError on garbage
+        if not 0 <= self._micros(price) <= MICRO:  # raises ValueError on garbage
+            raise ValueError(f"last trade price {price[:40]!r} out of range")
         if ref.side is _YES:
             self.last_trades[token] = price
         else:  # a NO print at q is a YES print at 1 - q on the mirrored book

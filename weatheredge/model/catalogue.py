@@ -17,28 +17,32 @@ from collections.abc import Callable, Iterable
 
 from weatheredge.model.market import TemperatureEvent
 
+_KINDS = ("market", "condition", "token")
+Ids = tuple[list[str], list[str], list[str]]
 
-def _claims(event: TemperatureEvent) -> list[tuple[str, str]]:
-    """(kind, id) of every identifier the event's markets claim."""
-    out: list[tuple[str, str]] = []
-    for m in event.markets:
-        out += [("market", m.market_id), ("condition", m.condition_id)]
-        out += [("token", m.yes_token), ("token", m.no_token)]
-    return out
+
+def _ids(event: TemperatureEvent) -> Ids:
+    """(market ids, condition ids, token ids) the event's buckets claim."""
+    markets = event.markets
+    tokens = [t for m in markets for t in (m.yes_token, m.no_token)]
+    return [m.market_id for m in markets], [m.condition_id for m in markets], tokens
 
 
 def _short(ident: str) -> str:
     return ident if len(ident) <= 16 else f"{ident[:12]}…"
 
 
+def _reused(ids: Ids) -> str | None:
+    for kind, group in zip(_KINDS, ids, strict=True):
+        if len(set(group)) != len(group):
+            dup = next(x for n, x in enumerate(group) if x in group[:n])
+            return f"{kind} {_short(dup)} used twice within the event"
+    return None
+
+
 def self_reuse(event: TemperatureEvent) -> str | None:
     """Why the event reuses one of its ids across its own buckets (YES == NO included), or None."""
-    seen: set[tuple[str, str]] = set()
-    for claim in _claims(event):
-        if claim in seen:
-            return f"{claim[0]} {_short(claim[1])} used twice within the event"
-        seen.add(claim)
-    return None
+    return _reused(_ids(event))
 
 
 def _age_key(event: TemperatureEvent) -> float:
@@ -46,7 +50,7 @@ def _age_key(event: TemperatureEvent) -> float:
 
 
 def unique_owners(
-    events: Iterable[TemperatureEvent], owner_of: Callable[[str], str | None] = lambda _t: None
+    events: Iterable[TemperatureEvent], owner_of: Callable[[str], str | None] | None = None
 ) -> tuple[list[TemperatureEvent], list[tuple[str, str]]]:
     """Keep the events whose ids no other kept event holds; the rest as (slug, reason).
 
@@ -54,29 +58,34 @@ def unique_owners(
     Kept events come back in their input order.
     """
     listed = list(events)
+    ids = [_ids(e) for e in listed]
+
+    def rank(i: int) -> tuple[bool, float]:
+        event = listed[i]
+        mine = owner_of is not None and any(
+            owner_of(t) == event.event_id for t in ids[i][2][::2]
+        )  # YES tokens
+        return not mine, _age_key(event)
+
+    owners: tuple[dict[str, str], ...] = ({}, {}, {})  # per kind: id -> owning slug
+    by_id: dict[str, str] = {}
+    keep: list[int] = []
     rejected: list[tuple[str, str]] = []
-
-    def incumbent(event: TemperatureEvent) -> bool:
-        return any(owner_of(m.yes_token) == event.event_id for m in event.markets)
-
-    ranked = sorted(enumerate(listed), key=lambda ie: (not incumbent(ie[1]), _age_key(ie[1])))
-    owners: dict[tuple[str, str], TemperatureEvent] = {}
-    keep: set[int] = set()
-    ids: dict[str, TemperatureEvent] = {}
-    for index, event in ranked:
-        if (twin := ids.get(event.event_id)) is not None:
-            rejected.append((event.slug, f"event id {event.event_id} also used by {twin.slug}"))
-            continue
-        if reason := self_reuse(event):
+    for i in sorted(range(len(listed)), key=rank):
+        event, mine = listed[i], ids[i]
+        reason = _reused(mine)
+        if (twin := by_id.get(event.event_id)) is not None:
+            reason = f"event id {event.event_id} also used by {twin}"
+        for kind, group, owned in zip(_KINDS, mine, owners, strict=True):
+            if reason is None and not owned.keys().isdisjoint(group):
+                taken = next(x for x in group if x in owned)
+                reason = f"{kind} {_short(taken)} belongs to {owned[taken]}"
+        if reason is not None:
             rejected.append((event.slug, reason))
             continue
-        claims = _claims(event)
-        clash = next((c for c in claims if c in owners), None)
-        if clash is not None:
-            owner = owners[clash].slug
-            rejected.append((event.slug, f"{clash[0]} {_short(clash[1])} belongs to {owner}"))
-            continue
-        ids[event.event_id] = event
-        owners.update(dict.fromkeys(claims, event))
-        keep.add(index)
-    return [e for i, e in enumerate(listed) if i in keep], rejected
+        for group, owned in zip(mine, owners, strict=True):
+            owned.update(dict.fromkeys(group, event.slug))
+        by_id[event.event_id] = event.slug
+        keep.append(i)
+    keep.sort()
+    return [listed[i] for i in keep], rejected
