@@ -174,6 +174,15 @@ def mark_stale(ctx: JobContext, event: TemperatureEvent, reason: str) -> None:
     ctx.engine.clear_pricing(event.event_id, f"stale: {reason}")
 
 
+def event_failed(ctx: JobContext, event: TemperatureEvent, stage: str, err: Exception) -> None:
+    """An unexpected error while handling one event: that event goes stale, the job goes on."""
+    if ctx.live.stale.get(event.event_id, "").startswith(f"{stage} failed"):
+        logger.debug("event %s: %s failed again", event.slug, stage, exc_info=True)
+    else:
+        logger.exception("event %s: %s failed", event.slug, stage)
+    mark_stale(ctx, event, f"{stage} failed: {type(err).__name__}: {str(err)[:160]}")
+
+
 def clear_stale(ctx: JobContext, event: TemperatureEvent) -> bool:
     """True when the event was stale until now."""
     if ctx.live.stale.pop(event.event_id, None) is None:

@@ -3,6 +3,8 @@
 Reads Gamma ``/events/keyset`` under every configured tag (merged by event id); writes
 events and markets to SQLite; tells the engine the new catalogue and the stream which tokens
 to subscribe (on the open socket, no reconnect) or drop.
+Rejected records (a reason each: bad labels, bounds outside the physical range, a token another
+event owns) are counted and sampled in ``/status`` → ``discovery``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ logger = logging.getLogger(__name__)
 async def run(ctx: JobContext) -> None:
     settings = ctx.settings.polymarket
     tags = [*settings.tag_slugs, *([settings.tag_slug] if settings.tag_slug else [])]
-    found = await discover_temperature_events(ctx.session, settings.gamma_url, tag_slugs=tags)
+    found = await discover_temperature_events(
+        ctx.session, settings.gamma_url, tag_slugs=tags, owner_of=ctx.engine.owner_of
+    )
     now = dt.datetime.now(dt.UTC)
+    added, removed = ctx.engine.set_events(found.events)
+    found.rejected[:0] = ctx.engine.rejected  # the engine's own check; normally empty
+    found.events = [e for e in found.events if e.event_id in ctx.engine.events]
     for event in found.events:
         ctx.store.submit(EventSeen(event, now))
-    added, removed = ctx.engine.set_events(found.events)
     if ctx.stream is not None:
         if added:
             ctx.stream.subscribe(added)

@@ -25,6 +25,7 @@ from jobs._observation_sources import fetch_reports
 from jobs._pricing import (
     clear_stale,
     compute,
+    event_failed,
     mark_stale,
     pricing_of,
     station_for,
@@ -53,10 +54,14 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
         icao = event.rule.station
         if icao is None:
             continue
-        station = station_for(ctx, icao)
-        if station is None:
+        try:
+            station = station_for(ctx, icao)
+            if station is None:
+                continue
+            start, end = local_day_window(station.timezone, event.date)
+        except Exception as err:  # e.g. a date at the calendar's edge: this event only
+            event_failed(ctx, event, "observation handling", err)
             continue
-        start, end = local_day_window(station.timezone, event.date)
         if start <= now < end:
             out[station.icao].append(event)
     return out
@@ -90,7 +95,10 @@ async def run(ctx: JobContext) -> None:
         ctx.store.submit(ObservationsSeen(tuple(fresh), received))
     for icao, events in targets.items():
         for event in events:
-            reprice_event(ctx, event, icao, received, recv_ns)
+            try:
+                reprice_event(ctx, event, icao, received, recv_ns)
+            except Exception as err:  # one event's failure leaves the others conditioned
+                event_failed(ctx, event, "observation handling", err)
     live.prune(received - _KEEP)
 
 

@@ -8,7 +8,9 @@ on the running extreme once the local day has started (``jobs._pricing``), store
 snapshot and handed to the engine, which re-evaluates that event's edges at once.
 
 Bad input marks the event stale (no edge; ``/status`` → ``degraded`` says why): too few
-members, non-finite members, an unusable observation record.
+members, non-finite members, an unusable observation record. Each event is priced in isolation:
+whatever one event raises (pricing, storing the snapshot) marks that event stale with the reason
+and the others are priced as usual; a station whose request fails leaves only its events out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections import defaultdict
 from jobs._pricing import (
     clear_stale,
     compute,
+    event_failed,
     extreme_of,
     lead_days,
     mark_stale,
@@ -49,7 +52,9 @@ async def run(ctx: JobContext) -> None:
     for (icao, _, _), events in groups.items():
         try:
             await _price_group(ctx, icao, events)
-        except WeatherError as err:
+        except Exception as err:  # WeatherError, or a surprise: this station's events only
+            if not isinstance(err, WeatherError):
+                logger.exception("pricing station %s failed", icao)
             failures.append(f"{icao}: {err}")
             for event in events:
                 if not _still_fresh(ctx, event):
@@ -92,7 +97,10 @@ async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent
             ctx.health.note(f"forecast:{event.slug}", f"no forecast for {event.date}")
             continue
         ctx.health.note(f"forecast:{event.slug}", None)
-        await _price_event(ctx, event, forecast, station)
+        try:
+            await _price_event(ctx, event, forecast, station)
+        except Exception as err:  # one bad event must not leave the rest unpriced
+            event_failed(ctx, event, "pricing", err)
 
 
 async def _price_event(

@@ -19,11 +19,13 @@ import msgspec
 
 from weatheredge.feed.metrics import LatencyHistogram
 from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
+from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
 from weatheredge.model.ladder import LadderLeg, LadderSide, ladder_quotes
 from weatheredge.model.market import BucketMarket, TemperatureEvent
-from weatheredge.model.prices import MICRO, from_micros, to_micros
+from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, from_micros, to_micros
 from weatheredge.polymarket import wire
+from weatheredge.ratelog import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +96,12 @@ class Engine:
         self.tokens: dict[str, TokenRef] = {}
         self.books: dict[str, OrderBook] = {}
         self.events: dict[str, TemperatureEvent] = {}
+        self.rejected: list[tuple[str, str]] = []  # (slug, reason) left out by set_events
         self.pricing: dict[str, Pricing] = {}
         self._edge_ids: dict[str, str] = {}
         self.counters: Counter[str] = Counter()
         self.bad_frames: Counter[str] = Counter()
-        self._last_log: dict[str, float] = {}
+        self._log = RateLimitedLog(logger, _LOG_EVERY_S)
         self._px: dict[str, int] = {}
         self.frames = 0  # plain ints on the hot path; merged into counters by status()
         self.messages = 0
@@ -121,8 +124,15 @@ class Engine:
     # -- catalogue ------------------------------------------------------------------------
 
     def set_events(self, events: Iterable[TemperatureEvent]) -> tuple[list[str], list[str]]:
-        """Replace the catalogue. Returns (tokens added, tokens removed) for the stream."""
-        new_events = {e.event_id: e for e in events}
+        """Replace the catalogue. Returns (tokens added, tokens removed) for the stream.
+
+        A token keeps its owner: an event claiming ids another event holds is left out, never
+        re-mapped (discovery already checks; ``rejected`` says why when it did not).
+        """
+        kept, self.rejected = unique_owners(events, self.owner_of)
+        for slug, reason in self.rejected:
+            self._log("catalogue", "event %s left out of the catalogue: %s", slug, reason)
+        new_events = {e.event_id: e for e in kept}
         old_tokens = set(self.tokens)
         tokens: dict[str, TokenRef] = {}
         for event in new_events.values():
@@ -141,6 +151,11 @@ class Engine:
         self.tokens = tokens
         self.events = new_events
         return [t for t in tokens if t not in old_tokens], removed
+
+    def owner_of(self, token: str) -> str | None:
+        """The event id that owns ``token`` in the current catalogue."""
+        ref = self.tokens.get(token)
+        return ref.event.event_id if ref is not None else None
 
     def group_of(self, token: str) -> str:
         """The event a token belongs to (the feed keeps an event's tokens on one socket)."""
@@ -228,7 +243,7 @@ class Engine:
             return
         try:
             value = _decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # too deep: counted by the slow path
             decoded = wire.decode_market_frame(data)
             for error in decoded.errors:
                 self._bad(error.kind, error.sample)
@@ -263,16 +278,17 @@ class Engine:
             if local.ws:
                 continue
             try:
-                local.replace(
-                    self._levels(book.bids),
-                    self._levels(book.asks),
-                    int(book.timestamp),
-                    ws=False,
-                    seen_ns=recv_ns,
-                )
+                bids, asks = self._levels(book.bids), self._levels(book.asks)
+                ts = int(book.timestamp)
             except ValueError as err:
                 self._bad("invalid_value", f"RestBook {book.asset_id}: {err}")
                 continue
+            if any(size > MAX_SIZE_MICROS for _, size in (*bids, *asks)):
+                self._bad("absurd_size", f"RestBook {book.asset_id}")
+                local.unsync()  # the venue's book is unknown now: price nothing from it
+                self._close(book.asset_id, "book not synced", recv_ns)
+                continue
+            local.replace(bids, asks, ts, ws=False, seen_ns=recv_ns)
             self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
         for ref in touched.values():
@@ -323,6 +339,11 @@ class Engine:
             if price % tick or price < tick or price > MICRO - tick:
                 self._bad("off_tick", f"{token}: price {change.price} tick {tick}")
                 continue
+            if size > MAX_SIZE_MICROS:  # dropping it would leave the level wrong: re-snapshot
+                self._bad("absurd_size", f"{token}: size {change.size}")
+                self._desync(token, "absurd size in a price_change")
+                touched[ref.market.yes_token] = ref
+                continue
             if ts < book.updated_ms:
                 self._desync(token, f"out-of-order price_change ({ts} < {book.updated_ms})")
                 touched[ref.market.yes_token] = ref
@@ -353,13 +374,18 @@ class Engine:
             book = self.books[msg.asset_id]
             tick = self._micros(msg.tick_size) if msg.tick_size else book.tick
             bids, asks = self._levels(msg.bids), self._levels(msg.asks)
-            for price, _size in (*bids, *asks):
+            for price, size in (*bids, *asks):
                 if tick <= 0 or price % tick or price < tick or price > MICRO - tick:
-                    self._bad("off_tick", f"book {msg.asset_id}: level {price} tick {tick}")
-                    if book.synced:
-                        self._desync(msg.asset_id, "snapshot with an off-tick level")
-                    touched[ref.market.yes_token] = ref
-                    return
+                    kind, what = "off_tick", f"level {price} tick {tick}"
+                elif size > MAX_SIZE_MICROS:
+                    kind, what = "absurd_size", f"level {price} size {size // MICRO} shares"
+                else:
+                    continue
+                self._bad(kind, f"book {msg.asset_id}: {what}")
+                if book.synced:
+                    self._desync(msg.asset_id, f"snapshot with an {kind.replace('_', '-')} level")
+                touched[ref.market.yes_token] = ref
+                return
             book.tick = tick
             book.replace(bids, asks, int(msg.timestamp), ws=True, seen_ns=recv_ns)
             if msg.last_trade_price:
@@ -392,7 +418,8 @@ class Engine:
         ref = self.tokens.get(token)
         if ref is None:
             return
-        self._micros(price)  # validates; raises ValueError on garbage
+        if not 0 <= self._micros(price) <= MICRO:  # raises ValueError on garbage
+            raise ValueError(f"last trade price {price[:40]!r} out of range")
         if ref.side is _YES:
             self.last_trades[token] = price
         else:  # a NO print at q is a YES print at 1 - q on the mirrored book
@@ -594,15 +621,13 @@ class Engine:
 
     def _bad(self, kind: str, sample: str) -> None:
         self.bad_frames[kind] += 1
-        now = time.monotonic()
-        if now - self._last_log.get(kind, -_LOG_EVERY_S) >= _LOG_EVERY_S:
-            self._last_log[kind] = now
-            logger.warning(
-                "dropped bad market frame (%s, %d so far): %.200s",
-                kind,
-                self.bad_frames[kind],
-                sample,
-            )
+        self._log(
+            kind,
+            "dropped bad market frame (%s, %d so far): %.200s",
+            kind,
+            self.bad_frames[kind],
+            sample,
+        )
 
     def status(self) -> dict[str, object]:
         synced = sum(1 for b in self.books.values() if b.synced)

@@ -370,3 +370,25 @@ def test_gap_message_names_the_neighbours() -> None:
 
 def test_empty_ladder() -> None:
     assert validate_ladder([]) == "no buckets"
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("9" * 400 + "°F or below", "outside the physical range -100…150°F"),
+        ("1" + "0" * 400 + "°F or higher", "(401 digits)"),
+        ("151°F or higher", "bound 151°F outside"),
+        ("-101°F or below", "bound -101°F outside"),
+        ("66°C", "outside the physical range -73…65°C"),
+        ("-80--74°C", "bound -80°C outside"),
+    ],
+)
+def test_bounds_outside_the_physical_range_are_refused(label: str, reason: str) -> None:
+    with pytest.raises(ValueError, match="outside the physical range") as info:
+        parse_bucket_label(label)
+    assert reason in str(info.value) and len(str(info.value)) < 100
+
+
+@pytest.mark.parametrize("label", ["150°F or higher", "-100°F or below", "65°C", "-73°C"])
+def test_the_physical_range_is_inclusive(label: str) -> None:
+    assert parse_bucket_label(label).label() == label

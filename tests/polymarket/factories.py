@@ -50,7 +50,8 @@ def make_market(
 ) -> dict[str, Any]:
     yes, no = token_id(slug, label, "yes"), token_id(slug, label, "no")
     market: dict[str, Any] = {
-        "id": str(1_000_000 + index),
+        # Gamma market ids are unique across events, like the tokens.
+        "id": str(int(hashlib.sha256(f"{slug}#{index}".encode()).hexdigest()[:12], 16)),
         "question": f"Will the temperature be {label}?",
         "conditionId": "0x" + hashlib.sha256(f"{slug}{label}".encode()).hexdigest(),
         "slug": f"{slug}-{index}",

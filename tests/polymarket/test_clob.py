@@ -82,3 +82,24 @@ async def test_http_errors_become_clob_errors(
     with pytest.raises(ClobError) as info:
         await fetch_books(session, f"{venue_server.http_url}/nowhere", ["1"])
     assert info.value.status == 404
+
+
+async def test_a_hostile_deep_body_is_a_clob_error(session: aiohttp.ClientSession) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    deep = '[{"market": "0x1", "asset_id": "1", "timestamp": "1", "bids": [], "asks": [], "x": '
+    body = deep + "[" * 200_000 + "]" * 200_000 + "}]"
+
+    async def books(_request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/books", books)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        with pytest.raises(ClobError, match="nested too deep"):
+            await fetch_books(session, f"http://127.0.0.1:{server.port}", ["1"])
+    finally:
+        await server.close()

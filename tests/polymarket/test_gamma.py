@@ -9,7 +9,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.polymarket.conftest import VenueServer
-from tests.polymarket.factories import WU_C_RULES, c_labels, make_event, make_market, token_id
+from tests.polymarket.factories import (
+    WU_C_RULES,
+    c_labels,
+    f_labels,
+    make_event,
+    make_market,
+    token_id,
+)
 from weatheredge.model.buckets import Unit
 from weatheredge.model.rules import Extreme, SourceKind
 from weatheredge.polymarket.gamma import GammaError, discover_temperature_events
@@ -289,3 +296,76 @@ async def test_each_tag_alone_misses_an_event_the_union_finds(
         "lowest-temperature": (2, 2, 1),
         "weather": (3, 2, 1),
     }
+
+
+async def test_bounds_outside_the_physical_range_reject_the_event_only(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    huge = make_event("Gotham", event_id="7", labels=["9" * 400 + "°F or below", "10°F or higher"])
+    venue_server.venue.add_event(huge)
+    venue_server.venue.add_event(make_event(event_id="8"))
+    discovery = await discover(venue_server, session)
+    assert [e.city for e in discovery.events] == ["NYC"]
+    ((slug, reason),) = discovery.rejected
+    assert slug == huge["slug"] and "outside the physical range -100…150°F" in reason
+    assert len(reason) < 160
+
+
+def _with_tokens_of(event: dict, donor: dict) -> dict:
+    for market, theirs in zip(event["markets"], donor["markets"], strict=True):
+        market["clobTokenIds"] = theirs["clobTokenIds"]
+    return event
+
+
+async def test_an_event_claiming_another_events_tokens_is_rejected(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    nyc = make_event(event_id="100")
+    hijacker = _with_tokens_of(make_event("Gotham", event_id="200", labels=f_labels(79)), nyc)
+    venue_server.venue.add_event(hijacker)  # listed first: listing order decides nothing
+    venue_server.venue.add_event(nyc)
+    discovery = await discover(venue_server, session)
+    assert [e.slug for e in discovery.events] == [nyc["slug"]]
+    ((slug, reason),) = discovery.rejected
+    assert slug == hijacker["slug"] and reason.startswith("token ")
+    assert reason.endswith(f"belongs to {nyc['slug']}")
+
+
+async def test_the_running_owner_keeps_its_tokens_against_an_older_claimant(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    nyc = make_event(event_id="500")
+    older = _with_tokens_of(make_event("Gotham", event_id="40", labels=f_labels(79)), nyc)
+    venue_server.venue.add_event(older)
+    venue_server.venue.add_event(nyc)
+    first = await discover(venue_server, session)
+    assert [e.event_id for e in first.events] == ["40"]  # without an owner, the oldest id wins
+    owned = {m.yes_token for m in first.events[0].markets}
+    discovery = await discover(venue_server, session, owner_of=lambda t: "500" * (t in owned))
+    assert [e.event_id for e in discovery.events] == ["500"]  # ... the running owner beats it
+    assert discovery.rejected[0][0] == older["slug"]
+
+
+@pytest.mark.parametrize("shared", ["yes", "yes_no", "market_id"])
+async def test_an_event_reusing_an_id_across_its_own_markets_is_rejected(
+    venue_server: VenueServer, session: aiohttp.ClientSession, shared: str
+) -> None:
+    event = make_event(event_id="9")
+    for market in event["markets"]:
+        yes, no = json.loads(market["clobTokenIds"])
+        if shared == "yes":
+            market["clobTokenIds"] = json.dumps(["4242", no])
+        elif shared == "yes_no":
+            market["clobTokenIds"] = json.dumps([yes, yes])
+        else:
+            market["id"] = "77"
+    venue_server.venue.add_event(event)
+    discovery = await discover(venue_server, session)
+    assert discovery.events == []
+    ((_, reason),) = discovery.rejected
+    expected = {
+        "yes": "token 4242 used twice within the event",
+        "yes_no": "without token ids",
+        "market_id": "market 77 used twice within the event",
+    }
+    assert expected[shared] in reason

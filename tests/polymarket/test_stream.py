@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import AsyncIterator
 
@@ -281,6 +282,30 @@ async def test_callback_errors_do_not_kill_the_stream(venue_server: VenueServer)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_repeating_callback_error_logs_one_traceback_not_one_per_frame(
+    venue_server: VenueServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = seed(venue_server)
+
+    def explode(_data: str | bytes, _ts: int) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    stream = MarketStream(venue_server.ws_url, explode, heartbeat_s=0.05)
+    stream.subscribe(tokens[:2])
+    task = asyncio.create_task(stream.run())
+    with caplog.at_level(logging.ERROR, logger="weatheredge.polymarket.stream"):
+        await eventually(lambda: stream.callback_errors == 1)
+        for i in range(30):
+            venue_server.venue.set_level(tokens[0], "BUY", f"0.{10 + i}", "1")
+        await eventually(lambda: stream.callback_errors == 31)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    lines = [r for r in caplog.records if "on_frame failed" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is not None  # the first one, with traceback
+    assert stream.connected is False or stream.reconnects == 0
 
 
 async def test_gives_up_after_reconnect_attempts(venue_server: VenueServer) -> None:

@@ -117,7 +117,7 @@ def test_mixed_array_keeps_the_known_events_and_reports_the_rest() -> None:
 def test_sample_is_truncated() -> None:
     with pytest.raises(FrameError) as info:
         decode_frame("x" * 10_000)
-    assert len(info.value.sample) <= 200
+    assert len(info.value.sample) < 300
 
 
 def test_client_frames_match_the_documented_shapes() -> None:
@@ -162,3 +162,40 @@ def test_stale_gamma_event_without_ids_still_decodes() -> None:
         b'{"title": "Highest temperature in NYC on May 3?", "markets": [{}]}'
     )
     assert event.id is None and event.markets and event.markets[0].clob_token_ids is None
+
+
+DEEP = "[" * 200_000 + "]" * 200_000
+DEEP_BOOK = (
+    '{"event_type": "book", "market": "0x1", "asset_id": "1", "timestamp": "1", "asks": [],'
+    ' "bids": ' + "[" * 5000 + "]" * 5000 + "}"
+)
+DEEP_UNKNOWN_FIELD = (
+    '{"event_type": "last_trade_price", "market": "0x1", "asset_id": "1", "price": "0.5",'
+    ' "size": "1", "side": "BUY", "timestamp": "1", "extra": ' + DEEP + "}"
+)
+
+
+@pytest.mark.parametrize("frame", [DEEP, DEEP_BOOK, DEEP_UNKNOWN_FIELD, DEEP.encode()])
+def test_hostile_nesting_is_a_too_deep_frame_not_a_crash(frame: str | bytes) -> None:
+    with pytest.raises(FrameError) as info:
+        decode_frame(frame)
+    assert info.value.kind == "too_deep"
+    assert len(info.value.sample) < 300
+
+
+def test_every_other_decoder_reports_hostile_nesting_as_a_decode_error() -> None:
+    from weatheredge.polymarket import wire
+
+    body = (
+        '{"market": "0x1", "asset_id": "1", "timestamp": "1", "bids": [], "asks": [],'
+        ' "x": ' + DEEP + "}"
+    ).encode()
+    for decode, data in (
+        (wire.decode_book, body),
+        (wire.decode_books, b"[" + body + b"]"),
+        (wire.decode_gamma_event, b'{"id": "1", "x": ' + DEEP.encode() + b"}"),
+        (wire.decode_raw_events_page, b'{"events": [' + DEEP.encode() + b"]}"),
+    ):
+        with pytest.raises(msgspec.DecodeError, match="nested too deep"):
+            decode(data)
+    assert wire.decode_clob_error(body) is None

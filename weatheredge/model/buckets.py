@@ -64,15 +64,44 @@ _LE = re.compile(rf"^(?:≤|<=)\s*{_NUM}{_UNIT}$", re.IGNORECASE)
 _GE = re.compile(rf"^(?:≥|>=)\s*{_NUM}{_UNIT}$", re.IGNORECASE)
 
 
+# Bounds a settled temperature can physically take (Earth's records are about -128 °F and
+# 134 °F): a label beyond them is garbage or hostile, and a 400-digit bound would overflow float
+# arithmetic in the bucket preimage and the SQLite INTEGER columns further down.
+PHYSICAL_RANGE: dict[Unit, tuple[int, int]] = {Unit.F: (-100, 150), Unit.C: (-73, 65)}
+
+
 def _int(text: str) -> int:
     return int(text.replace("−", "-").replace("–", "-"))
+
+
+def _short(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 12 else f"{text[:10]}…({len(text)} digits)"
+
+
+def bounds_problem(bucket: Bucket) -> str | None:
+    """Why a bucket bound lies outside :data:`PHYSICAL_RANGE`, or None."""
+    low, high = PHYSICAL_RANGE[bucket.unit]
+    for bound in (bucket.lo, bucket.hi):
+        if bound is not None and not low <= bound <= high:
+            unit = bucket.unit.value
+            return f"bound {_short(bound)}°{unit} outside the physical range {low}…{high}°{unit}"
+    return None
 
 
 def parse_bucket_label(label: str) -> Bucket:
     """Parse a Gamma ``groupItemTitle`` such as ``44-45°F`` into a Bucket.
 
-    Raises ValueError naming the label when it matches no known form.
+    Raises ValueError naming the label when it matches no known form or a bound lies outside
+    :data:`PHYSICAL_RANGE`.
     """
+    bucket = _parse(label)
+    if problem := bounds_problem(bucket):
+        raise ValueError(problem)
+    return bucket
+
+
+def _parse(label: str) -> Bucket:
     text = " ".join(label.strip().split())
     if m := _BELOW.match(text) or _LE.match(text):
         return Bucket(None, _int(m.group(1)), Unit(m.group(2).upper()))

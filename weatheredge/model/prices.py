@@ -8,6 +8,9 @@ hot path. 1e-6 covers every tick the CLOB supports (finest 0.0001) and the 6-dec
 from __future__ import annotations
 
 MICRO = 1_000_000
+# No order book holds a trillion shares of one bucket; a size beyond this is a broken or hostile
+# feed (a 29-digit size once entered a book), so it is refused rather than priced.
+MAX_SIZE_MICROS = 10**12 * MICRO
 _DIGITS = frozenset("0123456789")
 
 

@@ -12,6 +12,10 @@ Venue limits and quirks (polymarket.md §3, §6.3):
 - ``endDate`` is not the observation date: use ``eventDate``, else the slug, else the title.
 - Some city-days exist twice (``arch-`` slugs recreated on 2026-05-17/19); keep one per
   (city, extreme, date), preferring the slug without ``arch-``.
+- A token (market, condition) id belongs to one bucket of one event: an event reusing ids
+  across its own buckets, or claiming another kept event's, is rejected
+  (``weatheredge.model.catalogue``). Bucket bounds outside a physical range are rejected too.
+- Any failure while validating one record rejects that record only, with the reason.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import datetime as dt
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -28,6 +32,7 @@ import msgspec
 from yarl import URL
 
 from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
+from weatheredge.model.catalogue import self_reuse, unique_owners
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.prices import to_micros
 from weatheredge.model.rules import parse_rule, parse_title
@@ -43,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE_LIMIT = 100  # the venue never returns more per page
 MAX_PAGES = 200  # 20,000 events: far beyond the temperature universe, so more means a loop
+MAX_REASON_CHARS = 240  # a hostile label may be kilobytes long; /status shows the reason
 _OUTCOMES = ["Yes", "No"]
 _SLUG_DATE = re.compile(r"-on-([a-z]+)-(\d{1,2})-(\d{4})(?:-|$)")
 _TITLE_DATE = re.compile(r"\bon\s+([A-Za-z]+)\s+(\d{1,2})\??\s*$")
@@ -93,12 +99,14 @@ async def discover_temperature_events(
     tag_slugs: Sequence[str] = DEFAULT_TAGS,
     page_limit: int = MAX_PAGE_LIMIT,
     max_pages: int = MAX_PAGES,
+    owner_of: Callable[[str], str | None] = lambda _token: None,
 ) -> Discovery:
     """Every open highest/lowest temperature event listed under any of ``tag_slugs``, validated.
 
     Records are merged by Gamma event id across tags. Raises GammaError when a page cannot be
     fetched or parsed (a partial listing would silently drop events); bad records never raise,
-    they land in ``Discovery.rejected`` with a reason.
+    they land in ``Discovery.rejected`` with a reason. ``owner_of(token)`` names the event owning
+    a token in the running catalogue: it keeps that token against any newcomer.
     """
     discovery = Discovery()
     listed: dict[str, tuple[GammaEvent, list[str]]] = {}  # event id -> (record, tags listing it)
@@ -109,7 +117,7 @@ async def discover_temperature_events(
             try:
                 gamma = decode_gamma_event(raw)
             except msgspec.DecodeError as err:
-                discovery.rejected.append((_raw_ident(raw), f"malformed event: {err}"))
+                _reject(discovery, _raw_ident(raw), f"malformed event: {err}")
                 continue
             key = gamma.id or gamma.slug or _raw_ident(raw)
             if key in listed:
@@ -124,7 +132,10 @@ async def discover_temperature_events(
             continue
         if (event := _accept(gamma, discovery, seen)) is not None:
             tags_of[event.event_id] = tags
-    discovery.events = list(seen.values())
+    discovery.events, clashes = unique_owners(seen.values(), owner_of)
+    # First in the list: /status samples its head, and a hijack attempt matters more than
+    # the venue's usual stale records.
+    discovery.rejected[:0] = clashes
     for event in discovery.events:
         tags = tags_of[event.event_id]
         for tag in tags:
@@ -200,6 +211,12 @@ async def _get(
         raise GammaError(f"request failed: {err!r}", url=safe_url) from err
 
 
+def _reject(discovery: Discovery, ident: str, reason: str) -> None:
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    discovery.rejected.append((ident[:MAX_REASON_CHARS], reason))
+
+
 def _accept(
     gamma: GammaEvent,
     discovery: Discovery,
@@ -209,7 +226,11 @@ def _accept(
     try:
         event = to_temperature_event(gamma)
     except Rejected as err:
-        discovery.rejected.append((ident, str(err)))
+        _reject(discovery, ident, str(err))
+        return None
+    except Exception as err:  # one record's surprise must not end discovery for the others
+        logger.debug("gamma record %s failed validation", ident, exc_info=True)
+        _reject(discovery, ident, f"unexpected {type(err).__name__}: {err}")
         return None
     key = (event.city.lower(), event.rule.extreme.value, event.date)
     kept = seen.get(key)
@@ -226,7 +247,7 @@ def _accept(
 def _raw_ident(raw: msgspec.Raw) -> str:
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return "?"
     if isinstance(value, dict):
         return str(value.get("slug") or value.get("id") or "?")
@@ -256,7 +277,7 @@ def to_temperature_event(gamma: GammaEvent) -> TemperatureEvent:
         rule = parse_rule(title, description, source, label_unit=markets[0].bucket.unit)
     except ValueError as err:
         raise Rejected(f"rules: {err}") from err
-    return TemperatureEvent(
+    event = TemperatureEvent(
         event_id=gamma.id,
         slug=gamma.slug,
         title=title,
@@ -265,6 +286,9 @@ def to_temperature_event(gamma: GammaEvent) -> TemperatureEvent:
         rule=rule,
         markets=tuple(markets),
     )
+    if reason := self_reuse(event):
+        raise Rejected(reason)
+    return event
 
 
 def _tradable(market: GammaMarket) -> bool:
@@ -279,12 +303,13 @@ def _lower_edge(bucket: Bucket) -> float:
 def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
     label = market.group_item_title or ""
     name = label or market.id or "?"
+    name = name if len(name) <= 40 else f"{name[:24]}…"  # reasons stay readable
     if not market.id or not market.condition_id:
         raise Rejected(f"market {name}: no id or conditionId")
     try:
         bucket = parse_bucket_label(label)
     except ValueError as err:
-        raise Rejected(f"market {name}: {err}") from err
+        raise Rejected(f"market {name}: {str(err)[:120]}") from err
     yes, no = _token_ids(market, name)
     return BucketMarket(
         market_id=market.id,

@@ -40,6 +40,7 @@ from websockets.exceptions import (
 
 from weatheredge.polymarket.transport import FeedConnection, connect_feed
 from weatheredge.polymarket.wire import encode_subscription, encode_update
+from weatheredge.ratelog import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class MarketStream:
         self.pings_sent = 0
         self.pongs_received = 0
         self.callback_errors = 0
+        self._log = RateLimitedLog(logger)
         self.oversize_frames = 0  # frames over max_size: each failed its socket (close 1009)
         self.last_message_at: float | None = None
         self.last_pong_at: float | None = None
@@ -353,10 +355,17 @@ class MarketStream:
         self.last_message_at = time.time()
         try:
             self._on_frame(message, received_ns)
-        except Exception:
-            # A consumer bug must not take the socket down; it is counted and logged loudly.
+        except Exception as err:
+            # A consumer bug must not take the socket down; it is counted, and logged with its
+            # traceback at most once per kind per interval (a bad peer repeats a frame forever).
             self.callback_errors += 1
-            logger.exception("on_frame failed for frame %.200r", message)
+            self._log(
+                type(err).__name__,
+                "on_frame failed for frame %.200r",
+                message,
+                level=logging.ERROR,
+                exc_info=True,
+            )
 
     async def _heartbeat(self, ws: FeedConnection) -> None:
         limit = self.pong_timeout_beats * self.heartbeat_s

@@ -20,8 +20,9 @@ CLOB REST ``/book`` and ``/books`` return book objects with bids ascending and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -30,6 +31,7 @@ from weatheredge.model.prices import to_micros
 Side = Literal["BUY", "SELL"]
 
 _SAMPLE_CHARS = 200
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- market channel
@@ -194,7 +196,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
 class FrameError(Exception):
     """A frame (or one object inside an array frame) that could not be turned into an event.
 
-    kind is one of ``not_json``, ``binary``, ``unknown_event``, ``invalid``; sample is a truncated
+    kind is one of ``not_json``, ``binary``, ``unknown_event``, ``invalid``, ``too_deep`` (nesting
+    beyond what the decoder's recursion limit allows); sample is a truncated
     copy of the offending text for the log. ``events`` holds whatever valid events the same frame
     carried, so a strict caller does not lose them.
     """
@@ -213,6 +216,23 @@ class FrameError(Exception):
 class DecodedFrame:
     events: list[MarketEvent] = field(default_factory=list)
     errors: list[FrameError] = field(default_factory=list)
+
+
+class TooDeep(msgspec.DecodeError):
+    """JSON nested deeper than the decoder's recursion limit (a DecodeError like any other)."""
+
+
+def _bounded(decode: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``decode`` with RecursionError turned into :class:`TooDeep`, so callers that handle
+    ``msgspec.DecodeError`` also handle a hostile nesting depth."""
+
+    def run(data: Any) -> T:
+        try:
+            return decode(data)
+        except RecursionError as err:
+            raise TooDeep(f"JSON nested too deep: {err}") from None
+
+    return run
 
 
 # One decoder for the common case: the whole frame is valid. The slow path below only runs for
@@ -240,12 +260,15 @@ def decode_market_frame(data: str | bytes) -> DecodedFrame:
     if _is_pong(data):
         return DecodedFrame()
     try:
-        value = _FAST.decode(data)
-    except msgspec.ValidationError:
-        return _decode_slow(data)
+        try:
+            value = _FAST.decode(data)
+        except msgspec.ValidationError:
+            return _decode_slow(data)
     except msgspec.DecodeError as err:
         kind = "binary" if isinstance(data, bytes) else "not_json"
         return DecodedFrame(errors=[FrameError(kind, _sample(data), str(err))])
+    except RecursionError as err:  # e.g. a 200,000-deep array: refused, not a crash
+        return DecodedFrame(errors=[FrameError("too_deep", _sample(data), str(err))])
     return DecodedFrame(events=value if isinstance(value, list) else [value])
 
 
@@ -341,23 +364,23 @@ class ClobErrorBody(msgspec.Struct, frozen=True):
     retry_after_seconds: float | None = None
 
 
-_BOOKS = msgspec.json.Decoder(list[RestBook])
-_BOOK = msgspec.json.Decoder(RestBook)
-_CLOB_ERROR = msgspec.json.Decoder(ClobErrorBody)
+_BOOKS = _bounded(msgspec.json.Decoder(list[RestBook]).decode)
+_BOOK = _bounded(msgspec.json.Decoder(RestBook).decode)
+_CLOB_ERROR = _bounded(msgspec.json.Decoder(ClobErrorBody).decode)
 
 
 def decode_books(data: bytes) -> list[RestBook]:
-    """Raises msgspec.DecodeError / ValidationError on a malformed body."""
-    return _BOOKS.decode(data)
+    """Raises msgspec.DecodeError / ValidationError (TooDeep: nesting) on a malformed body."""
+    return _BOOKS(data)
 
 
 def decode_book(data: bytes) -> RestBook:
-    return _BOOK.decode(data)
+    return _BOOK(data)
 
 
 def decode_clob_error(data: bytes) -> ClobErrorBody | None:
     try:
-        return _CLOB_ERROR.decode(data)
+        return _CLOB_ERROR(data)
     except msgspec.DecodeError:
         return None
 
@@ -431,19 +454,19 @@ class RawEventsKeysetPage(msgspec.Struct, frozen=True):
     next_cursor: str | None = None
 
 
-_RAW_PAGE = msgspec.json.Decoder(RawEventsKeysetPage)
-_EVENT = msgspec.json.Decoder(GammaEvent)
-_STR_LIST = msgspec.json.Decoder(list[str])
+_RAW_PAGE = _bounded(msgspec.json.Decoder(RawEventsKeysetPage).decode)
+_EVENT = _bounded(msgspec.json.Decoder(GammaEvent).decode)
+_STR_LIST = _bounded(msgspec.json.Decoder(list[str]).decode)
 
 
 def decode_raw_events_page(data: bytes) -> RawEventsKeysetPage:
-    return _RAW_PAGE.decode(data)
+    return _RAW_PAGE(data)
 
 
 def decode_gamma_event(data: bytes | msgspec.Raw) -> GammaEvent:
-    return _EVENT.decode(data)
+    return _EVENT(data)
 
 
 def decode_json_string_list(text: str) -> list[str]:
     """Decode Gamma's JSON-in-a-string arrays (``clobTokenIds``, ``outcomes``)."""
-    return _STR_LIST.decode(text)
+    return _STR_LIST(text)

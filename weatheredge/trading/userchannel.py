@@ -13,18 +13,23 @@ import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 import websockets
 
+from weatheredge.ratelog import RateLimitedLog
 from weatheredge.trading.gateway import TradeView
 
 logger = logging.getLogger(__name__)
+_log = RateLimitedLog(logger)
 
 
-def trades_from_event(event: dict[str, Any], api_key: str) -> list[TradeView]:
+def trades_from_event(
+    event: dict[str, Any], api_key: str, log: RateLimitedLog = _log
+) -> list[TradeView]:
     """Our fills in one ``trade`` event (empty if it is not ours or malformed)."""
     try:
         trade_id, status = str(event["id"]), str(event["status"]).removeprefix("TRADE_STATUS_")
@@ -68,8 +73,8 @@ def trades_from_event(event: dict[str, Any], api_key: str) -> list[TradeView]:
                 )
             )
         return out
-    except (KeyError, ValueError, ArithmeticError, TypeError):
-        logger.warning("user channel: malformed trade event dropped")
+    except (KeyError, ValueError, ArithmeticError, TypeError, AttributeError):
+        log("malformed_trade", "user channel: malformed trade event dropped")
         return []
 
 
@@ -92,6 +97,8 @@ class UserChannel:
         self._heartbeat_s = heartbeat_s
         self.connects = 0
         self.connected = False
+        self.bad_frames: Counter[str] = Counter()
+        self._log = RateLimitedLog(logger)  # per channel: one bad peer, one budget
 
     def _subscribe_frame(self) -> str:
         key, secret, passphrase = self._auth
@@ -136,14 +143,18 @@ class UserChannel:
             return
         try:
             data = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError) as err:  # never the text: it may be ours, with a key
+            self.bad_frames[type(err).__name__] += 1
+            self._log(
+                "bad_frame", "user channel: undecodable frame dropped (%s)", type(err).__name__
+            )
             return
         events: Iterable[Any] = data if isinstance(data, list) else [data]
         for event in events:
             if not isinstance(event, dict):
                 continue
             if event.get("event_type") == "trade":
-                for trade in trades_from_event(event, self._auth[0]):
+                for trade in trades_from_event(event, self._auth[0], self._log):
                     self._on_trade(trade)
             elif event.get("event_type") == "order":
                 self._on_order(event)
