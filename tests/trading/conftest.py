@@ -79,6 +79,9 @@ class ScriptedGateway:
             raise GatewayTimeout("accepted, but the answer was lost")
         return result
 
+    def untaken(self, token_id: str, buying: bool, price: int, size: int) -> int:
+        return self.paper.untaken(token_id, buying, price, size)
+
     async def cancel(self, order_id: str) -> bool:
         self.cancelled.append(order_id)
         return self.resting.pop(order_id, None) is not None
@@ -122,6 +125,10 @@ class Harness:
 
     async def start(self) -> Trader:
         self.ledger = Ledger.open(self.db)
+        # the paper venue's memory lives in the database, as in the daemon: a restart reloads it
+        self.paper = PaperGateway(lambda t: self.engine.books.get(t), self.ledger)
+        await self.paper.load()
+        self.gateway.paper = self.paper
         stream = type("S", (), {"connected": property(lambda s: self.connected)})()
         self.trader = Trader(
             mode=self.mode,
