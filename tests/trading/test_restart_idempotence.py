@@ -59,6 +59,28 @@ async def test_a_restart_never_rebuys_the_offer_the_paper_venue_already_gave(
     assert shares(h) == ["70"] and len(h.gateway.placed) == 2
 
 
+async def test_an_exit_never_sells_into_the_same_bid_twice(harness: Harness) -> None:
+    h = harness
+    await h.start()
+    edge(h)
+    await h.step()
+    h.book(M2.yes_token, [("0.55", "20")], [("0.60", "100")])  # overshoot: exit at the bid
+    for _ in range(3):
+        await h.step()
+    await h.restart()
+    h.fair_books()
+    h.price(0.40)
+    h.book(M2.yes_token, [("0.55", "20")], [("0.60", "100")])
+    await h.step()
+    rows = h.rows("SELECT kind, size, status FROM trade_intents ORDER BY created_at")
+    assert rows == [
+        {"kind": "entry", "size": "30", "status": "filled"},
+        {"kind": "exit", "size": "20", "status": "filled"},
+    ]  # not an order per tick for a bid our paper order already took
+    assert shares(h) == ["10"]
+    assert limits(h) == ["min_size", "min_size"]  # once per run, not per tick
+
+
 async def test_a_new_episode_tops_up_to_the_target_instead_of_a_second_full_order(
     tmp_path: Path,
 ) -> None:

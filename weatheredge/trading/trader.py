@@ -438,13 +438,10 @@ class Trader:
         if any(i.token_id == token and i.side == "BUY" for i in self.intents.values()):
             return await self._block_entry(signal, token, "working_order", "one order per token")
         assert signal.quote is not None
-        depth = ask[1]
-        untaken = getattr(self.gateway, "untaken", None)  # paper: the book never shows our takes
-        if untaken is not None:
-            depth = untaken(token, True, ask[0], ask[1])
-            if depth <= 0:
-                detail = f"the {Decimal(ask[1]) / _M} offered at {Decimal(ask[0]) / _M} were taken"
-                return await self._block_entry(signal, token, "offer_taken", detail)
+        depth = self._offered(token, True, ask)
+        if depth <= 0:
+            detail = f"the {Decimal(ask[1]) / _M} offered at {Decimal(ask[0]) / _M} were taken"
+            return await self._block_entry(signal, token, "offer_taken", detail)
         offer = Offer(
             prob=D(signal.quote.prob),
             price=Decimal(ask[0]) / _M,
@@ -477,6 +474,12 @@ class Trader:
             }
         )
         await self._submit(intent)
+
+    def _offered(self, token: str, buying: bool, level: tuple[int, int]) -> int:
+        """What is left for us of a best level (micros): in paper mode the live book never shows
+        what our paper orders already took from it, the paper venue remembers."""
+        untaken = getattr(self.gateway, "untaken", None)
+        return level[1] if untaken is None else int(untaken(token, buying, *level))
 
     async def _block_entry(self, signal: EdgeSignal, token: str, limit: str, detail: str) -> None:
         if self._entry_blocked.get(signal.edge_id) == limit:
@@ -597,7 +600,9 @@ class Trader:
             plan = plan_exit(
                 prob=D(prob),
                 bid=None if bid is None else Decimal(bid[0]) / _M,
-                bid_size=ZERO if bid is None else Decimal(bid[1]) / _M,
+                bid_size=ZERO
+                if bid is None
+                else Decimal(self._offered(pos.token_id, False, bid)) / _M,
                 shares=pos.shares,
                 fee_rate=D(ref.market.fee_rate),
                 tick=Decimal(book.tick) / _M,
