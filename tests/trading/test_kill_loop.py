@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
+from tests.trading.conftest import db_rows, modal_yes
 from weatheredge.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,27 +32,14 @@ trading:
 ASK, FIRST, SECOND = "0.16", Decimal(150), Decimal(2000)
 
 
-def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(db, timeout=5)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql)]
-    except sqlite3.OperationalError:  # not migrated yet
-        return []
-    finally:
-        con.close()
-
-
 def _count(db: Path, sql: str) -> int:
-    rows = _rows(db, sql)
+    rows = db_rows(db, sql)
     return int(next(iter(rows[0].values()))) if rows else 0
 
 
 def _shares(db: Path) -> Decimal:
     return sum(
-        (Decimal(r["shares"]) for r in _rows(db, "SELECT shares FROM positions")), Decimal(0)
+        (Decimal(r["shares"]) for r in db_rows(db, "SELECT shares FROM positions")), Decimal(0)
     )
 
 
@@ -112,9 +98,7 @@ async def test_kill_9_loop_never_takes_an_offer_twice_nor_leaves_an_edge_open(
     await box.start(play=False)
     runs = Runs(config, db, tmp_path / "daemon.log")
     try:
-        nyc = box.quoted[0]
-        modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
-        yes, _ = nyc.tokens(modal)
+        _, yes = modal_yes(box)
         config.write_text(box.config_yaml(str(db), extra=PAPER), encoding="utf-8")
         box.venue.set_book(yes, [("0.10", "50")], [(ASK, str(FIRST))], mirror=False)
 
@@ -165,7 +149,7 @@ async def test_kill_9_loop_never_takes_an_offer_twice_nor_leaves_an_edge_open(
         await runs.kill()
         # Final run: once its own episode of the edge is open and the position at the target,
         # a clean stop.
-        [entry] = _rows(db, "SELECT prob FROM trade_intents WHERE kind = 'entry' LIMIT 1")
+        [entry] = db_rows(db, "SELECT prob FROM trade_intents WHERE kind = 'entry' LIMIT 1")
         target = _target(entry["prob"], Decimal(ASK))  # the same forecast in every run
         opened = edges_opened()
         runs.start()
@@ -182,18 +166,18 @@ async def test_kill_9_loop_never_takes_an_offer_twice_nor_leaves_an_edge_open(
     # Never an offer twice: the first 150 were bought once, the top-up only up to the target.
     shares = _shares(db)
     assert target - Decimal("0.01") < shares <= target
-    probs = {r["prob"] for r in _rows(db, "SELECT prob FROM trade_intents WHERE kind = 'entry'")}
+    probs = {r["prob"] for r in db_rows(db, "SELECT prob FROM trade_intents WHERE kind = 'entry'")}
     assert probs == {entry["prob"]}
     assert shares < FIRST + SECOND
-    fills = _rows(db, "SELECT side, price, size, status FROM trade_fills")
+    fills = db_rows(db, "SELECT side, price, size, status FROM trade_fills")
     assert {(f["side"], f["price"], f["status"]) for f in fills} == {("BUY", ASK, "CONFIRMED")}
     assert sum(Decimal(f["size"]) for f in fills) == shares  # every fill counted, once
-    paper = _rows(db, "SELECT size FROM paper_trades")
+    paper = db_rows(db, "SELECT size FROM paper_trades")
     assert sum(Decimal(t["size"]) for t in paper) == shares  # what the paper venue gave
-    [level] = _rows(db, "SELECT seen, taken FROM paper_levels")
+    [level] = db_rows(db, "SELECT seen, taken FROM paper_levels")
     assert Decimal(level["taken"]) <= Decimal(level["seen"]) == SECOND
     # No edge and no trade episode left open; the killed runs' edges closed at the next start.
-    assert _rows(db, "SELECT edge_id FROM edges WHERE closed_at IS NULL") == []
-    reasons = {r["close_reason"] for r in _rows(db, "SELECT close_reason FROM edges")}
+    assert db_rows(db, "SELECT edge_id FROM edges WHERE closed_at IS NULL") == []
+    reasons = {r["close_reason"] for r in db_rows(db, "SELECT close_reason FROM edges")}
     assert {"daemon restarted", "daemon stopped"} <= reasons
-    assert _rows(db, "SELECT episode_id FROM trade_episodes WHERE status = 'open'") == []
+    assert db_rows(db, "SELECT episode_id FROM trade_episodes WHERE status = 'open'") == []

@@ -11,18 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import eventually, running_daemon
-from tests.trading.conftest import M2, Harness
+from tests.trading.conftest import M2, Crash, Harness, db_rows, edge, modal_yes
 from weatheredge.sandbox import Sandbox
-
-
-class Crash(BaseException):
-    """The process dies here (nothing after it runs, nothing catches it)."""
-
-
-def edge(h: Harness, ask: str = "0.20", size: str = "30") -> None:
-    h.fair_books()
-    h.price(0.40)
-    h.book(M2.yes_token, [("0.18", "50")], [(ask, size)])
 
 
 def shares(h: Harness) -> list[str]:
@@ -41,10 +31,15 @@ async def test_a_restart_never_rebuys_the_offer_the_paper_venue_already_gave(
     edge(h)
     await h.step()
     assert shares(h) == ["30"]
+    [first] = h.rows("SELECT episode_id, status FROM trade_episodes")
+    assert first["status"] == "open"
     for _ in range(3):  # each restart opens a new episode of the same edge, same offer
         await h.restart()
         edge(h)
         await h.step()
+    # the episode the "killed" process left open was closed at the next start
+    [row] = h.rows(f"SELECT * FROM trade_episodes WHERE episode_id = '{first['episode_id']}'")
+    assert (row["status"], row["reason"]) == ("closed", "daemon restarted") and row["closed_at"]
     assert len(h.gateway.placed) == 1
     assert shares(h) == ["30"]
     assert limits(h) == ["offer_taken"] * 3
@@ -133,35 +128,12 @@ async def test_a_crash_inside_recording_a_fill_loses_neither_the_fill_nor_counts
     assert shares(h) == ["30"] and len(h.gateway.placed) == 1
 
 
-async def test_trade_episodes_a_killed_process_left_open_are_closed_at_start(
-    harness: Harness,
-) -> None:
-    h = harness
-    await h.start()
-    edge(h)
-    await h.step()
-    assert [r["status"] for r in h.rows("SELECT status FROM trade_episodes")] == ["open"]
-    await h.restart()  # the process died with the episode open
-    [row] = h.rows("SELECT status, reason, closed_at FROM trade_episodes")
-    assert row["status"] == "closed" and row["reason"] == "daemon restarted"
-    assert row["closed_at"] is not None
-
-
 PAPER = """\
 mode: paper
 trading:
   take_profit: false
   day_timezone: UTC
 """
-
-
-def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql)]
-    finally:
-        con.close()
 
 
 async def test_edges_left_open_are_closed_at_start_and_reopened_only_if_they_hold(
@@ -171,9 +143,7 @@ async def test_edges_left_open_are_closed_at_start_and_reopened_only_if_they_hol
     box = Sandbox()
     await box.start(play=False)
     try:
-        nyc = box.quoted[0]
-        modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
-        yes, _ = nyc.tokens(modal)
+        nyc, yes = modal_yes(box)
         fair = box.venue.book(yes)
         wire = {s: [(lvl["price"], lvl["size"]) for lvl in fair[s]] for s in ("bids", "asks")}
         async with running_daemon(box, db, extra=PAPER) as (daemon, _):
@@ -181,35 +151,35 @@ async def test_edges_left_open_are_closed_at_start_and_reopened_only_if_they_hol
             await eventually(lambda: daemon.engine.books[yes].synced)
             await daemon.trading.trader.ready()
             box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
-            await eventually(lambda: bool(_rows(db, "SELECT * FROM positions")))
+            await eventually(lambda: bool(db_rows(db, "SELECT * FROM positions")))
         # What a kill -9 leaves behind: the edge and the entry episode still open.
         con = sqlite3.connect(db)
         with con:
             con.execute("UPDATE edges SET status = 'open', closed_at = NULL, close_reason = NULL")
             con.execute("UPDATE trade_episodes SET status = 'open', closed_at = NULL")
         con.close()
-        [old] = [r["edge_id"] for r in _rows(db, "SELECT edge_id FROM edges")]
+        [old] = [r["edge_id"] for r in db_rows(db, "SELECT edge_id FROM edges")]
         box.venue.set_book(yes, wire["bids"], wire["asks"], mirror=False)  # the edge is gone
         async with running_daemon(box, db, extra=PAPER) as (daemon, _):
             await daemon.trading.trader.ready()
-            [row] = _rows(db, "SELECT edge_id, status, close_reason FROM edges")
+            [row] = db_rows(db, "SELECT edge_id, status, close_reason FROM edges")
             assert row == {"edge_id": old, "status": "closed", "close_reason": "daemon restarted"}
             await eventually(lambda: daemon.engine.books[yes].synced)
             await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
-            assert len(_rows(db, "SELECT * FROM edges")) == 1  # not reopened: it no longer holds
+            assert len(db_rows(db, "SELECT * FROM edges")) == 1  # not reopened: it no longer holds
             box.venue.set_book(yes, [("0.10", "50")], [("0.16", "30")], mirror=False)
-            await eventually(lambda: len(_rows(db, "SELECT * FROM edges")) == 2)  # it holds now
+            await eventually(lambda: len(db_rows(db, "SELECT * FROM edges")) == 2)  # it holds now
             # a position of 20 far below its target: the new episode tops up with the 30
             await eventually(
-                lambda: _rows(db, "SELECT shares FROM positions") == [{"shares": "50"}]
+                lambda: db_rows(db, "SELECT shares FROM positions") == [{"shares": "50"}]
             )
-        episodes = _rows(db, "SELECT status, reason FROM trade_episodes")
+        episodes = db_rows(db, "SELECT status, reason FROM trade_episodes")
         assert {e["status"] for e in episodes} == {"closed"}
         assert any("daemon restarted" in e["reason"] for e in episodes)
     finally:
         await box.stop()
-    assert _rows(db, "SELECT edge_id FROM edges WHERE closed_at IS NULL") == []
-    assert {r["close_reason"] for r in _rows(db, "SELECT close_reason FROM edges")} == {
+    assert db_rows(db, "SELECT edge_id FROM edges WHERE closed_at IS NULL") == []
+    assert {r["close_reason"] for r in db_rows(db, "SELECT close_reason FROM edges")} == {
         "daemon restarted",
         "daemon stopped",
     }
