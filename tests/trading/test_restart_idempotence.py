@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import eventually, running_daemon
 from tests.trading.conftest import M2, Crash, Harness, db_rows, edge, modal_yes
+from weatheredge.config import Mode
 from weatheredge.sandbox import Sandbox
 
 
@@ -76,13 +77,14 @@ async def test_an_exit_never_sells_into_the_same_bid_twice(harness: Harness) -> 
     assert limits(h) == ["min_size", "min_size"]  # once per run, not per tick
 
 
+@pytest.mark.parametrize("mode", [Mode.PAPER, Mode.LIVE])
 async def test_a_new_episode_tops_up_to_the_target_instead_of_a_second_full_order(
-    tmp_path: Path,
+    tmp_path: Path, mode: Mode
 ) -> None:
     # Kelly's target at p=0.40, ask 0.20 (cost 0.208): 0.25 × 0.192/0.792 × 1000 / 0.208
     # = 291.37 shares; the money caps are out of the way.
     caps = {f"max_{k}_usd": 1000.0 for k in ("order", "bucket", "event", "city_date", "total")}
-    h = Harness(tmp_path / "target.db", **caps)
+    h = Harness(tmp_path / "target.db", mode, **caps)
     try:
         await h.start()
         edge(h, size="100")
