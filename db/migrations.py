@@ -501,6 +501,45 @@ def m003_trading(db: Database) -> None:
     )
 
 
+# --- restart idempotence (issue 13): the paper venue's memory survives a restart ------------
+
+PAPER_TABLES = ("paper_levels", "paper_trades")
+
+
+@migrations()
+def m004_paper_venue(db: Database) -> None:
+    """What paper orders took from each book level, and the paper trades themselves: a real
+    venue remembers both across our restarts, so the paper venue must too."""
+    _table(db, "paper_levels").create(
+        {
+            "token_id": str,
+            "side": str,  # BUY (took asks) | SELL (took bids)
+            "price": str,
+            "seen": str,  # the level's size when we took from it; a new size is new liquidity
+            "taken": str,
+            "updated_at": str,
+        },
+        pk=("token_id", "side", "price"),
+        not_null=["seen", "taken", "updated_at"],
+        strict=True,
+    )
+    _table(db, "paper_trades").create(
+        {
+            "trade_id": str,
+            "order_id": str,
+            "token_id": str,
+            "side": str,
+            "price": str,
+            "size": str,
+            "status": str,
+            "created_at": str,
+        },
+        pk="trade_id",
+        not_null=["order_id", "token_id", "side", "price", "size", "status", "created_at"],
+        strict=True,
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

@@ -158,7 +158,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = daemon.settings
     timeout = aiohttp.ClientTimeout(total=30, connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        daemon.store = Store.open(settings.database)
+        daemon.store = Store.open(settings.database, close_open_edges="daemon restarted")
         daemon.notifier = Notifier(
             settings.notify.urls, store=daemon.store.submit, retries=settings.notify.retries
         )

@@ -484,6 +484,18 @@ def _write_edge_closed(db: sqlite_utils.Database, rec: EdgeClosed) -> None:
         raise MissingRowError(f"no open edge {rec.edge_id}")
 
 
+def _close_open_edges(db: sqlite_utils.Database, reason: str) -> None:
+    at = utc_iso(dt.datetime.now(dt.UTC))
+    sql = (
+        "UPDATE edges SET status = 'closed', closed_at = ?, updated_at = ?, close_reason = ? "
+        "WHERE closed_at IS NULL"
+    )
+    with immediate(db.conn):
+        closed = db.execute(sql, [at, at, reason]).rowcount
+    if closed:
+        logger.warning("closed %d edge(s) left open by a process that did not stop", closed)
+
+
 def _write_notification(db: sqlite_utils.Database, rec: NotificationResult) -> None:
     db.table("notifications").insert(
         {
@@ -736,8 +748,13 @@ class Store:
         busy_timeout_s: float = 5.0,
         retry_base_s: float = 0.05,
         retry_max_s: float = 5.0,
+        close_open_edges: str | None = None,
     ) -> Store:
         """Open (creating if needed) the database, enable WAL, apply migrations, start the writer.
+
+        ``close_open_edges``: the daemon is starting, so an edge still open was left so by a
+        process that died without closing it; close every such edge with this reason before
+        anything of this run is written.
 
         Blocks briefly: call at startup. Raises if the file cannot be opened or migrated.
         """
@@ -753,6 +770,8 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             applied = apply_migrations(db)
+            if close_open_edges is not None:
+                _close_open_edges(db, close_open_edges)
         except BaseException:
             conn.close()
             raise

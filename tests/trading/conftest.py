@@ -79,6 +79,9 @@ class ScriptedGateway:
             raise GatewayTimeout("accepted, but the answer was lost")
         return result
 
+    def untaken(self, token_id: str, buying: bool, price: int, size: int) -> int:
+        return self.paper.untaken(token_id, buying, price, size)
+
     async def cancel(self, order_id: str) -> bool:
         self.cancelled.append(order_id)
         return self.resting.pop(order_id, None) is not None
@@ -122,6 +125,10 @@ class Harness:
 
     async def start(self) -> Trader:
         self.ledger = Ledger.open(self.db)
+        # the paper venue's memory lives in the database, as in the daemon: a restart reloads it
+        self.paper = PaperGateway(lambda t: self.engine.books.get(t), self.ledger)
+        await self.paper.load()
+        self.gateway.paper = self.paper
         stream = type("S", (), {"connected": property(lambda s: self.connected)})()
         self.trader = Trader(
             mode=self.mode,
@@ -183,6 +190,40 @@ class Harness:
             return [dict(r) for r in con.execute(sql)]
         finally:
             con.close()
+
+
+class Crash(BaseException):
+    """The process dies here (nothing after it runs, nothing catches it)."""
+
+
+def edge(h: Harness, ask: str = "0.20", size: str = "30") -> None:
+    """Fair books, p(44-45°F) = 0.40, and its YES offered at ``ask``: a buy-YES edge."""
+    h.fair_books()
+    h.price(0.40)
+    h.book(M2.yes_token, [("0.18", "50")], [(ask, size)])
+
+
+def db_rows(db: Path, sql: str) -> list[dict[str, Any]]:
+    """Rows of a query on a daemon's database from outside; [] before it exists or migrated."""
+    import sqlite3
+
+    if not db.exists():
+        return []
+    con = sqlite3.connect(db, timeout=5)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql)]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def modal_yes(box: Any) -> tuple[Any, str]:
+    """The sandbox's NYC event and the YES token of its most likely bucket."""
+    nyc = box.quoted[0]
+    modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
+    return nyc, nyc.tokens(modal)[0]
 
 
 @pytest.fixture

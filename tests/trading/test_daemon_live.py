@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually, running_daemon
+from tests.trading.conftest import db_rows as _rows
 from tests.trading.livekit import box, loopback_only, throwaway
 from weatheredge.sandbox import Sandbox
 
@@ -30,17 +30,6 @@ trading:
   day_timezone: UTC
   order_timeout: {timeout}
 """
-
-
-def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql)]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
 
 
 def _intents(db: Path) -> list[str]:

@@ -54,6 +54,19 @@ def test_fractional_kelly_then_the_order_cap() -> None:
     assert small.size == Dec("291.37")  # 0.25 * (0.192/0.792) * 1000 / 0.208
 
 
+def test_kelly_sets_a_position_target_and_an_entry_tops_up_to_it() -> None:
+    limits = _with(max_order=Dec(1000))  # target 291.37 shares, as above
+    top_up = size_entry(OFFER, Exposure(held=Dec(100)), limits)
+    assert isinstance(top_up, Sized) and top_up.binding == "kelly"
+    assert top_up.size == Dec("191.37")  # the difference, not a second full order
+    at_target = size_entry(OFFER, Exposure(held=Dec("291.37")), limits)
+    assert isinstance(at_target, Blocked) and at_target.limit == "position_target"
+    beyond = size_entry(OFFER, Exposure(held=Dec(400)), limits)
+    assert isinstance(beyond, Blocked) and beyond.limit == "position_target"
+    # the order cap still cuts the top-up
+    assert size_entry(OFFER, Exposure(held=Dec(10)), LIMITS).size == Dec("240.38")
+
+
 @pytest.mark.parametrize(
     ("exposure", "limits", "offer", "limit"),
     [

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.trading.conftest import M2, Harness
+from tests.trading.conftest import M2, Crash, Harness, edge
 from weatheredge.trading import ledger as L
-
-
-class Crash(BaseException):
-    """The process dies here (nothing after it runs, nothing catches it)."""
-
-
-def edge(h: Harness, ask: str = "0.20", size: str = "30") -> None:
-    h.fair_books()
-    h.price(0.40)
-    h.book(M2.yes_token, [("0.18", "50")], [(ask, size)])
 
 
 def statuses(h: Harness) -> list[str]:

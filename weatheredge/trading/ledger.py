@@ -152,15 +152,29 @@ class Ledger:
             self._tx, lambda c: c.execute(sql, [trade_id, status, now_iso()]).rowcount == 1
         )
 
+    async def fill_event_known(self, trade_id: str, status: str) -> bool:
+        """Whether (trade id, status) was already recorded: a duplicate."""
+        sql = "SELECT 1 FROM trade_fill_events WHERE trade_id = ? AND status = ?"
+        return await self._run(
+            self._tx, lambda c: c.execute(sql, [trade_id, status]).fetchone() is not None
+        )
+
     async def save_fill(
         self,
         fill: dict[str, Any],
         position: dict[str, Any] | None,
         intent_update: tuple[str, dict[str, Any]] | None,
+        event: tuple[str, str] | None = None,
     ) -> None:
-        """A fill, the position it changed and its intent's fill state, in one transaction."""
+        """A fill, the position it changed, its intent's fill state and the (trade id, status)
+        event that brought it, in one transaction: a crash leaves all or none, so the event is
+        never marked seen without its fill (a restart would then skip it as a duplicate)."""
 
         def write(c: sqlite3.Connection) -> None:
+            if event is not None:
+                c.execute(
+                    "INSERT OR IGNORE INTO trade_fill_events VALUES (?, ?, ?)", [*event, now_iso()]
+                )
             cols = ", ".join(fill)
             marks = ", ".join(f":{k}" for k in fill)
             c.execute(f"INSERT OR REPLACE INTO trade_fills ({cols}) VALUES ({marks})", fill)
@@ -254,6 +268,40 @@ class Ledger:
             "coalesce(reason || '; ', '') || ? WHERE episode_id = ? AND status = 'open'"
         )
         await self._run(self._tx, lambda c: c.execute(sql, [now_iso(), reason, episode_id]))
+
+    async def close_open_episodes(self, reason: str) -> int:
+        """Close every episode still open: no process watches them any more (a stop, or a
+        crash found at the next start). Returns how many."""
+        sql = (
+            "UPDATE trade_episodes SET status = 'closed', closed_at = ?, reason = "
+            "coalesce(reason || '; ', '') || ? WHERE status = 'open'"
+        )
+        return await self._run(self._tx, lambda c: c.execute(sql, [now_iso(), reason]).rowcount)
+
+    # -- the paper venue's memory --------------------------------------------------------------
+
+    async def paper_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(levels paper orders took from, paper trades), as ``save_paper`` wrote them."""
+
+        def read(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            levels = [dict(r) for r in c.execute("SELECT * FROM paper_levels")]
+            trades = [dict(r) for r in c.execute("SELECT * FROM paper_trades ORDER BY rowid")]
+            return levels, trades
+
+        return await self._run(self._tx, read)
+
+    async def save_paper(self, levels: list[dict[str, Any]], trades: list[dict[str, Any]]) -> None:
+        """One paper order's takes and trades, in one transaction: after a crash either both
+        are known (the restarted daemon adopts the trades) or neither happened."""
+
+        def write(c: sqlite3.Connection) -> None:
+            for rows, table in ((levels, "paper_levels"), (trades, "paper_trades")):
+                for row in rows:
+                    cols = ", ".join(row)
+                    marks = ", ".join(f":{k}" for k in row)
+                    c.execute(f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})", row)
+
+        await self._run(self._tx, write)
 
     async def set_state(self, key: str, value: str) -> None:
         await self._run(self._tx, lambda c: _set_state(c, key, value))

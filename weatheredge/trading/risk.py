@@ -1,7 +1,10 @@
 """Sizing and limits: pure functions on exact decimals, no I/O.
 
 Entries are sized by fractional Kelly on the bankroll, then capped by every limit; the tightest
-limit wins and is named. Exits decide whether a held position should be sold at the bid.
+limit wins and is named. Kelly sets a *position target*: an entry buys the difference between it
+and what is already held or being bought in that token, so a new episode of the same edge (or a
+restarted daemon facing it) tops the position up instead of adding a second full order.
+Exits decide whether a held position should be sold at the bid.
 
 Buying one share at price ``a`` costs ``c = a + rate*a*(1-a)`` (the taker fee) and pays 1 with
 probability ``p``. The Kelly stake for such a bet is ``f* = (p - c) / (1 - c)`` of the bankroll.
@@ -75,6 +78,7 @@ class Exposure:
     total: Decimal = ZERO
     open_orders: int = 0
     day_pnl: Decimal = ZERO  # realised today (venue day) plus unrealised at the bid
+    held: Decimal = ZERO  # shares of the token to buy already held or in working buy orders
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,7 @@ def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Bloc
 
     kelly = edge / (ONE - unit_cost)
     stake = limits.kelly_fraction * kelly * limits.bankroll
+    target = stake / unit_cost  # shares Kelly wants held in this token
     caps = {
         "kelly": stake,
         "max_order": limits.max_order,
@@ -140,12 +145,20 @@ def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Bloc
         "max_total": limits.max_total - exposure.total,
     }
     shares = {name: max(ZERO, usd) / unit_cost for name, usd in caps.items()}
+    shares["kelly"] = max(ZERO, target - exposure.held)
     shares["depth"] = offer.depth
     binding = min(shares, key=lambda name: shares[name])
     size = floor_shares(shares[binding])
     for name, usd in caps.items():
         checks[name] = f"headroom {max(ZERO, usd):.2f}"
+    checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
     if size < offer.min_size:
+        if binding == "kelly" and exposure.held > 0:
+            return Blocked(
+                "position_target",
+                f"holding {exposure.held} of a {target:.2f}-share target: "
+                f"{size} more < minimum {offer.min_size}",
+            )
         limit = "min_size" if binding in ("kelly", "depth") else binding
         return Blocked(limit, f"{size} shares (set by {binding}) < minimum {offer.min_size}")
     checks["min_size"] = f"{size} >= {offer.min_size}"

@@ -89,6 +89,8 @@ class Trading:
                 await asyncio.wait_for(task, 1.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.notifier.drain(), 1.0)
+        with contextlib.suppress(Exception):  # nobody watches them once the daemon is gone
+            await self.ledger.close_open_episodes("daemon stopped")
         if self.gateway is not None:
             with contextlib.suppress(Exception):
                 await self.gateway.close()
@@ -123,9 +125,11 @@ async def start_trading(
             raise TradingRefused(f"LIVE mode without keys: {err}") from None
         install_redaction(creds.secrets())
         gateway = await SdkGateway.connect(creds, environment=sdk_environment(settings))
-    if mode is Mode.PAPER and gateway is None:
-        gateway = PaperGateway(lambda token: engine.books.get(token))
     ledger = Ledger.open(settings.database)
+    if mode is Mode.PAPER and gateway is None:
+        paper = PaperGateway(lambda token: engine.books.get(token), ledger)
+        await paper.load()  # what earlier runs took: never the same offer twice
+        gateway = paper
     notifier = TradeNotifier(settings.notify.urls, t.notify, record=record)
     trader = Trader(
         mode=mode,

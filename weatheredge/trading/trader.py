@@ -305,6 +305,11 @@ class Trader:
                 row["status"],
                 row["matched_at"] or "",
             )
+        # Episodes a killed process left open: nobody watches them any more. Edges that still
+        # hold open new episodes (new ids) as this run's books and prices arrive.
+        closed = await self.ledger.close_open_episodes("daemon restarted")
+        if closed:
+            logger.warning("closed %d trade episode(s) left open by the last run", closed)
         for intent in await self.ledger.intents():
             self._keys.add(intent.intent_key)
             if intent.venue_order_id:
@@ -433,10 +438,14 @@ class Trader:
         if any(i.token_id == token and i.side == "BUY" for i in self.intents.values()):
             return await self._block_entry(signal, token, "working_order", "one order per token")
         assert signal.quote is not None
+        depth = self._offered(token, True, ask)
+        if depth <= 0:
+            detail = f"the {Decimal(ask[1]) / _M} offered at {Decimal(ask[0]) / _M} were taken"
+            return await self._block_entry(signal, token, "offer_taken", detail)
         offer = Offer(
             prob=D(signal.quote.prob),
             price=Decimal(ask[0]) / _M,
-            depth=Decimal(ask[1]) / _M,
+            depth=Decimal(depth) / _M,
             tick=Decimal(book.tick) / _M if book is not None else Decimal("0.01"),
             fee_rate=D(signal.market.fee_rate),
             min_size=Decimal(signal.market.min_size) / _M,
@@ -465,6 +474,12 @@ class Trader:
             }
         )
         await self._submit(intent)
+
+    def _offered(self, token: str, buying: bool, level: tuple[int, int]) -> int:
+        """What is left for us of a best level (micros): in paper mode the live book never shows
+        what our paper orders already took from it, the paper venue remembers."""
+        untaken = getattr(self.gateway, "untaken", None)
+        return level[1] if untaken is None else int(untaken(token, buying, *level))
 
     async def _block_entry(self, signal: EdgeSignal, token: str, limit: str, detail: str) -> None:
         if self._entry_blocked.get(signal.edge_id) == limit:
@@ -510,6 +525,9 @@ class Trader:
 
     def exposure(self, ref: TokenRef) -> Exposure:
         bucket = event = city_date = total = ZERO
+        token = ref.market.yes_token if ref.side is Side.YES else ref.market.no_token
+        pos = self.positions.get(token)
+        held = pos.shares if pos is not None and pos.shares > 0 else ZERO
 
         def add(r: TokenRef | None, amount: Decimal) -> None:
             nonlocal bucket, event, city_date, total
@@ -532,7 +550,9 @@ class Trader:
             if intent.side == "BUY":
                 left = D(intent.size) - D(intent.filled_size)
                 add(self.view.ref(intent.token_id), left * D(intent.price))
-        return Exposure(bucket, event, city_date, total, open_orders, self.day_pnl())
+                if intent.token_id == token:
+                    held += left
+        return Exposure(bucket, event, city_date, total, open_orders, self.day_pnl(), held)
 
     def day_start(self) -> str:
         """Start of the venue's current day, as the ledger's UTC text."""
@@ -580,7 +600,9 @@ class Trader:
             plan = plan_exit(
                 prob=D(prob),
                 bid=None if bid is None else Decimal(bid[0]) / _M,
-                bid_size=ZERO if bid is None else Decimal(bid[1]) / _M,
+                bid_size=ZERO
+                if bid is None
+                else Decimal(self._offered(pos.token_id, False, bid)) / _M,
                 shares=pos.shares,
                 fee_rate=D(ref.market.fee_rate),
                 tick=Decimal(book.tick) / _M,
@@ -774,7 +796,8 @@ class Trader:
 
     async def on_trade(self, trade: TradeView, *, notify: bool = True) -> None:
         """Apply one fill event; deduplicated on (trade id, status); counted once."""
-        if not await self.ledger.fill_event_seen(trade.trade_id, trade.status):
+        event = (trade.trade_id, trade.status)
+        if await self.ledger.fill_event_known(*event):
             self._count("duplicate_fill_events")
             return
         prev = self._fills.get(trade.trade_id)
@@ -783,14 +806,17 @@ class Trader:
         now = L.now_iso()
         if prev is not None:
             if trade.status == "FAILED" and prev.status != "FAILED":
-                await self._reverse(prev, intent)
+                await self._reverse(prev, intent, event)
             elif prev.status != "FAILED" and _progress(trade.status) > _progress(prev.status):
                 # forward only: a late MATCHED (user channel) after REST showed CONFIRMED
                 # must not regress the fill
                 prev.status = trade.status
-                await self.ledger.save_fill(self._fill_row(prev, now), None, None)
+                await self.ledger.save_fill(self._fill_row(prev, now), None, None, event)
+            else:
+                await self.ledger.fill_event_seen(*event)
             return
         if trade.status == "FAILED":
+            await self.ledger.fill_event_seen(*event)
             return  # never counted, nothing to undo
         ref = self.view.ref(trade.token_id)
         fee = trade.fee
@@ -814,7 +840,7 @@ class Trader:
                 intent.filled_size = _txt(D(intent.filled_size) + trade.size)
                 intent.fees = _txt(D(intent.fees) + fee)
                 update = (key, {"filled_size": intent.filled_size, "fees": intent.fees})
-        await self.ledger.save_fill(self._fill_row(fill, now), pos.row(now), update)
+        await self.ledger.save_fill(self._fill_row(fill, now), pos.row(now), update, event)
         self._count("fills")
         if intent is not None and intent.intent_key in self.intents:
             if D(intent.filled_size) >= D(intent.size):
@@ -829,7 +855,7 @@ class Trader:
                 trade.trade_id,
             )
 
-    async def _reverse(self, fill: _Fill, intent: Intent | None) -> None:
+    async def _reverse(self, fill: _Fill, intent: Intent | None, event: tuple[str, str]) -> None:
         pos = self.positions.get(fill.token_id)
         if pos is not None:
             pos.reverse(fill.side, fill.price, fill.size, fill.fee, fill.realized)
@@ -844,7 +870,7 @@ class Trader:
                 fields = {"filled_size": intent.filled_size, "fees": intent.fees}
                 update = (intent.intent_key, fields)
         await self.ledger.save_fill(
-            self._fill_row(fill, now), pos.row(now) if pos is not None else None, update
+            self._fill_row(fill, now), pos.row(now) if pos is not None else None, update, event
         )
         self._count("failed_fills")
         self._notify(
