@@ -28,6 +28,7 @@ from weatheredge import web as web_routes
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.failures import describe
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
 from weatheredge.model.edge import Change, EpisodeTracker
@@ -140,9 +141,9 @@ class Daemon:
     def on_job_event(self, event: JobExecutionEvent) -> None:
         self._running.discard(event.job_id)
         if event.exception is not None:
-            self.health.job_failed(
-                event.job_id, f"{type(event.exception).__name__}: {event.exception}"
-            )
+            # One worded line per transition (Health); the traceback only at DEBUG.
+            logger.debug("job %s raised", event.job_id, exc_info=event.exception)
+            self.health.job_failed(event.job_id, describe(event.exception))
         else:
             self.health.job_succeeded(event.job_id)
         if event.job_id in self._pending:
@@ -214,8 +215,19 @@ async def _start_trading(daemon: Daemon) -> None:
         daemon.halted, daemon.halt_reason = True, daemon.trading.trader.halts["manual"]
 
 
+class _SchedulerTracebacks(logging.Filter):
+    """APScheduler logs every failed run with its (chained) traceback at ERROR; our job
+    listener logs one worded line per transition instead, and the traceback at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None or record.levelno < logging.ERROR
+
+
 def _start_scheduler(daemon: Daemon) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
+    executors = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, _SchedulerTracebacks) for f in executors.filters):
+        executors.addFilter(_SchedulerTracebacks())
     now = dt.datetime.now(dt.UTC)
     for spec in job_specs(daemon.loaded):
         pkgutil.resolve_name(spec.func)

@@ -145,7 +145,9 @@ class StateBuilder:
             "uptime_s": base["uptime_s"],
             "health": {
                 "ok": base["healthy"],
-                "problems": web_routes.health_problems(daemon),
+                "state": base["health"]["state"],  # starting, healthy, degraded, unhealthy
+                "problems": base["health"]["problems"],
+                "waiting_for": base["health"]["waiting_for"],
                 "degraded": base["degraded"],
             },
             "feed": {
