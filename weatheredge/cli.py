@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -99,12 +100,18 @@ def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from weatheredge.runtime import run_daemon
+    from weatheredge.errors import StartupError
+    from weatheredge.runtime import preflight, run_daemon
 
     loaded = _load(args.config)
+    try:
+        sock = preflight(loaded.settings)  # before anything is migrated, fetched or traded
+    except StartupError as err:
+        print(f"weatheredge: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging(loaded, args.log_level)
     _banner(loaded)
-    asyncio.run(run_daemon(loaded))
+    asyncio.run(run_daemon(loaded, sock=sock))
     return 0
 
 
@@ -352,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `weatheredge edges | head`: the reader left. Point stdout at /dev/null so the final
+        # flush at exit does not fail again, and exit as a process killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
 import pkgutil
 import signal
+import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from weatheredge import web as web_routes
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.errors import StartupError
 from weatheredge.failures import describe
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
@@ -290,13 +294,53 @@ def make_app(loaded: LoadedConfig) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, stop: asyncio.Event) -> web.AppRunner:
-    """Start the app on the configured host/port; returns once serving (the caller awaits stop)."""
-    settings = app[DAEMON].settings
+def preflight(settings: Settings) -> socket.socket:
+    """Bind the web port and open the database file before any side effect (migration, fetch,
+    trading), so a second daemon on a busy port fails at once in one line. Raises StartupError."""
+    host, port = settings.web.host, settings.web.port
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+            sock.listen(128)
+        except BaseException:
+            sock.close()
+            raise
+    except OSError as err:
+        why = err.strerror or str(err)
+        hint = " (another weatheredge running?)" if err.errno == errno.EADDRINUSE else ""
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {why.lower()}{hint}; "
+            "stop it or change web.port in the config"
+        ) from None
+    try:
+        sqlite3.connect(settings.database).close()
+    except sqlite3.Error as err:
+        sock.close()
+        raise StartupError(
+            f"cannot open the database {settings.database}: {err}; check `database:` in the config"
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(
+    app: web.Application, stop: asyncio.Event, sock: socket.socket | None = None
+) -> web.AppRunner:
+    """Start the app on ``sock`` (default: ``preflight``); returns once serving."""
+    sock = sock if sock is not None else preflight(app[DAEMON].settings)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
-    await site.start()
+    try:
+        await runner.setup()
+        site = web.SockSite(runner, sock)
+        await site.start()
+    except BaseException:
+        sock.close()
+        raise
     return runner
 
 
@@ -307,7 +351,9 @@ def bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
-async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> Daemon:
+async def run_daemon(
+    loaded: LoadedConfig, *, duration: float | None = None, sock: socket.socket | None = None
+) -> Daemon:
     """Run until SIGINT/SIGTERM (or ``duration`` seconds); stop cleanly within 5 s."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -315,7 +361,7 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = make_app(loaded)
-    runner = await serve(app, stop)
+    runner = await serve(app, stop, sock)
     daemon = app[DAEMON]
     logger.info(
         "weatheredge running in %s mode; status page on http://%s:%s/",
