@@ -19,6 +19,7 @@ from weatheredge.config import parse_config
 from weatheredge.failures import describe, with_hint
 from weatheredge.feed.metrics import LatencyHistogram
 from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.webui.client import exit_code, format_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +106,9 @@ async def test_offline_first_run_is_one_worded_line_and_503(tmp_path: Path, capl
     assert any(reason in p for p in body["problems"]), body
     assert doc["jobs"]["discover_markets"]["last_error"].startswith(reason)
     assert doc["healthy"] is False and doc["health"]["state"] == "unhealthy"
+    summary = format_status(doc, base)  # what `weatheredge status` prints (exit code 1)
+    assert ": UNHEALTHY, mode DRY_RUN" in summary and exit_code(doc) == 1
+    assert f"problem: {reason}" in summary and "ConnectionKey" not in summary
     # Ours, plus anything at WARNING and above (the scheduler's own INFO chatter is muted by
     # `weatheredge run`'s logging set-up, which this in-process test does not install).
     records = [

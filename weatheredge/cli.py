@@ -41,7 +41,8 @@ STATUS_EXAMPLES = """examples:
   weatheredge status                      summary from the daemon of ./config.yaml
   weatheredge status -c /etc/weatheredge/config.yaml --json
   weatheredge status --url http://127.0.0.1:8787   a daemon on another port
-exit status: 0 healthy, 1 unhealthy (reasons printed), 3 daemon not reachable
+exit status: 0 healthy, degraded or starting; 1 unhealthy or halted (reasons printed);
+             3 daemon not reachable
 """
 
 
@@ -264,7 +265,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from weatheredge.webui.client import fetch_status, format_status
+    from weatheredge.webui.client import exit_code, fetch_status, format_status
 
     if args.url:
         url, token = args.url.rstrip("/"), None
@@ -282,7 +283,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(format_status(doc, url))
-    return 0 if doc.get("healthy", True) else 1
+    return exit_code(doc)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,14 +27,21 @@ async def _cli(*args: str) -> tuple[int, str, str]:
 
 
 async def test_status_command_talks_to_the_running_daemon(sandbox: Sandbox, tmp_path: Path) -> None:
+    from weatheredge.web import health_verdict
+
     async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
         await eventually(lambda: daemon.engine.status()["books_synced"] == 88, within=15)
+        await eventually(lambda: health_verdict(daemon)["state"] == "healthy", within=15)
         code, out, err = await _cli("status", "--url", base)
         assert code == 0, err
-        assert "HEALTHY" in out and "DRY_RUN" in out
+        assert ": HEALTHY, mode DRY_RUN" in out
         assert "88/88 books synced" in out and "discover_markets" in out
         code, out, _ = await _cli("status", "--url", base, "--json")
         assert code == 0 and '"mode": "dry_run"' in out
+        await daemon.halt("storm over NYC")
+        code, out, _ = await _cli("status", "--url", base)
+        assert code == 1 and "HEALTHY" not in out.splitlines()[0]
+        assert ": HALTED, mode DRY_RUN" in out and "HALTED: storm over NYC" in out
 
 
 async def test_status_command_when_nothing_runs() -> None:
