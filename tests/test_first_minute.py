@@ -108,7 +108,8 @@ async def test_offline_first_run_is_one_worded_line_and_503(tmp_path: Path, capl
     assert doc["healthy"] is False and doc["health"]["state"] == "unhealthy"
     summary = format_status(doc, base)  # what `weatheredge status` prints (exit code 1)
     assert ": UNHEALTHY, mode DRY_RUN" in summary and exit_code(doc) == 1
-    assert f"problem: {reason}" in summary and "ConnectionKey" not in summary
+    assert f"problem: discovery has not worked yet: {reason}" in summary
+    assert "ConnectionKey" not in summary
     # Ours, plus anything at WARNING and above (the scheduler's own INFO chatter is muted by
     # `weatheredge run`'s logging set-up, which this in-process test does not install).
     records = [
