@@ -34,7 +34,7 @@ QUERY_EXAMPLES = """examples:
   weatheredge query latency_percentiles --csv > latency.csv
   weatheredge query pnl_by_week --db /var/lib/weatheredge/weatheredge.db --json
 
-The same queries are Datasette canned queries: datasette weatheredge.db -m db/metadata.yml
+The same queries are Datasette canned queries: datasette weatheredge.db -m db/metadata.yml --plugins-dir db/datasette
 """
 
 STATUS_EXAMPLES = """examples:
