@@ -17,15 +17,54 @@ DEFAULT_CONFIG = "config.yaml"
 EXIT_CONFIG = 2
 
 EPILOG = """examples:
-  weatheredge run -c config.yaml          watch every temperature market (dry run by default)
-  weatheredge check-config -c config.yaml  validate the config; exit 2 naming every bad key
   weatheredge demo --duration 30          the whole loop against the built-in offline sandbox
-  weatheredge sandbox                     only the simulated servers, printing their URLs
-  weatheredge edges --db weatheredge.db   the latest edge episodes (add --json for tools)
-  weatheredge calibration --plot rel.png  Brier/log loss of ours vs the market; reliability plot
-  weatheredge status                      ask the running daemon how it is doing
-  weatheredge query --list                the saved queries (db/queries/); run one by name
+  weatheredge demo --mode paper           a sandbox day traded on paper, with its PnL
+  weatheredge run -c config.yaml          watch every temperature market (dry run by default)
+  weatheredge status -c config.yaml       ask the running daemon how it is doing
+  weatheredge edges -c config.yaml        the latest edge episodes (add --json for tools)
+  weatheredge trades -c config.yaml       orders and fills;  weatheredge pnl: PnL per event
+  weatheredge halt -c config.yaml         kill switch: no new orders;  weatheredge resume
+  weatheredge arm -c config.yaml          allow live orders (read docs/going-live.md);  disarm
+
+every command has its own examples: weatheredge COMMAND --help
 """
+
+EXAMPLES = {
+    "run": """examples:
+  weatheredge run -c config.yaml                     dry run: record and notify edges only
+  weatheredge --log-level DEBUG run -c config.yaml   tracebacks of failing jobs too
+  weatheredge sandbox --write-config sb.yaml & weatheredge run -c sb.yaml   all offline
+
+while it runs: weatheredge status -c config.yaml; stop new orders at once: weatheredge halt
+exit status: 0 after a clean stop, 2 invalid config or the web port busy
+""",
+    "check-config": """examples:
+  weatheredge check-config -c config.yaml   prints the effective settings, exit 0
+  weatheredge check-config -c bad.yaml      lists every bad key by path, exit 2
+""",
+    "demo": """examples:
+  weatheredge demo                           30 s of the whole loop, offline, dry run
+  weatheredge demo --duration 60 --db d.db   keep the database; then: weatheredge edges --db d.db
+  weatheredge demo --mode paper              trade the sandbox day on paper; prints PnL
+  weatheredge demo --mode paper --db p.db    keep it; then: weatheredge trades --db p.db
+                                             and: weatheredge pnl --db p.db
+""",
+    "sandbox": """examples:
+  weatheredge sandbox                           simulated venue and weather; prints the URLs
+  weatheredge sandbox --write-config sb.yaml    and a config pointing at them; then in another
+                                                shell: weatheredge run -c sb.yaml
+  weatheredge sandbox --port 9000               fixed ports from 9000 up
+""",
+    "edges": """examples:
+  weatheredge edges -c config.yaml              the 50 latest edge episodes as a table
+  weatheredge edges --db weatheredge.db --limit 10
+  weatheredge edges --json | jq '.[0]'          for tools (also fine piped into head)
+""",
+    "calibration": """examples:
+  weatheredge calibration -c config.yaml           Brier and log loss: ours vs the market
+  weatheredge calibration --db we.db --plot rel.png   and the reliability diagram
+""",
+}
 
 QUERY_EXAMPLES = """examples:
   weatheredge query --list                            what can be asked, and what each needs
@@ -34,7 +73,8 @@ QUERY_EXAMPLES = """examples:
   weatheredge query latency_percentiles --csv > latency.csv
   weatheredge query pnl_by_week --db /var/lib/weatheredge/weatheredge.db --json
 
-The same queries are Datasette canned queries: datasette weatheredge.db -m db/metadata.yml --plugins-dir db/datasette
+The same queries are Datasette canned queries:
+  datasette weatheredge.db -m db/metadata.yml --plugins-dir db/datasette
 """
 
 STATUS_EXAMPLES = """examples:
@@ -297,8 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str, epilog: str = EPILOG
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, epilog: str = ""
     ) -> argparse.ArgumentParser:
+        epilog = epilog or EXAMPLES[name]
         p = sub.add_parser(
             name,
             help=help_,
@@ -319,14 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["dry_run", "paper"], default="dry_run",
                    help="paper: trade the sandbox day on paper and print its PnL")  # fmt: skip
     p = add("sandbox", cmd_sandbox, "run only the simulated venue and weather servers")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="first port (default: any free)")
     p.add_argument("--write-config", metavar="PATH", help="write a config pointing at it")
     p.add_argument("--db", default="sandbox.db", help="database path put in that config")
     p = add("edges", cmd_edges, "list recorded edge episodes")
     p.add_argument("--db", help="SQLite file (default: the config's database)")
     p.add_argument("-c", "--config", help="config to read the database path from")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="newest N episodes (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = add("calibration", cmd_calibration, "score settled events: ours vs the market")
     p.add_argument("--db", help="SQLite file (default: the config's database)")

@@ -53,11 +53,19 @@ async def test_status_command_when_nothing_runs() -> None:
 def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[union-attr]
+    epilogs = {}
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
         text = capsys.readouterr().out
-        assert "examples:" in text and "weatheredge" in text, name
+        assert "examples:" in text and f"weatheredge {name}" in text, name
+        epilogs[name] = command.epilog
+        for action in command._actions:  # every option says what it does
+            assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+    assert len(set(epilogs.values())) == len(epilogs), "a shared example block"
+    general = parser.epilog or ""
+    for word in ("halt", "resume", "arm", "disarm", "trades", "pnl", "demo --mode paper"):
+        assert word in general, word
 
 
 def test_rotating_log_file_is_redacted(tmp_path: Path) -> None:
