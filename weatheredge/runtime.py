@@ -99,6 +99,9 @@ class Daemon:
     halt_reason: str | None = None
     # Trading (issue 5): weatheredge.trading.setup.Trading, or None (live not armed/no keys).
     trading: Any = None
+    # trading.status() taken just before the stop, while the books were still live: what a
+    # report after the run (the paper demo's "unrealised at the bid") must read.
+    final_trading: dict[str, Any] | None = None
 
     async def halt(self, reason: str = "manual") -> None:
         self.halted, self.halt_reason = True, reason
@@ -377,6 +380,11 @@ async def run_daemon(
                 await asyncio.wait_for(stop.wait(), duration)
     finally:
         logger.info("stopping")
+        if daemon.trading is not None:
+            try:
+                daemon.final_trading = daemon.trading.status()
+            except Exception as err:  # a report figure must not block the stop
+                logger.warning("trading status at stop: %s", describe(err))
         await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
