@@ -208,7 +208,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from weatheredge.calibration_report import build_report, format_report, plot_reliability
+    from weatheredge.calibration_report import (
+        build_report,
+        format_report,
+        has_settled_data,
+        plot_reliability,
+    )
 
     db = args.db or _load(args.config).settings.database
     if not Path(db).exists():
@@ -216,6 +221,13 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         return 1
     report = build_report(db)
     print(format_report(report))
+    if args.plot and not has_settled_data(report):
+        print(
+            f"no settled data yet: no reliability diagram drawn ({args.plot} not written); "
+            "events are scored once the settlement job has settled them",
+            file=sys.stderr,
+        )
+        return 1
     if args.plot:
         plot_reliability(report, args.plot)
         print(f"reliability diagram written to {args.plot}")
