@@ -40,6 +40,7 @@ from typing import Any
 import aiohttp
 
 from weatheredge.engine import Engine
+from weatheredge.failures import describe
 from weatheredge.feed.metrics import RateMeter, exposition
 from weatheredge.feed.metrics import counter as _counter
 from weatheredge.feed.metrics import gauge as _gauge
@@ -215,7 +216,7 @@ class Shard:
         except Exception as err:  # a bug must not end the feed silently
             logger.exception("%s stream task crashed", self.name)
             self.gave_up = True
-            self.set_mode(POLLING, f"stream crashed: {err!r}")
+            self.set_mode(POLLING, f"stream crashed: {describe(err)}")
 
     async def stop(self) -> None:
         if self.task is not None:
