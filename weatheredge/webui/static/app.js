@@ -184,7 +184,7 @@ function renderFeed(feed, latency) {
   const pairs = [];
   if (latency.frames) {
     const f = latency.frames;
-    pairs.push(["every frame", `${fmt.num(f.samples)} frames`], ["  p50 / p99", `≤ ${us(f.p50_us)} / ≤ ${us(f.p99_us)}`],
+    pairs.push(["price changes", `${fmt.num(f.samples)} frames`], ["  p50 / p99", `≤ ${us(f.p50_us)} / ≤ ${us(f.p99_us)}`],
       ["  p99.9 / max", `≤ ${us(f.p999_us)} / ${us(f.max_us)}`]);
   }
   const e = latency.edges || {};
