@@ -19,6 +19,7 @@ from weatheredge.config import parse_config
 from weatheredge.failures import describe, with_hint
 from weatheredge.feed.metrics import LatencyHistogram
 from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.web import health_verdict
 from weatheredge.webui.client import exit_code, format_status
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,3 +224,21 @@ def _fill(db: Path, table: str, cols: list[str], n: int) -> None:
         conn.executemany(
             f"INSERT INTO {table} ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})", rows
         )
+
+
+async def test_a_feed_that_never_worked_is_unhealthy_at_once(sandbox, tmp_path: Path) -> None:
+    """Discovery and forecasts work; the market channel and REST books are unreachable."""
+    port = closed_port()
+    text = sandbox.config_yaml(str(tmp_path / "we.db"))
+    text = text.replace(sandbox.urls.ws_url, f"ws://127.0.0.1:{port}/ws/market")
+    text = text.replace(f"clob_url: {sandbox.urls.clob_url}", f"clob_url: http://127.0.0.1:{port}")
+    app = make_app(parse_config(text, env={}))
+    runner = await serve(app, asyncio.Event())
+    daemon = app[DAEMON]
+    try:
+        await eventually(lambda: health_verdict(daemon)["state"] == "unhealthy", within=10)
+        verdict = health_verdict(daemon)
+    finally:
+        await runner.cleanup()
+    [problem] = [p for p in verdict["problems"] if p.startswith("market feed")]
+    assert problem.startswith("market feed has not worked yet: connection refused"), problem

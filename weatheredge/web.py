@@ -126,11 +126,12 @@ def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
     if any(s.mode == "live" for s in active) or getattr(stream, "polls", 0):
         health.feed_worked = True
         return None
-    failing = [s for s in active if s.mode == "reconnecting" or s.gave_up]
     if getattr(stream, "poll_state", "") in ("failing", "rate_limited"):
         return f"market feed has not worked yet: polling {stream.poll_error}"
-    if failing:
-        return f"market feed has not worked yet: {failing[0].reason}"
+    for shard in active:
+        # A connect that fails never reaches "reconnecting": the stream counts it instead.
+        if shard.mode == "reconnecting" or shard.gave_up or shard.stream.failures_in_row:
+            return f"market feed has not worked yet: {shard.stream.last_reason or shard.reason}"
     return ""
 
 
