@@ -48,6 +48,7 @@ async def test_status_command_when_nothing_runs() -> None:
     code, _, err = await _cli("status", "--url", "http://127.0.0.1:9", "--timeout", "2")
     assert code == 3
     assert "not answering" in err and "weatheredge run" in err
+    assert "connection refused" in err and "Errno" not in err
 
 
 def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:

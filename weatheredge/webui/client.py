@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from weatheredge.failures import describe
+
 
 def fetch_status(base_url: str, *, token: str | None = None, timeout: float = 5.0) -> dict:
     """GET <base>/status. Raises OSError (connection refused, timeout, HTTP error)."""
@@ -23,7 +25,10 @@ def fetch_status(base_url: str, *, token: str | None = None, timeout: float = 5.
             raise OSError("401 unauthorized: set web.token in the config (or pass -c)") from None
         raise OSError(f"HTTP {err.code}") from None
     except urllib.error.URLError as err:
-        raise OSError(str(err.reason)) from None
+        reason = err.reason
+        raise OSError(describe(reason) if isinstance(reason, BaseException) else reason) from None
+    except TimeoutError:
+        raise OSError("timed out") from None
 
 
 def _age(seconds: Any) -> str:
