@@ -37,7 +37,6 @@ class JobHealth:
 class Health:
     jobs: dict[str, JobHealth] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # component -> why it is degraded
-    feed_worked: bool = False  # a shard was live or a polling round applied, at least once
 
     def job(self, name: str) -> JobHealth:
         return self.jobs.setdefault(name, JobHealth(name))

@@ -116,16 +116,12 @@ def health_verdict(daemon: Any) -> dict[str, Any]:
 def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
     """None once the feed has worked (a shard live, a polling round applied) or has nothing to
     watch; "" while it has not yet; the reason when it has failed without ever working."""
-    health = daemon.health
-    if health.feed_worked or nothing_to_watch:
-        return None
     stream = daemon.stream
-    if stream is None or not hasattr(stream, "shards"):
-        return None  # no sharded feed to judge (tests with a bare stream)
-    active = [s for s in stream.shards if s.tokens]
-    if any(s.mode == "live" for s in active) or getattr(stream, "polls", 0):
-        health.feed_worked = True
+    if nothing_to_watch or stream is None or not hasattr(stream, "shards"):
+        return None  # nothing to judge (tests with a bare stream)
+    if stream.worked:
         return None
+    active = [s for s in stream.shards if s.tokens]
     if getattr(stream, "poll_state", "") in ("failing", "rate_limited"):
         return f"market feed has not worked yet: polling {stream.poll_error}"
     for shard in active:

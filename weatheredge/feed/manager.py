@@ -230,6 +230,8 @@ class Shard:
             self.reason = reason or self.reason
             return
         old = self.mode
+        if mode == LIVE:
+            self.manager.worked = True
         self.mode, self.reason, self.mode_since = mode, reason, time.monotonic()
         log = logger.warning if mode in (RECONNECTING, POLLING) else logger.info
         log(
@@ -326,6 +328,7 @@ class FeedManager:
         self.stale_books = 0
         self.watchdog_checks = 0
         self.polls = 0
+        self.worked = False  # a shard was live, or a polling round applied, at least once
         self.poll_state = "idle"
         self.poll_error = ""
         self._poll_ok_at: float | None = None
@@ -612,6 +615,7 @@ class FeedManager:
             self.engine.on_rest_books(fresh, recv_ns)
             applied += len(fresh)
         self.polls += 1
+        self.worked = True
         self._poll_ok_at = time.monotonic()
         self._poll_fail_since = None
         self._set_poll_state("ok", f"{len(tokens)} tokens")
