@@ -135,6 +135,11 @@ def _bins(bins: list[ReliabilityBin]) -> str:
     return "  ".join(f"{b.mean_prob:.2f}->{b.frequency:.2f}({b.count})" for b in bins) or "-"
 
 
+def has_settled_data(report: CalibrationReport) -> bool:
+    """Anything to draw: a reliability bin for us or the market at some horizon."""
+    return any(h.ours_bins or h.market_bins for h in report.horizons)
+
+
 def plot_reliability(report: CalibrationReport, file: str | Path) -> None:
     """Reliability diagram: one panel per horizon, ours vs the market, bin counts as labels."""
     import matplotlib

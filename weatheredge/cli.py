@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,15 +17,54 @@ DEFAULT_CONFIG = "config.yaml"
 EXIT_CONFIG = 2
 
 EPILOG = """examples:
-  weatheredge run -c config.yaml          watch every temperature market (dry run by default)
-  weatheredge check-config -c config.yaml  validate the config; exit 2 naming every bad key
   weatheredge demo --duration 30          the whole loop against the built-in offline sandbox
-  weatheredge sandbox                     only the simulated servers, printing their URLs
-  weatheredge edges --db weatheredge.db   the latest edge episodes (add --json for tools)
-  weatheredge calibration --plot rel.png  Brier/log loss of ours vs the market; reliability plot
-  weatheredge status                      ask the running daemon how it is doing
-  weatheredge query --list                the saved queries (db/queries/); run one by name
+  weatheredge demo --mode paper           a sandbox day traded on paper, with its PnL
+  weatheredge run -c config.yaml          watch every temperature market (dry run by default)
+  weatheredge status -c config.yaml       ask the running daemon how it is doing
+  weatheredge edges -c config.yaml        the latest edge episodes (add --json for tools)
+  weatheredge trades -c config.yaml       orders and fills;  weatheredge pnl: PnL per event
+  weatheredge halt -c config.yaml         kill switch: no new orders;  weatheredge resume
+  weatheredge arm -c config.yaml          allow live orders (read docs/going-live.md);  disarm
+
+every command has its own examples: weatheredge COMMAND --help
 """
+
+EXAMPLES = {
+    "run": """examples:
+  weatheredge run -c config.yaml                     dry run: record and notify edges only
+  weatheredge --log-level DEBUG run -c config.yaml   tracebacks of failing jobs too
+  weatheredge sandbox --write-config sb.yaml & weatheredge run -c sb.yaml   all offline
+
+while it runs: weatheredge status -c config.yaml; stop new orders at once: weatheredge halt
+exit status: 0 after a clean stop, 2 invalid config or the web port busy
+""",
+    "check-config": """examples:
+  weatheredge check-config -c config.yaml   prints the effective settings, exit 0
+  weatheredge check-config -c bad.yaml      lists every bad key by path, exit 2
+""",
+    "demo": """examples:
+  weatheredge demo                           30 s of the whole loop, offline, dry run
+  weatheredge demo --duration 60 --db d.db   keep the database; then: weatheredge edges --db d.db
+  weatheredge demo --mode paper              trade the sandbox day on paper; prints PnL
+  weatheredge demo --mode paper --db p.db    keep it; then: weatheredge trades --db p.db
+                                             and: weatheredge pnl --db p.db
+""",
+    "sandbox": """examples:
+  weatheredge sandbox                           simulated venue and weather; prints the URLs
+  weatheredge sandbox --write-config sb.yaml    and a config pointing at them; then in another
+                                                shell: weatheredge run -c sb.yaml
+  weatheredge sandbox --port 9000               fixed ports from 9000 up
+""",
+    "edges": """examples:
+  weatheredge edges -c config.yaml              the 50 latest edge episodes as a table
+  weatheredge edges --db weatheredge.db --limit 10
+  weatheredge edges --json | jq '.[0]'          for tools (also fine piped into head)
+""",
+    "calibration": """examples:
+  weatheredge calibration -c config.yaml           Brier and log loss: ours vs the market
+  weatheredge calibration --db we.db --plot rel.png   and the reliability diagram
+""",
+}
 
 QUERY_EXAMPLES = """examples:
   weatheredge query --list                            what can be asked, and what each needs
@@ -33,14 +73,16 @@ QUERY_EXAMPLES = """examples:
   weatheredge query latency_percentiles --csv > latency.csv
   weatheredge query pnl_by_week --db /var/lib/weatheredge/weatheredge.db --json
 
-The same queries are Datasette canned queries: datasette weatheredge.db -m db/metadata.yml
+The same queries are Datasette canned queries:
+  datasette weatheredge.db -m db/metadata.yml --plugins-dir db/datasette
 """
 
 STATUS_EXAMPLES = """examples:
   weatheredge status                      summary from the daemon of ./config.yaml
   weatheredge status -c /etc/weatheredge/config.yaml --json
   weatheredge status --url http://127.0.0.1:8787   a daemon on another port
-exit status: 0 healthy, 1 unhealthy (reasons printed), 3 daemon not reachable
+exit status: 0 healthy, degraded or starting; 1 unhealthy or halted (reasons printed);
+             3 daemon not reachable
 """
 
 
@@ -102,12 +144,18 @@ def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from weatheredge.runtime import run_daemon
+    from weatheredge.errors import StartupError
+    from weatheredge.runtime import preflight, run_daemon
 
     loaded = _load(args.config)
+    try:
+        sock = preflight(loaded.settings)  # before anything is migrated, fetched or traded
+    except StartupError as err:
+        print(f"weatheredge: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging(loaded, args.log_level)
     _banner(loaded)
-    asyncio.run(run_daemon(loaded))
+    asyncio.run(run_daemon(loaded, sock=sock))
     return 0
 
 
@@ -163,7 +211,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from weatheredge.calibration_report import build_report, format_report, plot_reliability
+    from weatheredge.calibration_report import (
+        build_report,
+        format_report,
+        has_settled_data,
+        plot_reliability,
+    )
 
     db = args.db or _load(args.config).settings.database
     if not Path(db).exists():
@@ -171,6 +224,13 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         return 1
     report = build_report(db)
     print(format_report(report))
+    if args.plot and not has_settled_data(report):
+        print(
+            f"no settled data yet: no reliability diagram drawn ({args.plot} not written); "
+            "events are scored once the settlement job has settled them",
+            file=sys.stderr,
+        )
+        return 1
     if args.plot:
         plot_reliability(report, args.plot)
         print(f"reliability diagram written to {args.plot}")
@@ -260,7 +320,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from weatheredge.webui.client import fetch_status, format_status
+    from weatheredge.webui.client import exit_code, fetch_status, format_status
 
     if args.url:
         url, token = args.url.rstrip("/"), None
@@ -278,7 +338,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(format_status(doc, url))
-    return 0 if doc.get("healthy", True) else 1
+    return exit_code(doc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,8 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str, epilog: str = EPILOG
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, epilog: str = ""
     ) -> argparse.ArgumentParser:
+        epilog = epilog or EXAMPLES[name]
         p = sub.add_parser(
             name,
             help=help_,
@@ -314,14 +375,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["dry_run", "paper"], default="dry_run",
                    help="paper: trade the sandbox day on paper and print its PnL")  # fmt: skip
     p = add("sandbox", cmd_sandbox, "run only the simulated venue and weather servers")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="first port (default: any free)")
     p.add_argument("--write-config", metavar="PATH", help="write a config pointing at it")
     p.add_argument("--db", default="sandbox.db", help="database path put in that config")
     p = add("edges", cmd_edges, "list recorded edge episodes")
     p.add_argument("--db", help="SQLite file (default: the config's database)")
     p.add_argument("-c", "--config", help="config to read the database path from")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="newest N episodes (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = add("calibration", cmd_calibration, "score settled events: ours vs the market")
     p.add_argument("--db", help="SQLite file (default: the config's database)")
@@ -355,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `weatheredge edges | head`: the reader left. Point stdout at /dev/null so the final
+        # flush at exit does not fail again, and exit as a process killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except Exception:
         # Python's own traceback printer would show secrets that exception texts carry (a URL
         # from !env): print it through the same masking as the logs.

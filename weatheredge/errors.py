@@ -13,3 +13,8 @@ class ConfigError(WeatherEdgeError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+class StartupError(WeatherEdgeError):
+    """The daemon cannot start (port busy, database unusable); one line says why and what to
+    change. Raised before anything is migrated, fetched or traded."""

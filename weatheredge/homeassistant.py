@@ -148,7 +148,7 @@ def state_document(daemon: Any) -> dict[str, Any]:
             with contextlib.suppress(TypeError, ValueError):
                 pnl = round(float(trading[k]), 2)
             break
-    from weatheredge.web import health_problems
+    from weatheredge.web import DEGRADED, HEALTHY, health_verdict
 
     return {
         "feed_state": feed_state,
@@ -157,7 +157,7 @@ def state_document(daemon: Any) -> dict[str, Any]:
         "pnl_today": pnl,
         "mode": daemon.settings.mode.value,
         "halted": ON if getattr(daemon, "halted", False) else OFF,
-        "healthy": not health_problems(daemon),
+        "healthy": health_verdict(daemon)["state"] in (HEALTHY, DEGRADED),  # not while starting
     }
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import logging
 import pkgutil
 import signal
+import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +31,8 @@ from weatheredge import web as web_routes
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.errors import StartupError
+from weatheredge.failures import describe
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
 from weatheredge.model.edge import Change, EpisodeTracker
@@ -94,6 +99,9 @@ class Daemon:
     halt_reason: str | None = None
     # Trading (issue 5): weatheredge.trading.setup.Trading, or None (live not armed/no keys).
     trading: Any = None
+    # trading.status() taken just before the stop, while the books were still live: what a
+    # report after the run (the paper demo's "unrealised at the bid") must read.
+    final_trading: dict[str, Any] | None = None
 
     async def halt(self, reason: str = "manual") -> None:
         self.halted, self.halt_reason = True, reason
@@ -140,9 +148,9 @@ class Daemon:
     def on_job_event(self, event: JobExecutionEvent) -> None:
         self._running.discard(event.job_id)
         if event.exception is not None:
-            self.health.job_failed(
-                event.job_id, f"{type(event.exception).__name__}: {event.exception}"
-            )
+            # One worded line per transition (Health); the traceback only at DEBUG.
+            logger.debug("job %s raised", event.job_id, exc_info=event.exception)
+            self.health.job_failed(event.job_id, describe(event.exception))
         else:
             self.health.job_succeeded(event.job_id)
         if event.job_id in self._pending:
@@ -214,8 +222,19 @@ async def _start_trading(daemon: Daemon) -> None:
         daemon.halted, daemon.halt_reason = True, daemon.trading.trader.halts["manual"]
 
 
+class _SchedulerTracebacks(logging.Filter):
+    """APScheduler logs every failed run with its (chained) traceback at ERROR; our job
+    listener logs one worded line per transition instead, and the traceback at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None or record.levelno < logging.ERROR
+
+
 def _start_scheduler(daemon: Daemon) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
+    executors = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, _SchedulerTracebacks) for f in executors.filters):
+        executors.addFilter(_SchedulerTracebacks())
     now = dt.datetime.now(dt.UTC)
     for spec in job_specs(daemon.loaded):
         pkgutil.resolve_name(spec.func)
@@ -278,13 +297,53 @@ def make_app(loaded: LoadedConfig) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, stop: asyncio.Event) -> web.AppRunner:
-    """Start the app on the configured host/port; returns once serving (the caller awaits stop)."""
-    settings = app[DAEMON].settings
+def preflight(settings: Settings) -> socket.socket:
+    """Bind the web port and open the database file before any side effect (migration, fetch,
+    trading), so a second daemon on a busy port fails at once in one line. Raises StartupError."""
+    host, port = settings.web.host, settings.web.port
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+            sock.listen(128)
+        except BaseException:
+            sock.close()
+            raise
+    except OSError as err:
+        why = err.strerror or str(err)
+        hint = " (another weatheredge running?)" if err.errno == errno.EADDRINUSE else ""
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {why.lower()}{hint}; "
+            "stop it or change web.port in the config"
+        ) from None
+    try:
+        sqlite3.connect(settings.database).close()
+    except sqlite3.Error as err:
+        sock.close()
+        raise StartupError(
+            f"cannot open the database {settings.database}: {err}; check `database:` in the config"
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(
+    app: web.Application, stop: asyncio.Event, sock: socket.socket | None = None
+) -> web.AppRunner:
+    """Start the app on ``sock`` (default: ``preflight``); returns once serving."""
+    sock = sock if sock is not None else preflight(app[DAEMON].settings)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
-    await site.start()
+    try:
+        await runner.setup()
+        site = web.SockSite(runner, sock)
+        await site.start()
+    except BaseException:
+        sock.close()
+        raise
     return runner
 
 
@@ -295,7 +354,9 @@ def bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
-async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> Daemon:
+async def run_daemon(
+    loaded: LoadedConfig, *, duration: float | None = None, sock: socket.socket | None = None
+) -> Daemon:
     """Run until SIGINT/SIGTERM (or ``duration`` seconds); stop cleanly within 5 s."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -303,7 +364,7 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = make_app(loaded)
-    runner = await serve(app, stop)
+    runner = await serve(app, stop, sock)
     daemon = app[DAEMON]
     logger.info(
         "weatheredge running in %s mode; status page on http://%s:%s/",
@@ -319,6 +380,11 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
                 await asyncio.wait_for(stop.wait(), duration)
     finally:
         logger.info("stopping")
+        if daemon.trading is not None:
+            try:
+                daemon.final_trading = daemon.trading.status()
+            except Exception as err:  # a report figure must not block the stop
+                logger.warning("trading status at stop: %s", describe(err))
         await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

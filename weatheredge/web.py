@@ -15,12 +15,13 @@ JOB_FAILURES_UNHEALTHY = 3
 
 def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def healthz(request: web.Request) -> web.Response:
-        problems = health_problems(request.app[key])
-        body = {"ok": not problems, "problems": problems}
+        verdict = health_verdict(request.app[key])
+        # 503 only when unhealthy: a monitor should not page while the daemon is starting.
+        body: dict[str, Any] = {"ok": verdict["state"] != UNHEALTHY, **verdict}
         stream = request.app[key].stream
         if stream is not None and hasattr(stream, "modes"):
             body["feed"] = stream.modes()  # mode per shard: live, syncing, polling, ...
-        return web.json_response(body, status=200 if not problems else 503)
+        return web.json_response(body, status=503 if verdict["state"] == UNHEALTHY else 200)
 
     async def metrics(request: web.Request) -> web.Response:
         stream = request.app[key].stream
@@ -71,6 +72,66 @@ def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     app.router.add_get("/api/v1/trading", state)
 
 
+STARTING, HEALTHY, DEGRADED, UNHEALTHY = "starting", "healthy", "degraded", "unhealthy"
+# What must have worked once before the daemon is more than "starting" (job name -> source).
+REQUIRED_JOBS = {"discover_markets": "discovery", "refresh_forecasts": "forecasts"}
+
+
+def health_verdict(daemon: Any) -> dict[str, Any]:
+    """``state``: starting until discovery, forecasts and the feed have each worked once;
+    unhealthy at once when one of them has failed without ever working (or by the long-running
+    rules of ``health_problems``); degraded while a job fails now and then; else healthy."""
+    problems = health_problems(daemon)
+    waiting = []
+    never_worked = []
+    jobs = daemon.health.jobs
+    discovery = jobs.get("discover_markets")
+    nothing_to_watch = (
+        discovery is not None
+        and discovery.last_success is not None
+        and (daemon.engine is None or not daemon.engine.tokens)
+    )
+    for name, source in REQUIRED_JOBS.items():
+        job = jobs.get(name)
+        if job is None or job.last_success is not None:
+            continue
+        if job.failures_in_row:
+            never_worked.append(f"{source} has not worked yet: {job.last_error}")
+        elif not (name == "refresh_forecasts" and nothing_to_watch):
+            waiting.append(source)
+    feed = _feed_first_success(daemon, nothing_to_watch)
+    if feed is not None:
+        (never_worked if feed else waiting).append(feed or "market feed")
+    problems = never_worked + [p for p in problems if p not in never_worked]
+    if problems:
+        state = UNHEALTHY
+    elif waiting:
+        state = STARTING
+    elif any(j.failures_in_row for j in jobs.values()):
+        state = DEGRADED
+    else:
+        state = HEALTHY
+    return {"state": state, "problems": problems, "waiting_for": waiting}
+
+
+def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
+    """None once the feed has worked (a shard live, a polling round applied) or has nothing to
+    watch; "" while it has not yet; the reason when it has failed without ever working."""
+    stream = daemon.stream
+    if nothing_to_watch or stream is None or not hasattr(stream, "shards"):
+        return None  # nothing to judge (tests with a bare stream)
+    if stream.worked:
+        return None
+    active = [s for s in stream.shards if s.tokens]
+    if getattr(stream, "poll_state", "") in ("failing", "rate_limited"):
+        return f"market feed has not worked yet: polling {stream.poll_error}"
+    for shard in active:
+        # A connect that fails never reaches "reconnecting": the stream counts it instead.
+        if shard.mode == "reconnecting" or shard.gave_up or shard.stream.failures_in_row:
+            return f"market feed has not worked yet: {shard.stream.last_reason or shard.reason}"
+    return ""
+
+
 def health_problems(daemon: Any) -> list[str]:
     problems = []
     stream = daemon.stream
@@ -98,6 +159,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
             entry["next_run"] = sched.next_run_time.isoformat(timespec="seconds")
         jobs[name] = entry
     stream = daemon.stream
+    verdict = health_verdict(daemon)
+    trading = daemon.trading.status() if getattr(daemon, "trading", None) else {}
     return {
         "mode": daemon.settings.mode.value,
         "started_at": daemon.started_at.isoformat(timespec="seconds"),
@@ -112,8 +175,12 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},
         "notify": _notify_status(daemon.notifier),
-        "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
-        "healthy": not health_problems(daemon),
+        "trading": trading,
+        "healthy": verdict["state"] in (HEALTHY, DEGRADED),
+        "health": verdict,
+        "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
+        "halt_reason": getattr(daemon, "halt_reason", None)
+        or "; ".join((trading.get("halts") or {}).values()),
     }
 
 

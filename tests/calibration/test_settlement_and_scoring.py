@@ -77,6 +77,15 @@ async def test_settles_from_reports_and_agrees_with_the_venue(
     assert png.stat().st_size > 1000
 
 
+async def test_no_settled_data_draws_no_chart(
+    ctx: JobContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    png = ctx.store.path.parent / "rel.png"
+    assert main(["calibration", "--db", str(ctx.store.path), "--plot", str(png)]) == 1
+    assert "no settled data yet: no reliability diagram drawn" in capsys.readouterr().err
+    assert not png.exists()
+
+
 async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: JobContext) -> None:
     day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
     _, event = nyc_event(box, day, 310001)

@@ -150,18 +150,22 @@ async def test_proactive_reconnects_are_staggered_one_socket_at_a_time() -> None
 async def test_metrics_text(h: Harness) -> None:
     h.venue.send_raw("nope")
     await eventually(lambda: h.engine.bad_frames["not_json"] == 3)
+    assert h.engine.latency.count == 0  # the snapshot burst is not decision latency
+    h.venue.set_level(h.yes(0, 3), "BUY", "0.41", "25")
+    await eventually(lambda: h.engine.latency.count >= 1)
     h.feed.tick()
     text = h.feed.metrics_text()
     lines = set(text.splitlines())
     assert "# TYPE weatheredge_feed_decision_latency_seconds histogram" in lines
-    assert 'weatheredge_feed_bad_frames_total{kind="not_json"} 3' in lines
-    assert 'weatheredge_feed_shard_mode{shard="shard-0",mode="live"} 1' in lines
-    assert 'weatheredge_feed_shard_mode{shard="shard-0",mode="polling"} 0' in lines
-    assert 'weatheredge_feed_reconnects_total{shard="shard-1"} 0' in lines
+    assert 'weatheredge_feed_bad_frames_total{kind="not_json"} 3.0' in lines
+    assert 'weatheredge_feed_shard_mode{mode="live",shard="shard-0"} 1.0' in lines
+    assert 'weatheredge_feed_shard_mode{mode="polling",shard="shard-0"} 0.0' in lines
+    assert 'weatheredge_feed_reconnects_total{shard="shard-1"} 0.0' in lines
     count = next(
         x for x in lines if x.startswith("weatheredge_feed_decision_latency_seconds_count")
     )
-    assert int(count.split()[1]) == h.engine.frames  # every text frame, bad ones included
+    # Timed: price_change frames only; the snapshot burst and bad frames are not latency.
+    assert 0 < float(count.split()[1]) < h.engine.frames
     status = h.feed.status()
     assert status["mode"] == LIVE and status["latency"]["count"] > 0
     assert [s["mode"] for s in status["shards"]] == [LIVE] * 3
@@ -191,7 +195,7 @@ async def test_daemon_serves_metrics_and_feed_modes(sandbox: Sandbox, tmp_path) 
                 health = await resp.json()
             async with http.get(f"{base}/status") as resp:
                 status = await resp.json()
-    assert 'weatheredge_feed_shard_mode{shard="shard-0",mode="live"} 1' in metrics
+    assert 'weatheredge_feed_shard_mode{mode="live",shard="shard-0"} 1.0' in metrics
     assert health["feed"] == {"shard-0": "live"}
     assert status["feed"]["shards"][0]["tokens"] == 88
     assert status["feed"]["connected"] is True
@@ -205,4 +209,4 @@ async def test_socket_level_oversize_frames_show_in_status_and_metrics(h: Harnes
     status = h.feed.status()
     assert status["bad_frames"]["oversize"] == 3
     assert status["shards"][0]["oversize_frames"] == 2
-    assert 'weatheredge_feed_bad_frames_total{kind="oversize"} 3' in h.feed.metrics_text()
+    assert 'weatheredge_feed_bad_frames_total{kind="oversize"} 3.0' in h.feed.metrics_text()

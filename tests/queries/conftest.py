@@ -21,7 +21,7 @@ async def _record_demo(db: Path) -> None:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Named weatheredge.db so Datasette calls the database `weatheredge`, as metadata.yml says."""
+    """A demo day recorded by the real daemon."""
     db = tmp_path_factory.mktemp("demo") / "weatheredge.db"
     asyncio.run(_record_demo(db))
     return db

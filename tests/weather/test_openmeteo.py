@@ -182,7 +182,9 @@ async def test_unreachable_server_raises_weather_error(session: aiohttp.ClientSe
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(WeatherError, match="request failed"):
+    with pytest.raises(
+        WeatherError, match=r"cannot reach open-meteo .*\(connection refused by 127\.0\.0\.1:"
+    ):
         await fetch_ensemble(
             session,
             f"http://127.0.0.1:{port}/v1/ensemble",

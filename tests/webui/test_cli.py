@@ -27,30 +27,46 @@ async def _cli(*args: str) -> tuple[int, str, str]:
 
 
 async def test_status_command_talks_to_the_running_daemon(sandbox: Sandbox, tmp_path: Path) -> None:
+    from weatheredge.web import health_verdict
+
     async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
         await eventually(lambda: daemon.engine.status()["books_synced"] == 88, within=15)
+        await eventually(lambda: health_verdict(daemon)["state"] == "healthy", within=15)
         code, out, err = await _cli("status", "--url", base)
         assert code == 0, err
-        assert "HEALTHY" in out and "DRY_RUN" in out
+        assert ": HEALTHY, mode DRY_RUN" in out
         assert "88/88 books synced" in out and "discover_markets" in out
         code, out, _ = await _cli("status", "--url", base, "--json")
         assert code == 0 and '"mode": "dry_run"' in out
+        await daemon.halt("storm over NYC")
+        code, out, _ = await _cli("status", "--url", base)
+        assert code == 1 and "HEALTHY" not in out.splitlines()[0]
+        assert ": HALTED, mode DRY_RUN" in out and "HALTED: storm over NYC" in out
 
 
 async def test_status_command_when_nothing_runs() -> None:
     code, _, err = await _cli("status", "--url", "http://127.0.0.1:9", "--timeout", "2")
     assert code == 3
     assert "not answering" in err and "weatheredge run" in err
+    assert "connection refused" in err and "Errno" not in err
 
 
 def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[union-attr]
+    epilogs = {}
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
         with pytest.raises(SystemExit):
             parser.parse_args([name, "--help"])
         text = capsys.readouterr().out
-        assert "examples:" in text and "weatheredge" in text, name
+        assert "examples:" in text and f"weatheredge {name}" in text, name
+        epilogs[name] = command.epilog
+        for action in command._actions:  # every option says what it does
+            assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+    assert len(set(epilogs.values())) == len(epilogs), "a shared example block"
+    general = parser.epilog or ""
+    for word in ("halt", "resume", "arm", "disarm", "trades", "pnl", "demo --mode paper"):
+        assert word in general, word
 
 
 def test_rotating_log_file_is_redacted(tmp_path: Path) -> None:

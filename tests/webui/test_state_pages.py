@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually, running_daemon
-from tests.webui import cdp
-from tests.webui.cdp import chromium, find_chromium
+from tests.webui.browser import SKIP_REASON, Browser, chromium, find_chromium
 from weatheredge.sandbox import Sandbox
 from weatheredge.webui.state import EVENTS_PER_PAGE, Page
 
@@ -49,16 +48,17 @@ async def test_state_pages_through_the_events(sandbox: Sandbox, tmp_path: Path) 
             assert [e["event_id"] for e in pushed["events"]] == order[3:]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 async def test_the_page_moves_between_pages(sandbox: Sandbox, tmp_path: Path) -> None:
+    assert CHROMIUM is not None
     async with running_daemon(sandbox, tmp_path / "we.db") as (_, base):
-        async with chromium(CHROMIUM or "chromium") as page:
+        with chromium(CHROMIUM) as page:
             await _pager(page, base)
 
 
-async def _pager(page: cdp.Page, base: str) -> None:
+async def _pager(page: Browser, base: str) -> None:
     """The pager under the ladders, driven the way its buttons drive it."""
-    await page.send("Page.navigate", url=base + "/")
+    await page.get(base + "/")
     await page.wait_for("document.querySelectorAll('#events .card').length === 4")
     assert await page.evaluate("document.getElementById('events-pager').hidden")
     await page.evaluate("page(3)")  # what the "next" button calls
@@ -69,4 +69,4 @@ async def _pager(page: cdp.Page, base: str) -> None:
     )
     await page.evaluate("document.getElementById('events-prev').click()")
     await page.wait_for("document.querySelectorAll('#events .card').length === 4")
-    assert page.exceptions == []
+    assert await page.js_errors() == []

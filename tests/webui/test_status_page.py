@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually, running_daemon
-from tests.webui.cdp import chromium, find_chromium
+from tests.test_first_minute import closed_port, offline_yaml
+from tests.webui.browser import SKIP_REASON, chromium, find_chromium
 from weatheredge.config import ConfigError, parse_config
 from weatheredge.sandbox import Sandbox
 
@@ -31,56 +32,105 @@ async def slow_sandbox():
         await box.stop()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
-@pytest.mark.timeout(60)
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+@pytest.mark.timeout(90)
 async def test_status_page_in_headless_chromium(slow_sandbox: Sandbox, tmp_path: Path) -> None:
     assert CHROMIUM is not None
-    async with (
-        chromium(CHROMIUM) as page,
-        running_daemon(slow_sandbox, tmp_path / "we.db") as (
-            daemon,
-            base,
-        ),
-    ):
-        await page.viewport(412, 915, mobile=True, scale=2)  # a phone
-        await page.send("Page.navigate", url=base + "/")
-        # A live update: the page has rendered at least two documents pushed over SSE.
-        await page.wait_for("Number(document.getElementById('updated').dataset.updates) >= 2")
-        await page.wait_for("document.getElementById('live').textContent === 'live'")
-        # The ladder: one chart per live event, one probability bar per priced bucket.
-        await page.wait_for("document.querySelectorAll('svg.ladder rect.prob').length >= 30")
-        charts = await page.evaluate("document.querySelectorAll('svg.ladder').length")
-        assert charts == 4
-        quotes = await page.evaluate("document.querySelectorAll('svg.ladder line.quote').length")
-        assert quotes >= 30
-        # An edge: the sandbox's NYC YES edge on 46-47°F, in the table and marked on the chart.
-        row = await page.wait_for(
-            "[...document.querySelectorAll('#edges tbody tr')].map(r => r.textContent)"
-            ".find(t => t.includes('NYC') && t.includes('46-47°F') && t.includes('YES'))"
-        )
-        assert "+0." in row
-        await page.wait_for("document.querySelectorAll('svg.ladder rect.prob.has-edge').length")
-        assert await page.evaluate("document.getElementById('mode').textContent") == "DRY RUN"
-        # Positions and PnL: the trader's figures, or a placeholder saying why there are none.
-        trading = await page.evaluate("document.getElementById('trading').textContent")
-        assert "No positions" in trading or "realized pnl" in trading
-        jobs = await page.evaluate("document.querySelector('#jobs tbody').textContent")
-        assert "discover_markets" in jobs
-        shards = await page.evaluate("document.querySelectorAll('#shards tbody tr').length")
-        assert shards >= 1
-        # Phone width: nothing wider than the screen except inside scrollable tables.
-        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        await page.screenshot(ARTIFACTS / "status-phone.png")
-        await page.viewport(1280, 900, mobile=False)
-        await page.wait_for("Number(document.getElementById('updated').dataset.updates) >= 3")
-        await page.screenshot(ARTIFACTS / "status.png")
-        assert page.exceptions == []
-        # Everything the page loaded came from the daemon itself (no CDN).
-        assert page.requests and all(u.startswith(base) for u in page.requests), page.requests
-        assert daemon.engine is not None
+    with chromium(CHROMIUM) as page:
+        async with running_daemon(slow_sandbox, tmp_path / "we.db") as (daemon, base):
+            await page.viewport(412, 915, mobile=True, scale=2)  # a phone
+            await page.get(base + "/")
+            # A live update: the page has rendered at least two documents pushed over SSE.
+            await page.wait_for("Number(document.getElementById('updated').dataset.updates) >= 2")
+            await page.wait_for("document.getElementById('live').textContent === 'live'")
+            # The ladder: one chart per live event, one probability bar per priced bucket.
+            await page.wait_for("document.querySelectorAll('svg.ladder rect.prob').length >= 30")
+            charts = await page.evaluate("document.querySelectorAll('svg.ladder').length")
+            assert charts == 4
+            quotes = await page.evaluate(
+                "document.querySelectorAll('svg.ladder line.quote').length"
+            )
+            assert quotes >= 30
+            # An edge: the sandbox's NYC YES edge on 46-47°F, in the table and on the chart.
+            row = await page.wait_for(
+                "[...document.querySelectorAll('#edges tbody tr')].map(r => r.textContent)"
+                ".find(t => t.includes('NYC') && t.includes('46-47°F') && t.includes('YES'))"
+            )
+            assert "+0." in row
+            await page.wait_for("document.querySelectorAll('svg.ladder rect.prob.has-edge').length")
+            # The London NO edge sits on a bucket whose YES bar is ~1 px: its column is marked.
+            await page.wait_for("document.querySelectorAll('svg.ladder rect.edge-mark.no').length")
+            label = await page.evaluate(
+                "document.querySelector('svg.ladder text.edge-label.no').textContent"
+            )
+            assert label == "NO"
+            assert await page.evaluate("document.getElementById('mode').textContent") == "DRY RUN"
+            await page.wait_for("document.getElementById('health').textContent === 'healthy'")
+            # Positions and PnL: the trader's figures, or a placeholder saying why there are none.
+            trading = await page.evaluate("document.getElementById('trading').textContent")
+            assert "No positions" in trading or "realized pnl" in trading
+            jobs = await page.evaluate("document.querySelector('#jobs tbody').textContent")
+            assert "discover_markets" in jobs
+            shards = await page.evaluate("document.querySelectorAll('#shards tbody tr').length")
+            assert shards >= 1
+            # Phone width: nothing wider than the screen, and the open-edges table shows size
+            # and age without a horizontal scroll.
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            edges_box = "document.getElementById('edges').parentElement"
+            assert await page.evaluate(f"{edges_box}.scrollWidth <= {edges_box}.clientWidth")
+            age = await page.evaluate(
+                "document.querySelector('#edges tbody tr td:last-child').getBoundingClientRect()"
+                ".right <= window.innerWidth"
+            )
+            assert age
+            # Latency: no percentile above the max (histogram bounds are not values).
+            latency = await page.evaluate("document.getElementById('latency').textContent")
+            assert "p99.9" in latency
+            await page.screenshot(ARTIFACTS / "status-phone.png")
+            await page.viewport(1280, 900, mobile=False)
+            await page.wait_for("Number(document.getElementById('updated').dataset.updates) >= 3")
+            await page.screenshot(ARTIFACTS / "status.png")
+            assert await page.js_errors() == []
+            # Everything the page loaded came from the daemon itself (no CDN).
+            requests = await page.requests()
+            assert requests and all(u.startswith(base) for u in requests), requests
+            assert daemon.engine is not None
     png = (ARTIFACTS / "status.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
     shutil.copy(ARTIFACTS / "status.png", ARTIFACTS / "status-page.png")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+@pytest.mark.timeout(60)
+async def test_status_page_tells_the_truth_against_an_unreachable_venue(tmp_path: Path) -> None:
+    """Gamma and CLOB at a closed loopback port: red "unhealthy" within 10 s with the reason in
+    words, never a green "healthy" or a "live" badge."""
+    assert CHROMIUM is not None
+    loaded = parse_config(offline_yaml(tmp_path / "we.db", closed_port()), env={})
+    from weatheredge.runtime import make_app, serve
+
+    with chromium(CHROMIUM) as page:
+        app = make_app(loaded)
+        runner = await serve(app, asyncio.Event())
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            await page.get(base + "/")
+            await page.wait_for("Number(document.getElementById('updated').dataset.updates) >= 1")
+            seen = await page.evaluate("document.getElementById('health').textContent")
+            assert seen in ("starting", "unhealthy")
+            await page.wait_for(
+                "document.getElementById('health').textContent === 'unhealthy'", within=10
+            )
+            assert await page.evaluate("document.getElementById('health').className") == (
+                "badge bad"
+            )
+            problems = await page.evaluate("document.getElementById('problems').textContent")
+            assert "cannot reach Polymarket (connection refused by 127.0.0.1:" in problems
+            assert "ConnectionKey" not in problems
+            assert await page.evaluate("document.getElementById('live').textContent") != "live"
+            assert await page.js_errors() == []
+        finally:
+            await runner.cleanup()
 
 
 async def _get(http: aiohttp.ClientSession, url: str, **kw) -> tuple[int, str]:

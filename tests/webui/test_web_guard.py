@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import running_daemon
-from tests.webui.cdp import chromium, find_chromium
+from tests.webui.browser import SKIP_REASON, Browser, chromium, find_chromium
 from weatheredge.config import parse_config
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.runtime import DAEMON, Daemon, make_app, serve
 from weatheredge.sandbox import Sandbox
 
 CHROMIUM = find_chromium()
@@ -129,36 +129,39 @@ async def _attack_server(target: str) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 @pytest.mark.timeout(60)
 async def test_a_page_on_another_origin_cannot_halt_or_resume(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     assert CHROMIUM is not None
-    async with (
-        chromium(CHROMIUM) as page,
-        running_daemon(sandbox, tmp_path / "we.db") as (daemon, base),
-    ):
-        for action, before in (("halt", False), ("resume", True)):
-            daemon.halted = before
-            target = f"{base}/api/v1/trading/{action}"
-            runner, url = await _attack_server(target)
-            try:
-                await page.send("Page.navigate", url=url)
-                await page.wait_for("typeof window.done === 'function' && window.done()")
-            finally:
-                await runner.cleanup()
-            # The browser did send all three (so the refusal, not the browser, stopped them).
-            assert sum(u == target for u in page.requests) >= 3, page.requests
-            assert daemon.halted is before, action
-        # The daemon's own page may (same origin, JSON).
-        await page.send("Page.navigate", url=base + "/")
-        await page.wait_for("document.readyState === 'complete'")
-        status = await page.evaluate(
-            f"fetch('{base}/api/v1/trading/resume', {{method: 'POST', headers: "
-            "{'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)"
-        )
-        assert status == 200 and daemon.halted is False
+    with chromium(CHROMIUM) as page:
+        async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+            await _attack(page, daemon, base)
+
+
+async def _attack(page: Browser, daemon: Daemon, base: str) -> None:
+    for action, before in (("halt", False), ("resume", True)):
+        daemon.halted = before
+        target = f"{base}/api/v1/trading/{action}"
+        runner, url = await _attack_server(target)
+        try:
+            await page.get(url)
+            await page.wait_for("typeof window.done === 'function' && window.done()")
+        finally:
+            await runner.cleanup()
+        # The browser did send all three (so the refusal, not the browser, stopped them).
+        sent = await page.sent_requests()
+        assert sum(u == target for u in sent) >= 3, sent
+        assert daemon.halted is before, action
+    # The daemon's own page may (same origin, JSON).
+    await page.get(base + "/")
+    await page.wait_for("document.readyState === 'complete'")
+    status = await page.evaluate(
+        f"fetch('{base}/api/v1/trading/resume', {{method: 'POST', headers: "
+        "{'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)"
+    )
+    assert status == 200 and daemon.halted is False
 
 
 async def test_halt_and_resume_commands_pass_the_check(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -40,7 +40,10 @@ from typing import Any
 import aiohttp
 
 from weatheredge.engine import Engine
-from weatheredge.feed.metrics import Exposition, RateMeter
+from weatheredge.failures import describe
+from weatheredge.feed.metrics import RateMeter, exposition
+from weatheredge.feed.metrics import counter as _counter
+from weatheredge.feed.metrics import gauge as _gauge
 from weatheredge.feed.poller import BookPoller
 from weatheredge.model.book import OrderBook
 from weatheredge.model.prices import to_micros
@@ -213,7 +216,7 @@ class Shard:
         except Exception as err:  # a bug must not end the feed silently
             logger.exception("%s stream task crashed", self.name)
             self.gave_up = True
-            self.set_mode(POLLING, f"stream crashed: {err!r}")
+            self.set_mode(POLLING, f"stream crashed: {describe(err)}")
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -227,6 +230,8 @@ class Shard:
             self.reason = reason or self.reason
             return
         old = self.mode
+        if mode == LIVE:
+            self.manager.worked = True
         self.mode, self.reason, self.mode_since = mode, reason, time.monotonic()
         log = logger.warning if mode in (RECONNECTING, POLLING) else logger.info
         log(
@@ -323,6 +328,7 @@ class FeedManager:
         self.stale_books = 0
         self.watchdog_checks = 0
         self.polls = 0
+        self.worked = False  # a shard was live, or a polling round applied, at least once
         self.poll_state = "idle"
         self.poll_error = ""
         self._poll_ok_at: float | None = None
@@ -609,6 +615,7 @@ class FeedManager:
             self.engine.on_rest_books(fresh, recv_ns)
             applied += len(fresh)
         self.polls += 1
+        self.worked = True
         self._poll_ok_at = time.monotonic()
         self._poll_fail_since = None
         self._set_poll_state("ok", f"{len(tokens)} tokens")
@@ -701,94 +708,79 @@ class FeedManager:
         return counts
 
     def metrics_text(self) -> str:
+        """Prometheus text exposition (prometheus_client renders it; the families are built
+        from the feed's own counters at scrape time, so the hot path keeps plain integers)."""
         engine = self.engine
-        out = Exposition()
-        out.extend(
-            engine.latency.prometheus(
+        families = [
+            engine.latency.family(
                 "weatheredge_feed_decision_latency_seconds",
-                "Receive-to-decision latency per WebSocket frame.",
-            )
-        )
-        out.scalar(
-            "weatheredge_feed_frames_total", "counter", "Market frames received.", engine.frames
-        )
-        out.scalar(
-            "weatheredge_feed_messages_total",
-            "counter",
-            "Market events decoded (a frame may carry several).",
-            engine.messages,
-        )
-        out.scalar(
-            "weatheredge_feed_messages_per_second",
-            "gauge",
-            "Frames per second, smoothed.",
-            self.rate.rate,
-        )
-        out.family(
-            "weatheredge_feed_reconnects_total",
-            "counter",
-            "Socket reconnects per shard.",
-            [({"shard": s.name}, s.stream.reconnects) for s in self.shards],
-        )
-        out.scalar(
-            "weatheredge_feed_stale_events_total",
-            "counter",
-            "Watchdog findings of stale books (each forced a reconnect).",
-            self.stale_events,
-        )
-        out.scalar(
-            "weatheredge_feed_desyncs_total",
-            "counter",
-            "Books found out of sync on the hot path (top of book, order).",
-            engine.counters.get("desyncs", 0),
-        )
-        out.family(
-            "weatheredge_feed_bad_frames_total",
-            "counter",
-            "Dropped market frames by kind.",
-            [({"kind": k}, v) for k, v in sorted(self._bad_frames().items())],
-        )
-        out.family(
-            "weatheredge_feed_shard_mode",
-            "gauge",
-            "1 for the current mode of each shard.",
-            [
-                ({"shard": s.name, "mode": m}, int((s.mode if s.tokens else IDLE) == m))
-                for s in self.shards
-                for m in MODES
-            ],
-        )
-        out.family(
-            "weatheredge_feed_shard_tokens",
-            "gauge",
-            "Tokens subscribed per shard.",
-            [({"shard": s.name}, len(s.tokens)) for s in self.shards],
-        )
-        out.scalar(
-            "weatheredge_feed_books_synced",
-            "gauge",
-            "Books currently trusted.",
-            sum(1 for b in engine.books.values() if b.synced),
-        )
-        out.scalar(
-            "weatheredge_feed_poll_requests_total",
-            "counter",
-            "POST /books calls.",
-            self.poller.requests,
-        )
-        out.scalar(
-            "weatheredge_feed_poll_rate_limited_total",
-            "counter",
-            "POST /books calls answered 429.",
-            self.poller.rate_limited,
-        )
-        out.family(
-            "weatheredge_edges_total",
-            "counter",
-            "Edge episode changes.",
-            [
-                ({"change": c}, engine.counters.get(f"edges_{c}", 0))
-                for c in ("open", "update", "close")
-            ],
-        )
-        return out.text()
+                "Receive-to-decision latency per price_change frame (snapshots excluded).",
+            ),
+            _counter("weatheredge_feed_frames_total", "Market frames received.", engine.frames),
+            _counter(
+                "weatheredge_feed_messages_total",
+                "Market events decoded (a frame may carry several).",
+                engine.messages,
+            ),
+            _gauge(
+                "weatheredge_feed_messages_per_second",
+                "Frames per second, smoothed.",
+                self.rate.rate,
+            ),
+            _counter(
+                "weatheredge_feed_reconnects_total",
+                "Socket reconnects per shard.",
+                {("shard", s.name): s.stream.reconnects for s in self.shards},
+            ),
+            _counter(
+                "weatheredge_feed_stale_events_total",
+                "Watchdog findings of stale books (each forced a reconnect).",
+                self.stale_events,
+            ),
+            _counter(
+                "weatheredge_feed_desyncs_total",
+                "Books found out of sync on the hot path (top of book, order).",
+                engine.counters.get("desyncs", 0),
+            ),
+            _counter(
+                "weatheredge_feed_bad_frames_total",
+                "Dropped market frames by kind.",
+                {("kind", k): v for k, v in sorted(self._bad_frames().items())},
+            ),
+            _gauge(
+                "weatheredge_feed_shard_mode",
+                "1 for the current mode of each shard.",
+                {
+                    (("shard", s.name), ("mode", m)): int((s.mode if s.tokens else IDLE) == m)
+                    for s in self.shards
+                    for m in MODES
+                },
+            ),
+            _gauge(
+                "weatheredge_feed_shard_tokens",
+                "Tokens subscribed per shard.",
+                {("shard", s.name): len(s.tokens) for s in self.shards},
+            ),
+            _gauge(
+                "weatheredge_feed_books_synced",
+                "Books currently trusted.",
+                sum(1 for b in engine.books.values() if b.synced),
+            ),
+            _counter(
+                "weatheredge_feed_poll_requests_total", "POST /books calls.", self.poller.requests
+            ),
+            _counter(
+                "weatheredge_feed_poll_rate_limited_total",
+                "POST /books calls answered 429.",
+                self.poller.rate_limited,
+            ),
+            _counter(
+                "weatheredge_edges_total",
+                "Edge episode changes.",
+                {
+                    ("change", c): engine.counters.get(f"edges_{c}", 0)
+                    for c in ("open", "update", "close")
+                },
+            ),
+        ]
+        return exposition(families)

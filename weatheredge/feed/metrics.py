@@ -1,11 +1,13 @@
-"""Feed metrics: a cheap latency histogram for the hot path and the Prometheus text exposition.
+"""Feed metrics: a cheap latency histogram for the hot path and the Prometheus exposition.
 
-Standard library only: the engine imports ``LatencyHistogram`` on the hot path.
+The engine imports ``LatencyHistogram`` on the hot path: prometheus_client is imported only when
+``/metrics`` is scraped, and the figures stay plain integers until then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Bucket i holds latencies below 2**i microseconds (bucket 0: < 1 µs); the last is +Inf.
 BUCKETS = 22  # up to ~2 s
@@ -46,7 +48,8 @@ class LatencyHistogram:
         for index, n in enumerate(self.counts):
             seen += n
             if seen >= rank:
-                return round(self.upper_bound_s(index) * 1e6, 1)
+                # A bucket's bound can exceed every observation: never report past the max.
+                return round(min(self.upper_bound_s(index) * 1e9, self.max_ns) / 1000, 1)
         return round(self.max_ns / 1000, 1)
 
     def summary(self) -> dict[str, object]:
@@ -59,62 +62,58 @@ class LatencyHistogram:
             "max_us": round(self.max_ns / 1000, 1),
         }
 
-    def prometheus(self, name: str, help_text: str) -> list[str]:
-        lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-        cumulative = 0
+    def family(self, name: str, help_text: str) -> Any:
+        """This histogram as a prometheus_client family (cumulative power-of-two buckets)."""
+        from prometheus_client.core import HistogramMetricFamily
+
+        buckets, cumulative = [], 0
         for index, n in enumerate(self.counts[:-1]):
             cumulative += n
-            lines.append(f'{name}_bucket{{le="{self.upper_bound_s(index):.9g}"}} {cumulative}')
-        lines.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
-        lines.append(f"{name}_sum {self.sum_ns / 1e9:.9g}")
-        lines.append(f"{name}_count {self.count}")
-        return lines
+            buckets.append((f"{self.upper_bound_s(index):.9g}", cumulative))
+        buckets.append(("+Inf", self.count))
+        return HistogramMetricFamily(name, help_text, buckets=buckets, sum_value=self.sum_ns / 1e9)
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+Labelled = float | Mapping[Any, float]
 
 
-def _labels(labels: Mapping[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
+def _family(kind: str, name: str, help_text: str, values: Labelled) -> Any:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    if not isinstance(values, Mapping):
+        cls = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+        return cls(name, help_text, value=values)
+    items = list(values.items())
+    # A key is one ("label", "value") pair or a tuple of them.
+    pairs = [k if isinstance(k[0], tuple) else (k,) for k, _ in items]
+    labels = [label for label, _ in pairs[0]] if pairs else []
+    family = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+        name, help_text, labels=labels
+    )
+    for key, (_, value) in zip(pairs, items, strict=True):
+        family.add_metric([v for _, v in key], value)
+    return family
 
 
-class Exposition:
-    """Builds Prometheus text format 0.0.4, one family at a time."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def family(
-        self,
-        name: str,
-        kind: str,
-        help_text: str,
-        samples: Iterable[tuple[Mapping[str, str], float]],
-    ) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
-
-    def scalar(self, name: str, kind: str, help_text: str, value: float) -> None:
-        self.family(name, kind, help_text, [({}, value)])
-
-    def extend(self, lines: Iterable[str]) -> None:
-        self.lines.extend(lines)
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+def counter(name: str, help_text: str, values: Labelled) -> Any:
+    return _family("counter", name, help_text, values)
 
 
-def _number(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.9g}"
+def gauge(name: str, help_text: str, values: Labelled) -> Any:
+    return _family("gauge", name, help_text, values)
+
+
+def exposition(families: list[Any]) -> str:
+    """Prometheus text format 0.0.4 of ready-made families."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    class _Snapshot:
+        def collect(self) -> list[Any]:
+            return families
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot())  # type: ignore[arg-type]
+    return generate_latest(registry).decode()
 
 
 class RateMeter:

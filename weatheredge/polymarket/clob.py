@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from weatheredge.failures import describe, with_hint
 from weatheredge.polymarket.wire import RestBook, decode_book, decode_books, decode_clob_error
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ class ClobError(Exception):
     """A CLOB REST call failed (transport, HTTP status or malformed body)."""
 
     def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
-        super().__init__(f"{message} (status={status}, url={url})")
+        # Worded for people ("Polymarket CLOB /books: HTTP 503"); no reprs, no query string.
+        words = f"HTTP {status}" if message == "HTTP error" and status is not None else message
+        super().__init__(f"Polymarket CLOB {URL(url).path or '/'}: {words}")
         self.status = status
         self.url = url
 
@@ -104,7 +107,8 @@ async def _request(
             message = error.error if error and error.error else "HTTP error"
             raise ClobError(message, url=safe_url, status=resp.status)
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise ClobError(f"request failed: {err!r}", url=safe_url) from err
+        reach = with_hint(f"cannot reach Polymarket ({describe(err)})", err)
+        raise ClobError(reach, url=safe_url) from err
 
 
 def _retry_after(headers: Mapping[str, str], body: bytes) -> float | None:

@@ -31,6 +31,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from weatheredge.failures import describe, with_hint
 from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
 from weatheredge.model.catalogue import self_reuse, unique_owners
 from weatheredge.model.market import BucketMarket, TemperatureEvent
@@ -62,7 +63,9 @@ class GammaError(Exception):
     """Gamma could not be read: HTTP failure, transport failure or a malformed page body."""
 
     def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
-        super().__init__(f"{message} (status={status}, url={url})")
+        # Worded for people ("Polymarket Gamma /events/keyset: HTTP 503"); no reprs, no query.
+        words = f"HTTP {status}" if message == "HTTP error" and status is not None else message
+        super().__init__(f"Polymarket Gamma {URL(url).path or '/'}: {words}")
         self.status = status
         self.url = url
 
@@ -208,7 +211,8 @@ async def _get(
                 raise GammaError("HTTP error", url=safe_url, status=resp.status)
             return await resp.read()
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise GammaError(f"request failed: {err!r}", url=safe_url) from err
+        reach = with_hint(f"cannot reach Polymarket ({describe(err)})", err)
+        raise GammaError(reach, url=safe_url) from err
 
 
 def _reject(discovery: Discovery, ident: str, reason: str) -> None:

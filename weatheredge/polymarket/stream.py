@@ -38,6 +38,7 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
+from weatheredge.failures import describe, with_hint
 from weatheredge.polymarket.transport import FeedConnection, connect_feed
 from weatheredge.polymarket.wire import encode_subscription, encode_update
 from weatheredge.ratelog import RateLimitedLog
@@ -291,7 +292,7 @@ class MarketStream:
                 self._retry_after = _retry_after(err.response.headers.get("Retry-After"))
             reason = self._close_reason or f"handshake refused (HTTP {status})"
         except (OSError, TimeoutError, WebSocketException) as err:
-            reason = self._close_reason or f"{type(err).__name__}: {err}"
+            reason = self._close_reason or with_hint(describe(err), err)
         finally:
             self._mark_closed(reason)
         return reason

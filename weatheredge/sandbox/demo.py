@@ -15,6 +15,8 @@ from weatheredge.runtime import Daemon, run_daemon
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import count_rows, recent_edges
 
+SHOW_NOTIFICATIONS = 12
+
 
 @contextlib.asynccontextmanager
 async def sandbox_run(
@@ -62,9 +64,12 @@ def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:
     lines.append(f"edge episodes     : {len(edges)}")
     for e in edges:
         lines.append(f"  {e['opened_at']}  {e['city']} {e['date']}  {_describe_edge(e)}")
+    shown = sandbox.notifications[:SHOW_NOTIFICATIONS]
     lines.append(f"notifications     : {len(sandbox.notifications)} received by the sandbox sink")
-    for n in sandbox.notifications[:5]:
+    for n in shown:
         lines.append(f"  {n.get('title', '')}")
+    if len(sandbox.notifications) > len(shown):
+        lines.append(f"  … and {len(sandbox.notifications) - len(shown)} more")
     if not edges:
         lines.append("no edge seen: try a longer --duration")
     return "\n".join(lines)

@@ -178,15 +178,49 @@ def cmd_paper_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
 
 
+EXAMPLES = {
+    "arm": """examples:
+  weatheredge arm -c config.yaml      record the arming in the config's database
+then, with mode: live and keys set, `weatheredge run -c config.yaml` places real orders.
+undo: weatheredge disarm -c config.yaml      read docs/going-live.md first
+""",
+    "disarm": """examples:
+  weatheredge disarm -c config.yaml   no real order after the next start
+to stop a running daemon now: weatheredge halt -c config.yaml
+""",
+    "halt": """examples:
+  weatheredge halt -c config.yaml                       no new orders, now
+  weatheredge halt -c config.yaml --reason "storm" --cancel   and cancel open orders
+daemon not running: the halt is recorded and it starts halted. undo: weatheredge resume
+""",
+    "resume": """examples:
+  weatheredge resume -c config.yaml   release a manual halt (automatic halts still apply)
+check with: weatheredge status -c config.yaml
+""",
+    "trades": """examples:
+  weatheredge trades -c config.yaml           orders, fills and why any was rejected
+  weatheredge trades --db p.db --limit 10     e.g. after weatheredge demo --mode paper --db p.db
+  weatheredge trades --json | head            for tools
+""",
+    "pnl": """examples:
+  weatheredge pnl -c config.yaml      realised PnL, fees and open cost per event
+  weatheredge pnl --db p.db --json    e.g. after weatheredge demo --mode paper --db p.db
+""",
+}
+
+
 def add_commands(add: AddFn) -> None:
     def common(p: argparse.ArgumentParser, db: bool = False) -> None:
         p.add_argument("-c", "--config", help="YAML config (default ./config.yaml if present)")
         if db:
             p.add_argument("--db", help="SQLite file (default: the config's database)")
 
-    common(add("arm", cmd_arm, "allow live mode to place real orders (recorded in the database)"))
-    common(add("disarm", cmd_disarm, "withdraw the arming recorded by `weatheredge arm`"))
-    p = add("halt", cmd_halt, "kill switch: stop new orders now (the running daemon)")
+    arm_help = "allow live mode to place real orders (recorded in the database)"
+    common(add("arm", cmd_arm, arm_help, EXAMPLES["arm"]))
+    disarm_help = "withdraw the arming recorded by `weatheredge arm`"
+    common(add("disarm", cmd_disarm, disarm_help, EXAMPLES["disarm"]))
+    halt_help = "kill switch: stop new orders now (the running daemon)"
+    p = add("halt", cmd_halt, halt_help, EXAMPLES["halt"])
     common(p)
     p.add_argument("--reason", default="", help="why (shown in /status and notifications)")
     p.add_argument(
@@ -195,11 +229,12 @@ def add_commands(add: AddFn) -> None:
         default=None,
         help="also cancel open orders (default: trading.cancel_on_halt)",
     )
-    common(add("resume", cmd_resume, "release a manual halt"))
-    p = add("trades", cmd_trades, "orders and their fills, newest first")
+    common(add("resume", cmd_resume, "release a manual halt", EXAMPLES["resume"]))
+    p = add("trades", cmd_trades, "orders and their fills, newest first", EXAMPLES["trades"])
     common(p, db=True)
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--json", action="store_true")
-    p = add("pnl", cmd_pnl, "realised PnL (resolution payouts included) and fees per event")
+    p.add_argument("--limit", type=int, default=50, help="newest N orders (default 50)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pnl_help = "realised PnL (resolution payouts included) and fees per event"
+    p = add("pnl", cmd_pnl, pnl_help, EXAMPLES["pnl"])
     common(p, db=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")

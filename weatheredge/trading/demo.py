@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from weatheredge.sandbox.demo import sandbox_run, summary
 
 PAPER = """\
@@ -24,15 +26,20 @@ async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
         print(summary(db_path, daemon, sandbox))
         print("\n== paper trades ==")
         for t in reversed(trades_rows(db_path, 50)):
-            print(
-                f"  {t['created_at']}  {t['kind']:<11} {t['side']:<4} {t['outcome'] or '':<3} "
-                f"{t['city']} {t['bucket']:<14} {t['filled_size']}/{t['size']} @ {t['price']} "
-                f"fees {t['fees']}  [{t['status']}]"
-            )
+            print(trade_line(t))
         print("\n== the day's PnL (pUSD) ==")
         print(format_pnl(db_path))
-        trading = getattr(daemon, "trading", None)
-        if trading is not None:
-            status = trading.status()
-            print(f"unrealised at the bid: {status['unrealized_pnl']}")
+        final = daemon.final_trading  # taken before the stop, while the books were live
+        if final is not None:
+            print(f"unrealised at the bid: {final['unrealized_pnl']} (open positions, at stop)")
     return 0
+
+
+def trade_line(t: dict[str, Any]) -> str:
+    """One order of the paper day; a rejected or failed one says why."""
+    line = (
+        f"  {t['created_at']}  {t['kind']:<11} {t['side']:<4} {t['outcome'] or '':<3} "
+        f"{t['city']} {t['bucket']:<14} {t['filled_size']}/{t['size']} @ {t['price']} "
+        f"fees {t['fees']}  [{t['status']}]"
+    )
+    return f"{line} {t['note']}" if t.get("note") else line

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
+from weatheredge.failures import describe, with_hint
 from weatheredge.weather.errors import WeatherError
 
 logger = logging.getLogger(__name__)
@@ -30,4 +31,5 @@ async def get_bytes(
             body = await response.read()
             return response.status, body
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise WeatherError(f"{source}: request failed: {err!r}") from err
+        reach = with_hint(f"cannot reach {source} ({describe(err)})", err)
+        raise WeatherError(reach) from err

@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from weatheredge.failures import describe
+
 
 def fetch_status(base_url: str, *, token: str | None = None, timeout: float = 5.0) -> dict:
     """GET <base>/status. Raises OSError (connection refused, timeout, HTTP error)."""
@@ -23,7 +25,10 @@ def fetch_status(base_url: str, *, token: str | None = None, timeout: float = 5.
             raise OSError("401 unauthorized: set web.token in the config (or pass -c)") from None
         raise OSError(f"HTTP {err.code}") from None
     except urllib.error.URLError as err:
-        raise OSError(str(err.reason)) from None
+        reason = err.reason
+        raise OSError(describe(reason) if isinstance(reason, BaseException) else reason) from None
+    except TimeoutError:
+        raise OSError("timed out") from None
 
 
 def _age(seconds: Any) -> str:
@@ -40,8 +45,12 @@ def _age(seconds: Any) -> str:
 def format_status(doc: dict[str, Any], url: str) -> str:
     feed = doc.get("feed", {})
     engine = doc.get("engine", {})
+    health = doc.get("health") or {}
+    state = str(health.get("state") or ("healthy" if doc.get("healthy") else "unhealthy"))
+    # A halted daemon is never reported HEALTHY: the halt is what a reader must see first.
+    headline = "HALTED" + ("" if state == "healthy" else f" and {state.upper()}")
     lines = [
-        f"weatheredge at {url}: {'HEALTHY' if doc.get('healthy') else 'UNHEALTHY'}, "
+        f"weatheredge at {url}: {headline if doc.get('halted') else state.upper()}, "
         f"mode {str(doc.get('mode', '?')).upper()}, up {_age(doc.get('uptime_s'))}",
         f"  feed: {feed.get('mode', 'connected' if feed.get('connected') else 'disconnected')}"
         f", {engine.get('books_synced', 0)}/{engine.get('tokens', 0)} books synced"
@@ -49,6 +58,14 @@ def format_status(doc: dict[str, Any], url: str) -> str:
         f"  events: {engine.get('events', 0)} ({engine.get('priced_events', 0)} priced), "
         f"open edges: {engine.get('open_edges', 0)}",
     ]
+    if doc.get("halted"):
+        lines.append(
+            f"  HALTED: {doc.get('halt_reason') or 'no reason given'} (weatheredge resume)"
+        )
+    for problem in health.get("problems") or []:
+        lines.append(f"  problem: {problem}")
+    if state == "starting":
+        lines.append(f"  starting: waiting for {', '.join(health.get('waiting_for') or [])}")
     for shard in feed.get("shards", []) if isinstance(feed.get("shards"), list) else []:
         lines.append(
             f"    shard {shard.get('shard', '?')}: {shard.get('mode', '?')}, "
@@ -71,3 +88,10 @@ def format_status(doc: dict[str, Any], url: str) -> str:
     for component, why in (doc.get("degraded") or {}).items():
         lines.append(f"  degraded: {component}: {why}")
     return "\n".join(lines)
+
+
+def exit_code(doc: dict[str, Any]) -> int:
+    """0 healthy, degraded or starting; 1 unhealthy or halted."""
+    state = (doc.get("health") or {}).get("state")
+    unhealthy = state == "unhealthy" if state else not doc.get("healthy", True)
+    return 1 if unhealthy or doc.get("halted") else 0

@@ -186,7 +186,9 @@ class StateBuilder:
             "uptime_s": base["uptime_s"],
             "health": {
                 "ok": base["healthy"],
-                "problems": web_routes.health_problems(daemon),
+                "state": base["health"]["state"],  # starting, healthy, degraded, unhealthy
+                "problems": base["health"]["problems"],
+                "waiting_for": base["health"]["waiting_for"],
                 "degraded": base["degraded"],
             },
             "feed": {
@@ -355,7 +357,7 @@ def _latency(engine_status: Any, history: History) -> dict[str, Any]:
     own = engine_status.get("latency") if isinstance(engine_status, dict) else None
     if isinstance(own, dict) and own.get("count"):
         out["frames"] = {
-            "source": "every frame, receive to decision (histogram upper bounds)",
+            "source": "price_change frames, receive to decision (bucket bounds, capped at the max)",
             "samples": own.get("count"),
             "p50_us": own.get("p50_us_le", own.get("p50_us")),
             "p99_us": own.get("p99_us_le", own.get("p99_us")),

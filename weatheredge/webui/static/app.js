@@ -85,6 +85,12 @@ function ladder(event) {
     const tip = `${b.label}: ours ${fmt.prob(b.prob)} · bid ${fmt.price(b.bid)} · ask ${fmt.price(b.ask)}` +
       ` · last ${fmt.price(b.last)}` + (b.edge ? ` · ${b.edge} edge open` : "");
     g.append(svg("title", {}, tip));
+    if (b.edge) {
+      // A band over the whole column: a NO edge sits on a bucket whose YES bar may be 1 px.
+      const side = b.edge.toLowerCase();
+      g.append(svg("rect", { class: `edge-mark ${side}`, x: cx - step / 2 + 1, width: step - 2, y: top, height: plotH }));
+      g.append(svg("text", { class: `edge-label ${side}`, x: cx, y: top + 9, "text-anchor": "middle" }, b.edge));
+    }
     if (b.prob !== null && b.prob !== undefined) {
       const h = Math.max(1, plotH - (y(b.prob) - top));
       g.append(svg("rect", {
@@ -149,9 +155,9 @@ function renderEdges(edges) {
   $("edge-count").textContent = edges.length ? `(${edges.length})` : "";
   $("no-edges").hidden = edges.length > 0;
   fill($("edges").tBodies[0], edges.map((e) => el("tr", { "data-edge": `${e.city} ${e.bucket} ${e.side}` },
-    el("td", {}, e.city), el("td", {}, e.date), el("td", {}, e.bucket),
+    el("td", {}, e.city), el("td", { class: "wide" }, e.date), el("td", {}, e.bucket),
     el("td", { class: e.side === "YES" ? "yes" : "no" }, e.side),
-    el("td", { class: "num" }, fmt.price(e.ask)), el("td", { class: "num" }, fmt.prob(e.prob)),
+    el("td", { class: "num" }, fmt.price(e.ask)), el("td", { class: "num wide" }, fmt.prob(e.prob)),
     el("td", { class: "num" }, fmt.edge(e.edge)), el("td", { class: "num" }, fmt.num(e.size)),
     el("td", { class: "num", title: e.opened_at || "" }, fmt.age(e.age_s)))));
 }
@@ -200,7 +206,7 @@ function renderFeed(feed, latency) {
   const pairs = [];
   if (latency.frames) {
     const f = latency.frames;
-    pairs.push(["every frame", `${fmt.num(f.samples)} frames`], ["  p50 / p99", `≤ ${us(f.p50_us)} / ≤ ${us(f.p99_us)}`],
+    pairs.push(["price changes", `${fmt.num(f.samples)} frames`], ["  p50 / p99", `≤ ${us(f.p50_us)} / ≤ ${us(f.p99_us)}`],
       ["  p99.9 / max", `≤ ${us(f.p999_us)} / ${us(f.max_us)}`]);
   }
   const e = latency.edges || {};
@@ -222,8 +228,10 @@ function render(doc) {
   updates += 1;
   $("mode").textContent = doc.mode.replace("_", " ").toUpperCase();
   const health = $("health");
-  health.textContent = doc.health.ok ? "healthy" : "unhealthy";
-  health.className = "badge " + (doc.health.ok ? "ok" : "bad");
+  const state = doc.health.state || (doc.health.ok ? "healthy" : "unhealthy");
+  health.textContent = state;
+  health.className = "badge " + ({ healthy: "ok", unhealthy: "bad", degraded: "warn" }[state] || "muted");
+  health.title = state === "starting" ? `waiting for ${(doc.health.waiting_for || []).join(", ")}` : "";
   $("halted").hidden = !doc.halted;
   const problems = [...doc.health.problems, ...Object.entries(doc.health.degraded || {}).map(([k, v]) => `${k}: ${v}`)];
   $("problems-section").hidden = problems.length === 0;
@@ -234,6 +242,9 @@ function render(doc) {
   renderTrading(doc.trading);
   renderFeed(doc.feed, doc.latency);
   renderJobs(doc.jobs);
+  // "live" only when a shard streams; otherwise the feed's own word (idle, polling, …).
+  const feedLive = (doc.feed.shards || []).some((s) => s.state === "live");
+  live(feedLive ? "ok" : "muted", feedLive ? "live" : `feed ${doc.feed.mode || "idle"}`);
   const updated = $("updated");
   updated.textContent = `updated ${fmt.time(doc.now)}`;
   updated.dataset.seq = doc.seq;
@@ -254,17 +265,12 @@ function start() {
       if (offset !== eventsOffset) return; // paged away: the new page polls for itself
       fetch("/api/v1/state" + query).then((r) => r.json()).then(render).finally(() => setTimeout(poll, 2000));
     };
-    live("ok", "polling");
     poll();
     return;
   }
   const es = source = new EventSource("/api/v1/stream" + query);
-  es.addEventListener("open", () => live("ok", "live"));
   es.addEventListener("error", () => live("bad", "reconnecting…"));
-  es.addEventListener("state", (e) => {
-    live("ok", "live");
-    render(JSON.parse(e.data));
-  });
+  es.addEventListener("state", (e) => render(JSON.parse(e.data)));
 }
 
 document.addEventListener("DOMContentLoaded", start);
