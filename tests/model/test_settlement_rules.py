@@ -85,8 +85,9 @@ def test_bad_observation_input_is_named() -> None:
     skewed = [*ok, _obs(20, 40, 11.0)]
     assert "clock skew" in (observation_problem(skewed, unit=Unit.F, **kw) or "")
     whole = [_obs(18, 51, 10.0, tenths=False)]
-    assert "whole-degree" in (observation_problem(whole, unit=Unit.F, **kw) or "")
-    assert observation_problem(whole, unit=Unit.C, **kw) is None  # exact for °C markets
+    # Whole degrees in a °F market are an uncertain value (settling rule), not a stale event.
+    assert observation_problem(whole, unit=Unit.F, **kw) is None
+    assert observation_problem(whole, unit=Unit.C, **kw) is None
     silent = [_obs(12, 51, 10.0)]
     assert "no reports" in (observation_problem(silent, unit=Unit.F, **kw) or "")
     assert "no reports" in (observation_problem([], unit=Unit.F, **kw) or "")

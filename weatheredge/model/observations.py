@@ -17,11 +17,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from weatheredge.model.buckets import Rounding, Unit, c_to_f, settle_from_celsius
+from weatheredge.model.metar_text import parse_report
 
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One METAR/SPECI temperature report."""
+    """One METAR/SPECI temperature report, with what the settling rules read from its text."""
 
     icao: str
     observed_at: dt.datetime  # UTC, timezone-aware
@@ -29,6 +30,57 @@ class Observation:
     tenths: bool  # True when the raw report carried a T-group
     kind: str  # "METAR" or "SPECI"
     raw: str
+    body_c: int | None = None  # whole °C of the body TT/DD group (None: missing or unread)
+    slp: bool = False  # remarks carry a sea-level pressure (what the NOAA hourly view keys on)
+    cor: bool = False  # a correction (it replaces the report it corrects)
+    auto: bool = False  # unattended station
+
+    @property
+    def minute(self) -> int:
+        return self.observed_at.minute
+
+    @property
+    def t_group_c(self) -> float | None:
+        return self.temp_c if self.tenths else None
+
+
+def observation_from_report(
+    icao: str,
+    observed_at: dt.datetime,
+    raw: str,
+    *,
+    kind: str | None = None,
+    temp_c: float | None = None,
+) -> Observation | None:
+    """An Observation from a report's raw text (plus the feed's own type/temperature fields).
+
+    None for a ``NIL`` report or one without any temperature (``//`` and no T-group, no feed
+    value). The T-group wins over the feed's ``temp``: it is what the resolution pages convert.
+    """
+    text = parse_report(raw)
+    if text.nil:
+        return None
+    if text.t_group_c is not None:
+        value, tenths = text.t_group_c, True
+    elif text.body_c is not None:
+        value, tenths = float(text.body_c), False
+    elif temp_c is not None:
+        value, tenths = temp_c, False
+    else:
+        return None
+    report_kind = text.kind or (kind if kind in ("METAR", "SPECI") else "METAR")
+    return Observation(
+        icao=icao,
+        observed_at=observed_at,
+        temp_c=value,
+        tenths=tenths,
+        kind=report_kind,
+        raw=raw,
+        body_c=text.body_c,
+        slp=text.slp,
+        cor=text.cor,
+        auto=text.auto,
+    )
 
 
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -128,7 +180,8 @@ def observation_problem(
     """Why this station's reports cannot be trusted to condition today's event, or None.
 
     * a report stamped in the future beyond ``max_skew``: our clock or theirs is wrong;
-    * a °F market fed reports without tenths (whole °C cannot be turned into a °F integer);
+    (A °F report without tenths is no longer a problem here: the settling rule turns it into
+    the range of °F integers its whole °C allows, which shades buckets but never kills one.)
     * the local day is under way and the station has been silent for ``max_silence``.
     """
     start, end = local_day_window(station_tz, local_date)
@@ -137,9 +190,7 @@ def observation_problem(
         if ahead > max_skew:
             minutes = ahead.total_seconds() / 60
             return f"clock skew: {obs.icao} report is {minutes:.0f} min in the future"
-    in_day = [o for o in observations if start <= o.observed_at < end]
-    if unit is Unit.F and any(not o.tenths for o in in_day):
-        return "whole-degree reports only: a °F settlement cannot be reconstructed"
+    del unit  # kept for callers; see above
     if start <= now < end and now - start >= max_silence:
         last = max((o.observed_at for o in observations if o.observed_at <= now), default=None)
         if last is None or now - last >= max_silence:
