@@ -105,6 +105,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "feed": stream.status() if stream is not None else {"mode": "disabled"},
         "engine": daemon.engine.status() if daemon.engine is not None else {},
         "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
+        # Station schedules learnt from their reports, settlement agreement (issue 16).
+        "model": daemon.ctx.live.status() if daemon.ctx is not None else {},
         "jobs": jobs,
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},

@@ -164,6 +164,7 @@ class StateBuilder:
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
+            "model": base.get("model", {}),  # station schedules, settlement agreement
         }
 
     def _events(self, engine: Any, now: float) -> list[dict[str, Any]]:
