@@ -138,6 +138,11 @@ async def _settle(
         return
     markets = await asyncio.to_thread(event_markets, ctx.store.path, row["event_id"])
     winner = winning_market(markets, found.settled, unit)
+    # Certain when every value the table may show for these reports lands in the same bucket.
+    certain = winner is not None and all(
+        v is not None and Bucket(winner["bucket_lo"], winner["bucket_hi"], unit).contains(v)
+        for v, _ in found.distribution
+    )
     ctx.store.submit(
         EventSettled(
             **common,
@@ -147,7 +152,7 @@ async def _settle(
             reports=found.reports,
             winning_market_id=None if winner is None else winner["market_id"],
             winning_label=None if winner is None else winner["label"],
-            certain=found.is_certain,
+            certain=certain,
             uncertain_reports=found.uncertain,
             evidence=json.dumps([a.as_dict() for a in found.involved]),
         )
@@ -158,7 +163,7 @@ async def _settle(
         row["extreme"],
         found.settled,
         winner and winner["label"],
-        "" if found.is_certain else f" (uncertain: {found.distribution})",
+        "" if certain else f" (uncertain: {found.distribution})",
     )
 
 

@@ -45,7 +45,7 @@ class Status(enum.StrEnum):
 # How likely an uncertain report is to show (or to show its alternative value). Coarse on
 # purpose: they only have to keep a bucket alive and shade it, not to be exact.
 P_NO_SLP = 0.25  # hourly view, a routine report without SLPnnn: the row is probably hidden
-P_OFF_MINUTE = 0.5  # a METAR at a minute the station does not file routine reports at
+P_OFF_MINUTE = 0.3  # a METAR at a minute the station does not file routine reports at
 P_UNKNOWN_PATTERN = 0.7  # the station's routine minutes are not learnt yet
 P_SPECI_BODY = 0.12  # the table shows a SPECI's body integer (70 of 563 replayed SPECI rows)
 P_WHOLE_F_CENTRE = 0.6  # no T-group in a °F market: the body's own conversion is most likely
@@ -66,6 +66,12 @@ class StationFacts:
     hours: int  # distinct clock hours with a routine-type report
     reports: int  # routine-type reports read
     excluded_minutes: tuple[int, ...] = ()
+    slp_reports: int = 0  # routine-type reports carrying SLPnnn
+
+    @property
+    def files_slp(self) -> bool:
+        """US/Canadian-style remarks: the hourly view can key on the sea-level pressure."""
+        return self.reports > 0 and self.slp_reports * 2 >= self.reports
 
     @property
     def known(self) -> bool:
@@ -85,6 +91,7 @@ class StationFacts:
             "excluded_minutes": list(self.excluded_minutes),
             "hours_seen": self.hours,
             "reports_seen": self.reports,
+            "files_slp": self.files_slp,
         }
 
 
@@ -98,17 +105,18 @@ def learn_station_facts(icao: str, reports: Iterable[Observation]) -> StationFac
     hours: set[tuple[dt.date, int]] = set()
     per_minute: Counter[int] = Counter()
     seen: set[dt.datetime] = set()
-    n = 0
+    n = slp = 0
     for obs in reports:
         if obs.kind != "METAR" or obs.cor or obs.observed_at in seen:
             continue
         seen.add(obs.observed_at)
         n += 1
+        slp += obs.slp
         hours.add((obs.observed_at.date(), obs.observed_at.hour))
         per_minute[obs.minute] += 1
     routine = sorted(m for m, c in per_minute.items() if hours and c / len(hours) >= ROUTINE_SHARE)
     excluded = sorted(KNOWN_EXCLUDED_MINUTES.get(icao, frozenset()))
-    return StationFacts(icao, tuple(routine), len(hours), n, tuple(excluded))
+    return StationFacts(icao, tuple(routine), len(hours), n, tuple(excluded), slp)
 
 
 Outcome = tuple[int | None, float]  # (settled value, probability); None = not shown
@@ -179,7 +187,10 @@ class SettlingRule:
         if self.noaa and self.hourly_only:
             if obs.slp:
                 return 1.0, ""
-            return P_NO_SLP, "routine report without sea-level pressure (hourly view hides it)"
+            # A station whose reports never carry SLP (non-US) cannot be filtered on it: the
+            # routine-minute rule below applies instead.
+            if facts is None or not facts.known or facts.files_slp:
+                return P_NO_SLP, "routine report without sea-level pressure (hourly view hides it)"
         if not self.noaa:
             return 1.0, ""  # WU shows every routine report
         if facts is None or not facts.known:
