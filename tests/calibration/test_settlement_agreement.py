@@ -10,6 +10,7 @@ import pytest
 
 from jobs import settle_events
 from tests.calibration.conftest import NY, nyc_event, remember
+from tests.calibration.test_settlement_and_scoring import _rows
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
 from weatheredge.context import JobContext
@@ -18,13 +19,8 @@ from weatheredge.webui import queries
 
 
 def _settlement(path) -> sqlite3.Row:
-    con = sqlite3.connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        [row] = con.execute("SELECT * FROM settlements").fetchall()
-        return row
-    finally:
-        con.close()
+    [row] = _rows(path, "SELECT * FROM settlements")
+    return row
 
 
 async def test_disagreement_is_counted_and_listed_with_its_reports(

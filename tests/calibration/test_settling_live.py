@@ -11,10 +11,13 @@ import datetime as dt
 import sqlite3
 
 from jobs import poll_observations
+from jobs._settling import learn_facts
 from tests.calibration.conftest import NY
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
+from weatheredge.model.observations import observation_from_report
 from weatheredge.sandbox import Sandbox
+from weatheredge.store import ObservationsSeen
 
 
 def _times(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -71,3 +74,26 @@ async def test_off_minute_report_shades_a_bucket_a_routine_one_kills_it(
     assert {m[1] for m in marks[:-2]} == {"counts"}  # the scenario's routine reports
     assert dead[-1] == (9,)  # nine buckets below 54-55°F
     assert "KLGA" in ctx.live.status()["stations"]  # type: ignore[operator]
+
+
+async def test_station_schedule_is_learnt_from_its_stored_reports(ctx: JobContext) -> None:
+    """A restarted daemon knows a station's routine minutes from the reports it stored."""
+    top = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    stored = []
+    for h in range(1, 21):
+        for minute in (0, 30) if h != 5 else (0, 24, 30):  # one :24 off-minute report
+            at = top - dt.timedelta(hours=h) + dt.timedelta(minutes=minute)
+            raw = f"UUWW {at:%d%H%M}Z 32002MPS 9999 OVC005 M03/M04 Q1027 NOSIG"
+            obs = observation_from_report("UUWW", at, raw)
+            assert obs is not None
+            stored.append(obs)
+    ctx.store.submit(ObservationsSeen(tuple(stored), top))
+    await ctx.store.flush()
+    assert "UUWW" not in ctx.live.station_facts
+
+    await learn_facts(ctx, "UUWW")
+
+    facts = ctx.live.station_facts["UUWW"]
+    assert (facts.pattern, facts.routine_minutes, facts.hours) == ("half-hourly", (0, 30), 20)
+    shown = ctx.live.status()["stations"]["UUWW"]  # type: ignore[index]
+    assert shown["routine_minutes"] == [0, 30] and shown["excluded_minutes"] == [24, 50]
