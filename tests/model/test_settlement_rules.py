@@ -9,12 +9,12 @@ import pytest
 from weatheredge.model.buckets import Rounding, Unit, parse_bucket_label, settle_from_celsius
 from weatheredge.model.observations import (
     Observation,
-    day_extreme,
     observation_problem,
     poll_due,
     routine_minutes,
 )
 from weatheredge.model.rules import SourceKind, parse_rule
+from weatheredge.model.settling import SettlingRule, read_day
 
 NY = "America/New_York"
 DAY = dt.date(2026, 11, 25)
@@ -61,12 +61,18 @@ def test_day_extreme_keeps_the_settling_report_and_counts_specials() -> None:
         _obs(18, 51, 11.6),
         _obs(4, 51, 30.0),  # 23:51 the previous local day: not in the window
     ]
-    found = day_extreme(reports, NY, DAY, Unit.F, Rounding.HALF_UP, "max")
+    wu = SettlingRule(SourceKind.WUNDERGROUND, False, Unit.F, Rounding.HALF_UP, "max")
+    found = read_day(wu, reports, NY, DAY)
     assert found is not None
     assert (found.settled, found.reports) == (53, 3)
     assert found.raw == pytest.approx(53.06)
     assert found.last_report.hour == 18
-    low = day_extreme(reports, NY, DAY, Unit.F, Rounding.HALF_UP, "min")
+    low = read_day(
+        SettlingRule(SourceKind.WUNDERGROUND, False, Unit.F, Rounding.HALF_UP, "min"),
+        reports,
+        NY,
+        DAY,
+    )
     assert low is not None and low.settled == 50
     assert parse_bucket_label("52-53°F").contains(found.settled)
 

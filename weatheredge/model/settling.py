@@ -343,3 +343,19 @@ def read_day(
         involved=(best, *sorted(beyond, key=lambda a: a.obs.observed_at)),
         uncertain=sum(1 for a in assessed if a.status is Status.UNCERTAIN),
     )
+
+
+def running_extreme(
+    observations: Iterable[Observation],
+    station_tz: str,
+    local_date: dt.date,
+    unit: Unit,
+    rounding: Rounding,
+    extreme: str,
+    source: SourceKind = SourceKind.WUNDERGROUND,
+    hourly_only: bool = False,
+) -> int | None:
+    """The most likely settled extreme so far under ``source``'s rule; None before any report."""
+    rule = SettlingRule(source, hourly_only, unit, rounding, extreme)
+    day = read_day(rule, observations, station_tz, local_date)
+    return None if day is None else day.settled
