@@ -26,19 +26,26 @@ def settling_rule(ctx: JobContext, event: TemperatureEvent) -> SettlingRule:
     return rule_for(event.rule, ctx.live.station_facts.get(station) if station else None)
 
 
-async def learn_facts(ctx: JobContext, icao: str, extra: Sequence[Observation] = ()) -> None:
-    """(Re)learn ``icao``'s routine minutes from its stored history plus the reports in memory."""
+async def learn_facts(
+    ctx: JobContext, icaos: Sequence[str], extra: Sequence[Observation] = ()
+) -> None:
+    """(Re)learn each station's routine minutes from its stored history (read once, in one
+    query for every station not seen yet) plus the reports in memory."""
     live = ctx.live
-    if icao not in live.report_history:
+    new = [icao for icao in icaos if icao not in live.report_history]
+    if new:
         since = dt.datetime.now(dt.UTC) - HISTORY
         try:
-            history = await asyncio.to_thread(stored_reports, ctx.store.path, icao, since)
+            found = await asyncio.to_thread(stored_reports, ctx.store.path, new, since)
         except sqlite3.Error as err:
-            logger.warning("station history for %s unavailable: %s", icao, err)
-            history = []
-        live.report_history[icao] = history
-    reports = [*live.report_history[icao], *live.station_reports(icao), *extra]
-    live.station_facts[icao] = learn_station_facts(icao, reports)
+            logger.warning("station history for %s unavailable: %s", ", ".join(new), err)
+            found = {}
+        for icao in new:
+            live.report_history[icao] = found.get(icao, [])
+    for icao in icaos:
+        mine = [o for o in extra if o.icao == icao]
+        reports = [*live.report_history[icao], *live.station_reports(icao), *mine]
+        live.station_facts[icao] = learn_station_facts(icao, reports)
 
 
 async def apply_settling_rules(
@@ -47,8 +54,7 @@ async def apply_settling_rules(
     fresh: Sequence[Observation],
 ) -> None:
     """After a poll: refresh the polled stations' facts, then store each new report's status."""
-    for icao in targets:
-        await learn_facts(ctx, icao)
+    await learn_facts(ctx, list(targets))
     rows = []
     for obs in fresh:
         events = targets.get(obs.icao)

@@ -79,7 +79,7 @@ async def run(ctx: JobContext) -> None:
             ctx.store.submit(ObservationsSeen(tuple(fetched), now))
         reports = {o.observed_at: o for o in ctx.live.station_reports(icao)}
         reports.update({o.observed_at: o for o in fetched})
-        await learn_facts(ctx, icao, fetched)
+        await learn_facts(ctx, [icao], fetched)
         for row, tz, _, end in items:
             await _settle(ctx, row, tz, end, list(reports.values()), now)
     await _check_venue(ctx, now)

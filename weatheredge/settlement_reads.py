@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +38,25 @@ ORDER BY s.date DESC, e.city
 """
 
 
-def stored_reports(path: str | Path, icao: str, since: dt.datetime) -> list[Observation]:
-    """A station's stored reports observed at or after ``since``, oldest first."""
+def stored_reports(
+    path: str | Path, icaos: Sequence[str], since: dt.datetime
+) -> dict[str, list[Observation]]:
+    """Each station's stored reports observed at or after ``since``, oldest first (one read)."""
+    marks = ",".join("?" for _ in icaos)
     rows = _rows(
         path,
         "SELECT icao, observed_at, temp_c, kind, raw FROM observations "
-        "WHERE icao = ? AND observed_at >= ? ORDER BY observed_at",
-        [icao, utc_iso(since)],
+        f"WHERE icao IN ({marks}) AND observed_at >= ? ORDER BY observed_at",
+        [*icaos, utc_iso(since)],
     )
-    out: list[Observation] = []
+    out: dict[str, list[Observation]] = {icao: [] for icao in icaos}
     for row in rows:
         at = dt.datetime.fromisoformat(row["observed_at"].replace("Z", "+00:00"))
         obs = observation_from_report(
             row["icao"], at, row["raw"], kind=row["kind"], temp_c=row["temp_c"]
         )
         if obs is not None:
-            out.append(obs)
+            out.setdefault(obs.icao, []).append(obs)
     return out
 
 

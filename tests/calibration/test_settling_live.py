@@ -91,8 +91,9 @@ async def test_station_schedule_is_learnt_from_its_stored_reports(ctx: JobContex
     await ctx.store.flush()
     assert "UUWW" not in ctx.live.station_facts
 
-    await learn_facts(ctx, "UUWW")
+    await learn_facts(ctx, ["UUWW", "KLGA"])
 
+    assert ctx.live.station_facts["KLGA"].pattern == "unknown"  # nothing stored for it
     facts = ctx.live.station_facts["UUWW"]
     assert (facts.pattern, facts.routine_minutes, facts.hours) == ("half-hourly", (0, 30), 20)
     shown = ctx.live.status()["stations"]["UUWW"]  # type: ignore[index]
