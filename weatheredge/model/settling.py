@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -131,10 +132,13 @@ class Assessed:
     reason: str  # why not simply counted ("" when it counts)
     outcomes: tuple[Outcome, ...]
     raw: float  # the report's own value in the market unit, before rounding
+    values: tuple[int, ...] = ()  # the values it may show (filled in from ``outcomes``)
+    sure: bool = False  # it certainly shows (with one of ``values``)
 
-    @property
-    def values(self) -> list[int]:
-        return [v for v, _ in self.outcomes if v is not None]
+    def __post_init__(self) -> None:
+        values = tuple(v for v, _ in self.outcomes if v is not None)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "sure", bool(values) and len(values) == len(self.outcomes))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -142,7 +146,7 @@ class Assessed:
             "kind": self.obs.kind,
             "status": self.status.value,
             "reason": self.reason,
-            "values": self.values,
+            "values": list(self.values),
             "raw": self.obs.raw,
         }
 
@@ -161,6 +165,10 @@ class SettlingRule:
         return self.source is SourceKind.NOAA_WRH
 
     def assess(self, obs: Observation) -> Assessed:
+        # Every tick re-reads the same reports for every event of the station: remember them.
+        return _assess(self, obs)
+
+    def _assess(self, obs: Observation) -> Assessed:
         appear, why = self._appears(obs)
         values, how = self._values(obs)
         raw = c_to_f(obs.temp_c) if self.unit is Unit.F else obs.temp_c
@@ -220,6 +228,11 @@ class SettlingRule:
         return [(tenths, 1.0)], ""
 
 
+@functools.lru_cache(maxsize=65536)
+def _assess(rule: SettlingRule, obs: Observation) -> Assessed:
+    return rule._assess(obs)
+
+
 def _minutes(facts: StationFacts) -> str:
     return "/".join(f":{m:02d}" for m in facts.routine_minutes)
 
@@ -269,24 +282,44 @@ class DayReading:
         return len(self.distribution) == 1 and self.distribution[0][0] == self.certain
 
 
-def extreme_distribution(assessed: Sequence[Assessed], extreme: str) -> list[Outcome]:
-    """Distribution of the extreme over independent report outcomes (``None`` = none shown)."""
+def extreme_distribution(
+    assessed: Sequence[Assessed], extreme: str, floor: int | None = None
+) -> list[Outcome]:
+    """Distribution of the extreme over independent report outcomes (``None`` = none shown).
+
+    Reports that certainly show collapse into one floor (their best certain value); only the
+    reports that could beat it are combined, so a day of routine reports costs one pass.
+    """
     high = extreme == "max"
-    values = sorted({v for a in assessed for v in a.values}, reverse=not high)
+    if floor is None:
+        floor = _certain_floor(assessed, high)
+    parts: list[tuple[Outcome, ...]] = [((floor, 1.0),)] if floor is not None else []
+    for a in assessed:
+        if floor is None or any(
+            v is not None and (v > floor if high else v < floor) for v, _ in a.outcomes
+        ):
+            parts.append(a.outcomes)
+    values = sorted({v for part in parts for v, _ in part if v is not None}, reverse=not high)
     out: list[Outcome] = []
-    below = math.prod(sum(p for v, p in a.outcomes if v is None) for a in assessed)
+    below = math.prod(sum(p for v, p in part if v is None) for part in parts)
     if below > 1e-12:
         out.append((None, below))
     for value in values:
         # P(extreme is at or "before" value) = every report shows nothing or something no further.
         cum = math.prod(
-            sum(p for v, p in a.outcomes if v is None or (v <= value if high else v >= value))
-            for a in assessed
+            sum(p for v, p in part if v is None or (v <= value if high else v >= value))
+            for part in parts
         )
         if cum - below > 1e-12:
             out.append((value, cum - below))
         below = cum
     return out
+
+
+def _certain_floor(assessed: Sequence[Assessed], high: bool) -> int | None:
+    """What certainly shows: for a high, the best lowest-value of the reports sure to appear."""
+    floors = [(min if high else max)(a.values) for a in assessed if a.sure]
+    return (max(floors) if high else min(floors)) if floors else None
 
 
 def read_day(
@@ -309,19 +342,14 @@ def read_day(
     if len(stations) > 1:
         raise ValueError(f"observations from several stations: {sorted(stations)}")
     high = rule.extreme == "max"
-    dist = extreme_distribution(assessed, rule.extreme)
+    certain = _certain_floor(assessed, high)
+    dist = extreme_distribution(assessed, rule.extreme, certain)
     shown = [(v, p) for v, p in dist if v is not None]
     if not shown:
         return None
     # Most likely value; a tie goes to the value certain reports already guarantee.
     settled = max(shown, key=lambda vp: (round(vp[1], 9), -vp[0] if high else vp[0]))[0]
     assert settled is not None
-    floors = [
-        (min(a.values) if high else max(a.values))
-        for a in assessed
-        if a.values and all(v is not None for v, _ in a.outcomes)
-    ]
-    certain = (max(floors) if high else min(floors)) if floors else None
     setters = [a for a in assessed if settled in a.values]
     best = (max if high else min)(setters, key=lambda a: a.raw)
     beyond = [
