@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from jobs import settle_events
-from tests.calibration.conftest import NY, nyc_event, remember
+from tests.calibration.conftest import resolve_at_venue, yesterday_nyc
 from tests.calibration.test_settlement_and_scoring import _rows
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
@@ -26,10 +26,8 @@ def _settlement(path) -> sqlite3.Row:
 async def test_disagreement_is_counted_and_listed_with_its_reports(
     box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
-    raw, event = nyc_event(box, day, 340000)
-    remember(ctx, event)
-    noon = dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)
+    raw, _, noon = yesterday_nyc(box, ctx, 340000)
+    day = noon.date()
     box.weather.add_metar("KLGA", noon, 7.2)  # routine, SLP: 44.96 °F -> 45
     # An auxiliary METAR without SLP at 13:05: 8.3 °C = 46.94 -> 47, but the hourly view
     # probably hides it (P 0.25): we settle 45 and mark the settlement uncertain.
@@ -45,11 +43,7 @@ async def test_disagreement_is_counted_and_listed_with_its_reports(
     assert [(e["status"], e["values"]) for e in evidence] == [("counts", [45]), ("uncertain", [47])]
 
     # The venue resolves 46-47°F (the table did show the auxiliary report after all).
-    winner = next(m for m in raw["markets"] if m["groupItemTitle"] == "46-47°F")
-    for market in raw["markets"]:
-        market["closed"] = True
-        market["outcomePrices"] = json.dumps(["1", "0"] if market is winner else ["0", "1"])
-    box.venue.add_event(raw)
+    resolve_at_venue(box, raw, "46-47°F")
     await settle_events.run(ctx)
     await ctx.store.flush()
 
