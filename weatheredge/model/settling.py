@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -165,8 +164,21 @@ class SettlingRule:
         return self.source is SourceKind.NOAA_WRH
 
     def assess(self, obs: Observation) -> Assessed:
-        # Every tick re-reads the same reports for every event of the station: remember them.
-        return _assess(self, obs)
+        # Every tick re-reads the same reports for every event of the station: remember them,
+        # keyed on what decides the outcome (not on the facts' running counters).
+        facts = self.facts
+        schedule = (
+            (facts.known, facts.routine_minutes, facts.excluded_minutes, facts.files_slp)
+            if facts is not None
+            else None
+        )
+        key = (self.source, self.hourly_only, self.unit, self.rounding, schedule, obs)
+        found = _ASSESSED.get(key)
+        if found is None:
+            if len(_ASSESSED) >= _ASSESSED_MAX:
+                _ASSESSED.clear()
+            found = _ASSESSED[key] = self._assess(obs)
+        return found
 
     def _assess(self, obs: Observation) -> Assessed:
         appear, why = self._appears(obs)
@@ -228,9 +240,8 @@ class SettlingRule:
         return [(tenths, 1.0)], ""
 
 
-@functools.lru_cache(maxsize=65536)
-def _assess(rule: SettlingRule, obs: Observation) -> Assessed:
-    return rule._assess(obs)
+_ASSESSED: dict[tuple[object, ...], Assessed] = {}
+_ASSESSED_MAX = 20_000
 
 
 def _minutes(facts: StationFacts) -> str:
