@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from weatheredge.model.buckets import Rounding, Unit
-from weatheredge.model.observations import observation_from_report
+from weatheredge.model.observations import Observation, observation_from_report
 from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, Status
 from weatheredge.weather.metar import parse_report
@@ -200,3 +200,13 @@ def test_speci_body_and_t_group_disagreeing_is_marked_uncertain() -> None:
     # Weather Underground reads the T-group of SPECIs: no ambiguity there.
     wu = SettlingRule(SourceKind.WUNDERGROUND, False, Unit.F, Rounding.HALF_UP, "max")
     assert wu.assess(obs).status is Status.COUNTS
+
+
+def test_any_feed_relaying_the_text_yields_the_same_report() -> None:
+    """An Observation built directly from a relayed METAR (e.g. the NWS API's rawMessage)
+    reads the same settling fields from its text as the aviationweather decoder."""
+    raw = "KLGA 251451Z COR 31012KT 10SM CLR 12/M01 A3010 RMK AO2 SLP191 T01221011"
+    direct = Observation("KLGA", AT, 12.2, True, "METAR", raw)
+    decoded = observation_from_report("KLGA", AT, raw, kind="METAR", temp_c=12.2)
+    assert direct == decoded
+    assert (direct.slp, direct.cor, direct.auto, direct.body_c) == (True, True, False, 12)

@@ -27,10 +27,21 @@ class Observation:
     tenths: bool  # True when the raw report carried a T-group
     kind: str  # "METAR" or "SPECI"
     raw: str
-    body_c: int | None = None  # whole °C of the body TT/DD group (None: missing or unread)
-    slp: bool = False  # remarks carry a sea-level pressure (what the NOAA hourly view keys on)
-    cor: bool = False  # a correction (it replaces the report it corrects)
-    auto: bool = False  # unattended station
+    # Read from ``raw`` when not given, so every feed relaying a METAR text (aviationweather,
+    # the NWS API, stored rows) yields the same report.
+    body_c: int | None = None  # whole °C of the body TT/DD group (None: missing)
+    slp: bool | None = None  # remarks carry a sea-level pressure (the NOAA hourly view keys on it)
+    cor: bool | None = None  # a correction (it replaces the report it corrects)
+    auto: bool | None = None  # unattended station
+
+    def __post_init__(self) -> None:
+        if self.slp is None or self.cor is None or self.auto is None:
+            text = parse_report(self.raw)
+            if self.body_c is None:
+                object.__setattr__(self, "body_c", text.body_c)
+            for name in ("slp", "cor", "auto"):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, getattr(text, name))
 
     @property
     def minute(self) -> int:

@@ -14,7 +14,8 @@ only declared dead by a report the resolution table will certainly show (weather
   tenths when present (half-up), else the body.
 * **Weather Underground** (history page): every routine report and SPECI; °F from the T-group
   tenths half-up, °C from the whole-degree body.
-* Anything else read from METARs (``other``) follows the Weather Underground rule.
+* Anything else (``other``; the official feeds of one-decimal sources such as the Hong Kong
+  Observatory) counts every report: an observation is always a bound on the official extreme.
 
 A report whose fate is not certain becomes a set of outcomes (value, probability; ``None`` = the
 table will not show it). The day's extreme is then a small distribution over integers: its
@@ -111,7 +112,7 @@ def learn_station_facts(icao: str, reports: Iterable[Observation]) -> StationFac
             continue
         seen.add(obs.observed_at)
         n += 1
-        slp += obs.slp
+        slp += bool(obs.slp)
         hours.add((obs.observed_at.date(), obs.observed_at.hour))
         per_minute[obs.minute] += 1
     routine = sorted(m for m, c in per_minute.items() if hours and c / len(hours) >= ROUTINE_SHARE)
