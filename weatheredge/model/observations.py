@@ -77,18 +77,8 @@ def observation_from_report(
     else:
         return None
     report_kind = text.kind or (kind if kind in ("METAR", "SPECI") else "METAR")
-    return Observation(
-        icao=icao,
-        observed_at=observed_at,
-        temp_c=value,
-        tenths=tenths,
-        kind=report_kind,
-        raw=raw,
-        body_c=text.body_c,
-        slp=text.slp,
-        cor=text.cor,
-        auto=text.auto,
-    )
+    fields = (text.body_c, text.slp, text.cor, text.auto)
+    return Observation(icao, observed_at, value, tenths, report_kind, raw, *fields)
 
 
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
