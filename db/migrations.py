@@ -540,6 +540,23 @@ def m004_paper_venue(db: Database) -> None:
     )
 
 
+# --- settling reports (issue 16) ------------------------------------------------------------
+
+
+@migrations()
+def m005_settling_reports(db: Database) -> None:
+    """Issue 16: which reports settle. The event's "hourly data" clause, each report's settling
+    status under its station's rule, and the evidence behind each settlement."""
+    _table(db, "events").add_column("hourly_only", int)  # 1: NOAA "Show Hourly Data" view
+    observations = _table(db, "observations")
+    observations.add_column("settling", str)  # counts | uncertain | excluded; NULL: not assessed
+    observations.add_column("settling_reason", str)
+    settlements = _table(db, "settlements")
+    settlements.add_column("certain", int)  # 1: every report involved certainly counts
+    settlements.add_column("uncertain_reports", int)
+    settlements.add_column("evidence", str)  # JSON: the reports that set or could change it
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

@@ -12,22 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from jobs._settling import settling_rule
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
-from weatheredge.model.conditioning import conditioned_probabilities, is_dead, still_open
+from weatheredge.model.conditioning import conditioned_on_distribution, is_dead, still_open
 from weatheredge.model.intraday import diurnal_prior, remaining_max
 from weatheredge.model.live import EventPrior
 from weatheredge.model.market import Station, TemperatureEvent
 from weatheredge.model.observations import (
-    DayExtreme,
     Observation,
-    day_extreme,
     local_day_window,
     observation_problem,
 )
 from weatheredge.model.probability import probabilities_from_cdf
 from weatheredge.model.rules import Extreme
+from weatheredge.model.settling import DayReading, read_day
 from weatheredge.weather.stations import resolve_station
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def lead_days(station: Station, event: TemperatureEvent, now: dt.datetime) -> in
 @dataclass(frozen=True, slots=True)
 class Priced:
     probs: dict[str, float]  # market_id -> P(YES)
-    observed: DayExtreme | None
+    observed: DayReading | None  # the day so far under the station's settling rule
     open_weight: float | None  # P(a later report still beats the running extreme)
     dead: int
 
@@ -85,7 +85,7 @@ def compute(
     now: dt.datetime,
 ) -> Priced | str:
     """The event's probabilities now, or why it cannot be priced (stale)."""
-    observed: DayExtreme | None = None
+    observed: DayReading | None = None
     weight: float | None = None
     remaining: Callable[[float], float] | None = None
     if station is not None and event.rule.station is not None:
@@ -106,14 +106,8 @@ def compute(
             )
             if problem is not None:
                 return problem
-            observed = day_extreme(
-                reports,
-                station.timezone,
-                event.date,
-                event.rule.unit,
-                event.rule.rounding,
-                extreme_of(event),  # type: ignore[arg-type]
-            )
+            # Only reports the resolution table will show count (issue 16).
+            observed = read_day(settling_rule(ctx, event), reports, station.timezone, event.date)
             if observed is not None:
                 weight = (
                     0.0 if now >= end else still_open(extreme_of(event), local_hour(station, now))
@@ -144,17 +138,21 @@ def compute(
         dead = 0
     else:
         assert weight is not None
-        probs = conditioned_probabilities(
+        # Dead (exactly 0) only beyond what certainly counts; uncertain reports shade the rest.
+        probs = conditioned_on_distribution(
             prior.cdf,
             buckets,
             event.rule.rounding,
-            observed.settled,
+            observed.distribution,
             extreme_of(event),
             open_weight=weight,
             tail_sigma=max(prior.sigma or 1.0, 0.5),
             remaining=remaining,
         )
-        dead = sum(1 for b in buckets if is_dead(b, observed.settled, extreme_of(event)))
+        certain = observed.certain
+        dead = sum(
+            1 for b in buckets if certain is not None and is_dead(b, certain, extreme_of(event))
+        )
     by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
     return Priced(by_market, observed, weight, dead)
 

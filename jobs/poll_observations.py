@@ -30,6 +30,7 @@ from jobs._pricing import (
     pricing_of,
     station_for,
 )
+from jobs._settling import apply_settling_rules
 from weatheredge.context import JobContext
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.observations import (
@@ -93,6 +94,7 @@ async def run(ctx: JobContext) -> None:
     live.add_observations(reports)
     if fresh:
         ctx.store.submit(ObservationsSeen(tuple(fresh), received))
+    await apply_settling_rules(ctx, targets, fresh)  # station schedules; mark each new report
     for icao, events in targets.items():
         for event in events:
             try:

@@ -2,12 +2,15 @@
 
 ``model.settle_after`` seconds after an event's local day ends (late reports and corrections
 keep arriving for a while), the day's reports are fetched again and the extreme over the local
-day is settled with the event's rounding rule and unit — the very number the market resolves
-on. The bucket containing it is the winner (``settlements``). Later runs read the venue's own
-outcome — from the market channel's ``market_resolved`` frames when the daemon saw them, else
-from Gamma (the event's markets, ``closed`` with YES priced 1) — and store it beside ours with
-``agreement``. A day without any report is recorded as ``no_data`` after two days (the
-venue then resolves to the lowest bracket, weather.md §1.6).
+day is settled under the event's settling rule (``model/settling.py``: which reports the
+resolution table shows, which value it reads, its rounding) — the very number the market
+resolves on; the reports involved and whether any was uncertain are stored with it. The bucket
+containing it is the winner (``settlements``). Later runs read the venue's own outcome — from
+the market channel's ``market_resolved`` frames when the daemon saw them, else from Gamma (the
+event's markets, ``closed`` with YES priced 1) — and store it beside ours with ``agreement``,
+summed per city and source for ``/status`` and ``weatheredge calibration``. A day without any
+report is recorded as ``no_data`` after two days (the venue then resolves to the lowest
+bracket, weather.md §1.6).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from collections import defaultdict
 from typing import Any
 
 from jobs._pricing import station_for
+from jobs._settling import learn_facts, refresh_agreement
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Rounding, Unit
-from weatheredge.model.observations import Observation, day_extreme, local_day_window
+from weatheredge.model.observations import Observation, local_day_window
 from weatheredge.model.rules import SourceKind
+from weatheredge.model.settling import SettlingRule, read_day
 from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
 from weatheredge.polymarket.wire import GammaEvent
 from weatheredge.store import (
@@ -74,9 +79,27 @@ async def run(ctx: JobContext) -> None:
             ctx.store.submit(ObservationsSeen(tuple(fetched), now))
         reports = {o.observed_at: o for o in ctx.live.station_reports(icao)}
         reports.update({o.observed_at: o for o in fetched})
+        await learn_facts(ctx, [icao], fetched)
         for row, tz, _, end in items:
             await _settle(ctx, row, tz, end, list(reports.values()), now)
     await _check_venue(ctx, now)
+    await refresh_agreement(ctx)
+
+
+def row_rule(ctx: JobContext, row: dict[str, Any]) -> SettlingRule:
+    """The settling rule of a stored event (the same rule the live pricing used)."""
+    source = SourceKind(row["source"])
+    hourly = row.get("hourly_only")
+    if hourly is None:  # stored before the column existed: the clause is on US °F NOAA events
+        hourly = source is SourceKind.NOAA_WRH and row["unit"] == Unit.F.value
+    return SettlingRule(
+        source,
+        bool(hourly),
+        Unit(row["unit"]),
+        Rounding(row["rounding"]),
+        "max" if row["extreme"] == "high" else "min",
+        ctx.live.station_facts.get(row["station"]),
+    )
 
 
 async def _settle(
@@ -88,9 +111,9 @@ async def _settle(
     now: dt.datetime,
 ) -> None:
     date = dt.date.fromisoformat(row["date"])
-    unit, rounding = Unit(row["unit"]), Rounding(row["rounding"])
-    extreme = "max" if row["extreme"] == "high" else "min"
-    found = day_extreme(reports, tz, date, unit, rounding, extreme)  # type: ignore[arg-type]
+    unit = Unit(row["unit"])
+    # Only the reports the resolution table shows, read the way it reads them (issue 16).
+    found = read_day(row_rule(ctx, row), reports, tz, date)
     common = {
         "event_id": row["event_id"],
         "station": row["station"],
@@ -115,6 +138,11 @@ async def _settle(
         return
     markets = await asyncio.to_thread(event_markets, ctx.store.path, row["event_id"])
     winner = winning_market(markets, found.settled, unit)
+    # Certain when every value the table may show for these reports lands in the same bucket.
+    certain = winner is not None and all(
+        v is not None and Bucket(winner["bucket_lo"], winner["bucket_hi"], unit).contains(v)
+        for v, _ in found.distribution
+    )
     ctx.store.submit(
         EventSettled(
             **common,
@@ -124,14 +152,18 @@ async def _settle(
             reports=found.reports,
             winning_market_id=None if winner is None else winner["market_id"],
             winning_label=None if winner is None else winner["label"],
+            certain=certain,
+            uncertain_reports=found.uncertain,
+            evidence=json.dumps([a.as_dict() for a in found.involved]),
         )
     )
     logger.info(
-        "settled %s: %s %s -> %s",
+        "settled %s: %s %s -> %s%s",
         row["slug"],
         row["extreme"],
         found.settled,
         winner and winner["label"],
+        "" if certain else f" (uncertain: {found.distribution})",
     )
 
 

@@ -51,6 +51,9 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
     assert "disagreements" in status["observations"]
     assert status["engine"]["books_synced"] == 88
     assert status["feed"]["connected"] is True
+    # Station schedules learnt from their reports and settlement agreement (issue 16).
+    assert isinstance(status["model"]["stations"], dict)
+    assert "settlement_agreement" in status["model"]
 
     edges = {(e["city"], e["side"]): e for e in recent_edges(db) if e["kind"] == "bucket"}
     nyc = edges[("NYC", "YES")]

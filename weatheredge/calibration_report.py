@@ -3,7 +3,9 @@
 Reads ``settlements`` and ``horizon_snapshots`` (read-only) and, per horizon before the local
 day's end, prints the mean per-bucket Brier score and log loss of our probabilities and of the
 market's YES mids (normalised over the ladder), plus a reliability table; ``--plot`` draws the
-reliability diagram (matplotlib, imported only then).
+reliability diagram (matplotlib, imported only then). First, per city and resolution source, how
+often our settlement from the station's reports matched the venue's resolution, with every
+disagreement listed (date, our value, the venue's bucket, the reports involved).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from weatheredge.model.scoring import (
     reliability,
     summarise,
 )
+from weatheredge.settlement_reads import settlement_agreement
 from weatheredge.store import scoring_rows, settlement_summary
 
 Ladder = tuple[list[float], int]
@@ -40,6 +43,7 @@ class HorizonScores:
 class CalibrationReport:
     horizons: list[HorizonScores]
     settlements: dict[str, int]
+    agreement: dict[str, Any] = field(default_factory=dict)
 
 
 def ladders_by_horizon(
@@ -83,7 +87,7 @@ def build_report(path: str | Path) -> CalibrationReport:
                 reliability(outcome_pairs(market)),
             )
         )
-    return CalibrationReport(horizons, settlement_summary(path))
+    return CalibrationReport(horizons, settlement_summary(path), settlement_agreement(path))
 
 
 def _num(x: float | None, fmt: str = ".4f") -> str:
@@ -96,6 +100,7 @@ def format_report(report: CalibrationReport) -> str:
         f"settled events: {s['settled']}  (venue agrees {s['agree']}, disagrees {s['disagree']},"
         f" not resolved yet {s['unknown']})",
         "",
+        *format_agreement(report.agreement),
     ]
     if not report.horizons:
         lines.append(
@@ -124,6 +129,47 @@ def format_report(report: CalibrationReport) -> str:
     lines.append("")
     lines.append("lower is better; Brier is per bucket, log loss is -ln p(winning bucket)")
     return "\n".join(lines)
+
+
+def format_agreement(agreement: dict[str, Any]) -> list[str]:
+    """Settlement agreement per city and source, then every disagreement with its reports."""
+    rows = agreement.get("by_city") or []
+    if not rows:
+        return []
+    rate = agreement.get("agreement")
+    lines = [
+        "settlement vs venue: "
+        + (
+            f"{agreement['agree']}/{agreement['checked']} = {rate:.1%}" if rate is not None else "-"
+        ),
+    ]
+    table = [["city", "source", "settled", "checked", "agree", "rate", "uncertain"]]
+    for r in rows:
+        share = "-" if r["agreement"] is None else f"{r['agreement']:.1%}"
+        table.append(
+            [
+                r["city"],
+                r["source"],
+                str(r["settled"]),
+                str(r["checked"]),
+                str(r["agree"]),
+                share,
+                str(r["uncertain"]),
+            ]
+        )
+    lines += ["  " + line for line in _columns(table)]
+    for d in agreement.get("disagreements") or []:
+        lines.append(
+            f"  DISAGREE {d['date']} {d['city']} ({d['source']}, {d['station']}): ours"
+            f" {d['settled_value']} ({d['winning_label'] or '-'}), venue {d['venue_label'] or '?'}"
+            + ("" if d.get("certain") != 0 else "  [uncertain]")
+        )
+        for r in d.get("reports") or []:
+            values = "/".join(str(v) for v in r.get("values", []))
+            why = f" ({r['reason']})" if r.get("reason") else ""
+            lines.append(f"      {r['observed_at']} {r['status']} {values}{why}: {r['raw']}")
+    lines.append("")
+    return lines
 
 
 def _columns(rows: list[list[str]]) -> list[str]:

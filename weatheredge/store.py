@@ -249,9 +249,20 @@ class EventSettled:
     winning_market_id: str | None
     winning_label: str | None
     settled_at: dt.datetime
+    certain: bool | None = None  # every report involved certainly counts (issue 16)
+    uncertain_reports: int = 0
+    evidence: str | None = None  # JSON list of the reports that set or could change the value
 
     def __post_init__(self) -> None:
         _require_aware(self.settled_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsAssessed:
+    """Each report's settling status under its station's rule: (icao, observed_at, status,
+    reason). Stored on the report, so an uncertain one stays marked."""
+
+    rows: tuple[tuple[str, dt.datetime, str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +307,7 @@ class CalibrationSaved:
 
 ModelRecord = (
     ObservationsSeen
+    | ReportsAssessed
     | ExtremeChanged
     | EventSettled
     | VenueChecked
@@ -334,13 +346,14 @@ def describe(record: Record) -> str:
 
 _UPSERT_EVENT = """
 INSERT INTO events (event_id, slug, title, city, date, extreme, unit, source, rounding, station,
-                    first_seen, last_seen)
+                    hourly_only, first_seen, last_seen)
 VALUES (:event_id, :slug, :title, :city, :date, :extreme, :unit, :source, :rounding, :station,
-        :seen, :seen)
+        :hourly_only, :seen, :seen)
 ON CONFLICT (event_id) DO UPDATE SET
     slug = excluded.slug, title = excluded.title, city = excluded.city, date = excluded.date,
     extreme = excluded.extreme, unit = excluded.unit, source = excluded.source,
-    rounding = excluded.rounding, station = excluded.station, last_seen = excluded.last_seen
+    rounding = excluded.rounding, station = excluded.station, hourly_only = excluded.hourly_only,
+    last_seen = excluded.last_seen
 """
 
 _INSERT_FORECAST = """
@@ -377,6 +390,7 @@ def _write_event(db: sqlite_utils.Database, rec: EventSeen) -> None:
             "source": rule.source.value,
             "rounding": rule.rounding.value,
             "station": rule.station,
+            "hourly_only": int(rule.hourly_only),
             "seen": seen,
         },
     )
@@ -562,8 +576,19 @@ def _write_settled(db: sqlite_utils.Database, rec: EventSettled) -> None:
             "winning_market_id": rec.winning_market_id,
             "winning_label": rec.winning_label,
             "settled_at": utc_iso(rec.settled_at),
+            "certain": None if rec.certain is None else int(rec.certain),
+            "uncertain_reports": rec.uncertain_reports,
+            "evidence": rec.evidence,
         },
         pk="event_id",
+    )
+
+
+def _write_assessed(db: sqlite_utils.Database, rec: ReportsAssessed) -> None:
+    db.conn.executemany(
+        "UPDATE observations SET settling = ?, settling_reason = ? "
+        "WHERE icao = ? AND observed_at = ?",
+        [(status, reason or None, icao, utc_iso(at)) for icao, at, status, reason in rec.rows],
     )
 
 
@@ -632,6 +657,7 @@ _WRITERS: dict[type, Callable[[sqlite_utils.Database, Any], Any]] = {
     EdgeClosed: _write_edge_closed,
     NotificationResult: _write_notification,
     ObservationsSeen: _write_observations,
+    ReportsAssessed: _write_assessed,
     ExtremeChanged: _write_extreme_changed,
     EventSettled: _write_settled,
     VenueChecked: _write_venue_checked,

@@ -171,6 +171,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
         # Report feeds: first deliveries per source, duplicates, disagreements, fallbacks.
         "observations": daemon.ctx.live.sources.status() if daemon.ctx is not None else {},
+        # Station schedules learnt from their reports, settlement agreement (issue 16).
+        "model": daemon.ctx.live.status() if daemon.ctx is not None else {},
         "jobs": jobs,
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},

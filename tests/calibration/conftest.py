@@ -68,3 +68,23 @@ def nyc_event(box: Sandbox, day: dt.date, event_id: int) -> tuple[dict[str, Any]
 
 def remember(ctx: JobContext, event: TemperatureEvent) -> None:
     ctx.store.submit(EventSeen(event, dt.datetime.now(dt.UTC)))
+
+
+def yesterday_nyc(
+    box: Sandbox, ctx: JobContext, event_id: int
+) -> tuple[dict[str, Any], TemperatureEvent, dt.datetime]:
+    """Yesterday's NYC high event, stored: (Gamma JSON, event, 12:51 local that day)."""
+    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    raw, event = nyc_event(box, day, event_id)
+    remember(ctx, event)
+    return raw, event, dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)
+
+
+def resolve_at_venue(box: Sandbox, raw: dict[str, Any], label: str) -> dict[str, Any]:
+    """Close the event on the sandbox venue with ``label``'s bucket YES; returns that market."""
+    winner = next(m for m in raw["markets"] if m["groupItemTitle"] == label)
+    for market in raw["markets"]:
+        market["closed"] = True
+        market["outcomePrices"] = json.dumps(["1", "0"] if market is winner else ["0", "1"])
+    box.venue.add_event(raw)
+    return winner

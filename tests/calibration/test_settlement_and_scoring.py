@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs import settle_events
-from tests.calibration.conftest import NY, nyc_event, remember
+from tests.calibration.conftest import NY, nyc_event, remember, resolve_at_venue, yesterday_nyc
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
 from weatheredge.context import JobContext
@@ -30,10 +30,7 @@ def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
 async def test_settles_from_reports_and_agrees_with_the_venue(
     box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
-    raw, event = nyc_event(box, day, 310000)
-    remember(ctx, event)
-    noon = dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)
+    raw, event, noon = yesterday_nyc(box, ctx, 310000)
     box.weather.add_metar("KLGA", noon, 7.2)  # 44.96 °F -> 45
     box.weather.add_metar("KLGA", noon + dt.timedelta(hours=3), 8.3, "SPECI")  # 46.94 -> 47
     box.weather.add_metar("KLGA", noon + dt.timedelta(hours=5), 8.0)  # 46.4 -> 46
@@ -46,11 +43,7 @@ async def test_settles_from_reports_and_agrees_with_the_venue(
     assert (row["status"], row["settled_value"], row["winning_label"]) == ("settled", 47, "46-47°F")
     assert row["reports"] == 3 and row["agreement"] is None  # the venue has not resolved yet
 
-    winner = next(m for m in raw["markets"] if m["groupItemTitle"] == "46-47°F")
-    for market in raw["markets"]:
-        market["closed"] = True
-        market["outcomePrices"] = json.dumps(["1", "0"] if market is winner else ["0", "1"])
-    box.venue.add_event(raw)
+    winner = resolve_at_venue(box, raw, "46-47°F")
     await settle_events.run(ctx)
     await ctx.store.flush()
     [row] = _rows(ctx.store.path, "SELECT * FROM settlements")

@@ -9,12 +9,12 @@ import pytest
 from weatheredge.model.buckets import Rounding, Unit, parse_bucket_label, settle_from_celsius
 from weatheredge.model.observations import (
     Observation,
-    day_extreme,
     observation_problem,
     poll_due,
     routine_minutes,
 )
 from weatheredge.model.rules import SourceKind, parse_rule
+from weatheredge.model.settling import SettlingRule, read_day
 
 NY = "America/New_York"
 DAY = dt.date(2026, 11, 25)
@@ -61,12 +61,18 @@ def test_day_extreme_keeps_the_settling_report_and_counts_specials() -> None:
         _obs(18, 51, 11.6),
         _obs(4, 51, 30.0),  # 23:51 the previous local day: not in the window
     ]
-    found = day_extreme(reports, NY, DAY, Unit.F, Rounding.HALF_UP, "max")
+    wu = SettlingRule(SourceKind.WUNDERGROUND, False, Unit.F, Rounding.HALF_UP, "max")
+    found = read_day(wu, reports, NY, DAY)
     assert found is not None
     assert (found.settled, found.reports) == (53, 3)
     assert found.raw == pytest.approx(53.06)
     assert found.last_report.hour == 18
-    low = day_extreme(reports, NY, DAY, Unit.F, Rounding.HALF_UP, "min")
+    low = read_day(
+        SettlingRule(SourceKind.WUNDERGROUND, False, Unit.F, Rounding.HALF_UP, "min"),
+        reports,
+        NY,
+        DAY,
+    )
     assert low is not None and low.settled == 50
     assert parse_bucket_label("52-53°F").contains(found.settled)
 
@@ -85,8 +91,9 @@ def test_bad_observation_input_is_named() -> None:
     skewed = [*ok, _obs(20, 40, 11.0)]
     assert "clock skew" in (observation_problem(skewed, unit=Unit.F, **kw) or "")
     whole = [_obs(18, 51, 10.0, tenths=False)]
-    assert "whole-degree" in (observation_problem(whole, unit=Unit.F, **kw) or "")
-    assert observation_problem(whole, unit=Unit.C, **kw) is None  # exact for °C markets
+    # Whole degrees in a °F market are an uncertain value (settling rule), not a stale event.
+    assert observation_problem(whole, unit=Unit.F, **kw) is None
+    assert observation_problem(whole, unit=Unit.C, **kw) is None
     silent = [_obs(12, 51, 10.0)]
     assert "no reports" in (observation_problem(silent, unit=Unit.F, **kw) or "")
     assert "no reports" in (observation_problem([], unit=Unit.F, **kw) or "")

@@ -80,6 +80,7 @@ async def test_event_upsert_keeps_first_seen(store: Store, db_path: Path, event)
         "source": "noaa_wrh",
         "rounding": "half_up",
         "station": "KLGA",
+        "hourly_only": 0,
         "first_seen": "2026-11-25T14:03:07.412Z",
         "last_seen": "2026-11-25T14:04:07.412Z",
     }

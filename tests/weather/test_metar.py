@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestServer
 
 from tests.weather.conftest import NOW, SettableClock
 from weatheredge.model.buckets import Rounding, Unit
-from weatheredge.model.observations import running_extreme
+from weatheredge.model.settling import running_extreme
 from weatheredge.sandbox.weather import WeatherState
 from weatheredge.weather import WeatherError, fetch_metars
 from weatheredge.weather.metar import decode_metars, parse_t_group
@@ -127,3 +127,23 @@ async def test_sandbox_reports_settle_end_to_end(
     tz = "America/New_York"
     assert running_extreme(out, tz, day, Unit.F, Rounding.HALF_UP, "max") == 74
     assert running_extreme(out, tz, day, Unit.F, Rounding.HALF_UP, "min") == 73
+
+
+async def test_sandbox_serves_real_report_texts_and_slp_less_metars(
+    state: WeatherState, server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    real = "SPECI KLGA 251412Z COR 19012G20KT 10SM FEW040 12/05 A3002 RMK AO2 T01220050"
+    state.add_metar("KLGA", NOW - dt.timedelta(minutes=48), 12.2, "SPECI", raw=real)
+    state.add_metar("KLGA", NOW - dt.timedelta(minutes=55), 11.0, slp=False)
+    state.add_metar("KLGA", NOW - dt.timedelta(minutes=69), 10.0)
+    routine, auxiliary, speci = await fetch_metars(session, _url(server), ["KLGA"])
+    assert routine.observed_at < auxiliary.observed_at < speci.observed_at
+    assert (speci.kind, speci.cor, speci.slp, speci.body_c, speci.temp_c) == (
+        "SPECI",
+        True,
+        False,
+        12,
+        12.2,
+    )
+    assert auxiliary.kind == "METAR" and not auxiliary.slp and "SLP" not in auxiliary.raw
+    assert routine.slp and routine.minute == 51 and not routine.auto

@@ -71,6 +71,10 @@ async def test_status_page_in_headless_chromium(slow_sandbox: Sandbox, tmp_path:
             assert "No positions" in trading or "realized pnl" in trading
             jobs = await page.evaluate("document.querySelector('#jobs tbody').textContent")
             assert "discover_markets" in jobs
+            agreement = await page.evaluate(
+                "document.getElementById('agreement-summary').textContent"
+            )
+            assert "settlement" in agreement.lower()  # issue 16: our settlement vs the venue's
             shards = await page.evaluate("document.querySelectorAll('#shards tbody tr').length")
             assert shards >= 1
             # Phone width: nothing wider than the screen, and the open-edges table shows size
@@ -154,6 +158,7 @@ async def test_state_api_and_server_sent_events(sandbox: Sandbox, tmp_path: Path
             assert state["edges"] and state["edges"][0]["edge"] >= 0.05
             assert isinstance(state["trading"]["available"], bool)  # False: a placeholder
             assert state["feed"]["shards"] and "discover_markets" in state["jobs"]
+            assert "settlement_agreement" in state["model"] and "stations" in state["model"]
             # SSE: two state documents in a row, each a full document with a rising seq.
             seqs = []
             async with http.get(f"{base}/api/v1/stream") as resp:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from weatheredge.model.buckets import Bucket, Rounding
-from weatheredge.model.probability import DEFAULT_FLOOR
+from weatheredge.model.probability import DEFAULT_FLOOR, probabilities_from_cdf
 
 # (local hour, probability the day's extreme is still to come). Highs: the peak is normally
 # mid-afternoon, ~5 % of days peak before 06:00 (frontal), 0.3 % after 22:00 (weather.md §3.6).
@@ -156,3 +157,36 @@ def conditioned_probabilities(
     if not total > 0:
         raise ValueError("every bucket is dead: the ladder does not cover the observed value")
     return [p / total for p in floored]
+
+
+def conditioned_on_distribution(
+    cdf: Callable[[float], float],
+    buckets: Sequence[Bucket],
+    rounding: Rounding,
+    distribution: Sequence[tuple[int | None, float]],
+    extreme: str,
+    **kwargs: Any,
+) -> list[float]:
+    """Bucket probabilities when the extreme so far is itself uncertain (issue 16).
+
+    ``distribution`` lists the values the resolution table may show for the reports so far
+    (``None``: none of them shows), e.g. a certain 54 plus an off-minute 56 that shows with
+    probability 0.5. The result mixes :func:`conditioned_probabilities` for each value, so only
+    buckets ruled out by every value (those beyond what certainly counts) reach 0, and a bucket
+    only an uncertain report rules out keeps the other branches' share.
+    """
+    total = [0.0] * len(buckets)
+    for value, weight in distribution:
+        if weight <= 0.0:
+            continue
+        if value is None:
+            part = probabilities_from_cdf(
+                cdf, buckets, rounding, kwargs.get("floor", DEFAULT_FLOOR)
+            )
+        else:
+            part = conditioned_probabilities(cdf, buckets, rounding, value, extreme, **kwargs)
+        total = [t + weight * p for t, p in zip(total, part, strict=True)]
+    norm = math.fsum(total)
+    if not norm > 0:
+        raise ValueError("empty distribution of the observed extreme")
+    return [t / norm for t in total]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from weatheredge.model.calibration import EmosParams
 from weatheredge.model.observations import Observation
 from weatheredge.model.report_sources import SourceLedger
+from weatheredge.model.settling import StationFacts
 
 ParamKey = tuple[str, str, str, int]  # (station, extreme, unit, lead days)
 
@@ -43,6 +44,11 @@ class LiveState:
     latencies_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
     snapshotted: set[tuple[str, int]] = field(default_factory=set)  # (event_id, horizon h)
     sources: SourceLedger = field(default_factory=SourceLedger)  # which feed reported what first
+    # Issue 16: each station's learnt schedule, the stored reports it was learnt from, and how
+    # often our settlements matched the venue's (per city and source).
+    station_facts: dict[str, StationFacts] = field(default_factory=dict)
+    report_history: dict[str, list[Observation]] = field(default_factory=dict)
+    agreement: dict[str, object] | None = None
 
     def add_observations(self, observations: list[Observation]) -> set[str]:
         """Merge reports; returns the stations that got a report not seen before."""
@@ -70,4 +76,6 @@ class LiveState:
             "stale": dict(self.stale),
             "calibrated_keys": sum(1 for p in self.params.values() if p.n),
             "obs_to_edge_p50_us": lat[len(lat) // 2] if lat else None,
+            "stations": {k: f.as_dict() for k, f in sorted(self.station_facts.items())},
+            "settlement_agreement": self.agreement,
         }

@@ -1,11 +1,9 @@
-"""Station observations and the settled running extreme over a local calendar day.
+"""Station observations, the station's local-day window, data-quality checks, poll timing.
 
-Settlement replicates the resolution pages (weather.md §1.5, §2.5): the extreme over every
-*reported* METAR (routine and SPECI) whose observation time falls in the station's local civil
-day 00:00-23:59, DST-aware (so the window is 23 or 25 hours on change-over days), each report
-settled to an integer in the market's unit. For °F that is tenths °C (T-group) -> °F -> half-up;
-for °C markets the whole-degree body value is already the integer. Peaks between reports,
-6-/24-hour max groups and 5-minute data are deliberately ignored.
+A report (``Observation``) carries what the settling rules read from its raw text: type, body
+and T-group temperatures, sea-level pressure, COR/AUTO. Which reports settle a market and with
+which value (the running extreme, dead buckets, our settlement) is ``model/settling.py``. The
+local day is the station's civil day 00:00-23:59, DST-aware (23 or 25 hours on change-over days).
 """
 
 from __future__ import annotations
@@ -13,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from weatheredge.model.buckets import Rounding, Unit, c_to_f, settle_from_celsius
+from weatheredge.model.buckets import Unit
+from weatheredge.model.metar_text import parse_report
 
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One METAR/SPECI temperature report."""
+    """One METAR/SPECI temperature report, with what the settling rules read from its text."""
 
     icao: str
     observed_at: dt.datetime  # UTC, timezone-aware
@@ -29,6 +27,58 @@ class Observation:
     tenths: bool  # True when the raw report carried a T-group
     kind: str  # "METAR" or "SPECI"
     raw: str
+    # Read from ``raw`` when not given, so every feed relaying a METAR text (aviationweather,
+    # the NWS API, stored rows) yields the same report.
+    body_c: int | None = None  # whole °C of the body TT/DD group (None: missing)
+    slp: bool | None = None  # remarks carry a sea-level pressure (the NOAA hourly view keys on it)
+    cor: bool | None = None  # a correction (it replaces the report it corrects)
+    auto: bool | None = None  # unattended station
+
+    def __post_init__(self) -> None:
+        if self.slp is None or self.cor is None or self.auto is None:
+            text = parse_report(self.raw)
+            if self.body_c is None:
+                object.__setattr__(self, "body_c", text.body_c)
+            for name in ("slp", "cor", "auto"):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, getattr(text, name))
+
+    @property
+    def minute(self) -> int:
+        return self.observed_at.minute
+
+    @property
+    def t_group_c(self) -> float | None:
+        return self.temp_c if self.tenths else None
+
+
+def observation_from_report(
+    icao: str,
+    observed_at: dt.datetime,
+    raw: str,
+    *,
+    kind: str | None = None,
+    temp_c: float | None = None,
+) -> Observation | None:
+    """An Observation from a report's raw text (plus the feed's own type/temperature fields).
+
+    None for a ``NIL`` report or one without any temperature (``//`` and no T-group, no feed
+    value). The T-group wins over the feed's ``temp``: it is what the resolution pages convert.
+    """
+    text = parse_report(raw)
+    if text.nil:
+        return None
+    if text.t_group_c is not None:
+        value, tenths = text.t_group_c, True
+    elif text.body_c is not None:
+        value, tenths = float(text.body_c), False
+    elif temp_c is not None:
+        value, tenths = temp_c, False
+    else:
+        return None
+    report_kind = text.kind or (kind if kind in ("METAR", "SPECI") else "METAR")
+    fields = (text.body_c, text.slp, text.cor, text.auto)
+    return Observation(icao, observed_at, value, tenths, report_kind, raw, *fields)
 
 
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -39,80 +89,7 @@ def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime,
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def running_extreme(
-    observations: Iterable[Observation],
-    station_tz: str,
-    local_date: dt.date,
-    unit: Unit,
-    rounding: Rounding,
-    extreme: Literal["max", "min"],
-) -> int | None:
-    """Settled max (or min) of one station's reports within its local day; None if none yet.
-
-    Raises ValueError for a naive ``observed_at`` or for reports from several stations, either
-    of which would silently produce a wrong settlement value.
-    """
-    start, end = local_day_window(station_tz, local_date)
-    settled: list[int] = []
-    stations: set[str] = set()
-    for obs in observations:
-        if obs.observed_at.tzinfo is None:
-            raise ValueError(f"naive observed_at in {obs.icao} report {obs.raw!r}")
-        stations.add(obs.icao)
-        if start <= obs.observed_at < end:
-            settled.append(settle_from_celsius(obs.temp_c, unit, rounding))
-    if len(stations) > 1:
-        raise ValueError(f"observations from several stations: {sorted(stations)}")
-    if not settled:
-        return None
-    return max(settled) if extreme == "max" else min(settled)
-
-
-# --- the day's extreme with its provenance, data-quality checks, poll timing -------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DayExtreme:
-    """The running (or final) extreme of one station's local day."""
-
-    settled: int  # settled integer in the market's unit: what resolves
-    raw: float  # the same report's value in the market's unit before rounding (EMOS target)
-    reports: int  # reports inside the local day so far
-    first_report: dt.datetime
-    last_report: dt.datetime
-    whole_degree_only: bool  # some report lacked a T-group (ambiguous in a °F market)
-
-
-def day_extreme(
-    observations: Iterable[Observation],
-    station_tz: str,
-    local_date: dt.date,
-    unit: Unit,
-    rounding: Rounding,
-    extreme: Literal["max", "min"],
-) -> DayExtreme | None:
-    """Like :func:`running_extreme`, keeping which report set it and how many there were.
-
-    Ties on the settled integer keep the higher (for a max) raw value.
-    """
-    start, end = local_day_window(station_tz, local_date)
-    best: tuple[int, float] | None = None
-    times: list[dt.datetime] = []
-    whole = False
-    for obs in observations:
-        if obs.observed_at.tzinfo is None:
-            raise ValueError(f"naive observed_at in {obs.icao} report {obs.raw!r}")
-        if not start <= obs.observed_at < end:
-            continue
-        times.append(obs.observed_at)
-        whole = whole or not obs.tenths
-        raw = c_to_f(obs.temp_c) if unit is Unit.F else obs.temp_c
-        key = (settle_from_celsius(obs.temp_c, unit, rounding), raw)
-        if best is None or (key > best if extreme == "max" else key < best):
-            best = key
-    if best is None:
-        return None
-    return DayExtreme(best[0], best[1], len(times), min(times), max(times), whole)
+# --- data-quality checks, poll timing (the day's extreme itself: model/settling.py) ------------
 
 
 def observation_problem(
@@ -128,7 +105,8 @@ def observation_problem(
     """Why this station's reports cannot be trusted to condition today's event, or None.
 
     * a report stamped in the future beyond ``max_skew``: our clock or theirs is wrong;
-    * a °F market fed reports without tenths (whole °C cannot be turned into a °F integer);
+    (A °F report without tenths is no longer a problem here: the settling rule turns it into
+    the range of °F integers its whole °C allows, which shades buckets but never kills one.)
     * the local day is under way and the station has been silent for ``max_silence``.
     """
     start, end = local_day_window(station_tz, local_date)
@@ -137,9 +115,7 @@ def observation_problem(
         if ahead > max_skew:
             minutes = ahead.total_seconds() / 60
             return f"clock skew: {obs.icao} report is {minutes:.0f} min in the future"
-    in_day = [o for o in observations if start <= o.observed_at < end]
-    if unit is Unit.F and any(not o.tenths for o in in_day):
-        return "whole-degree reports only: a °F settlement cannot be reconstructed"
+    del unit  # kept for callers; see above
     if start <= now < end and now - start >= max_silence:
         last = max((o.observed_at for o in observations if o.observed_at <= now), default=None)
         if last is None or now - last >= max_silence:

@@ -131,8 +131,15 @@ class WeatherState:
         dewpoint_c: float | None = None,
         tenths: bool | None = None,
         receipt_delay: dt.timedelta = dt.timedelta(minutes=3),
+        slp: bool | None = None,
+        raw: str | None = None,
     ) -> dict[str, Any]:
-        """Record a report; ``tenths`` defaults to True for US (K/P) stations. Returns the JSON."""
+        """Record a report; ``tenths`` defaults to True for US (K/P) stations. Returns the JSON.
+
+        ``slp`` (default: routine US reports) adds ``SLPnnn`` to the remarks; False makes an
+        off-minute/auxiliary METAR the NOAA hourly view does not show. ``raw`` serves a report
+        text verbatim (e.g. a real one) in ``rawOb``.
+        """
         code = icao.strip().upper()
         if obs_time.tzinfo is None:
             raise ValueError("obs_time must be timezone-aware")
@@ -144,7 +151,10 @@ class WeatherState:
             temp_c - 5.0 if dewpoint_c is None else dewpoint_c,
             code[:1] in ("K", "P") if tenths is None else tenths,
             receipt_delay,
+            slp,
         )
+        if raw is not None:
+            record["rawOb"] = raw
         self._metars.setdefault(code, []).append(record)
         return record
 
@@ -249,7 +259,13 @@ def _report_time(obs: dt.datetime, kind: str) -> dt.datetime:
 
 
 def raw_metar(
-    icao: str, obs: dt.datetime, temp_c: float, dew_c: float, kind: str, tenths: bool
+    icao: str,
+    obs: dt.datetime,
+    temp_c: float,
+    dew_c: float,
+    kind: str,
+    tenths: bool,
+    slp: bool | None = None,
 ) -> str:
     """A plausible raw report; US style (A-altimeter, RMK AO2, SLP, T-group) when ``tenths``."""
     prefix = "SPECI " if kind == "SPECI" else ""
@@ -257,9 +273,9 @@ def raw_metar(
     temps = f"{_body_group(temp_c)}/{_body_group(dew_c)}"
     if not tenths:
         return f"{head} 9999 FEW030 {temps} Q1019 NOSIG"
-    slp = " SLP191" if kind == "METAR" else ""
+    with_slp = kind == "METAR" if slp is None else slp
     t_group = f"T{_t_part(temp_c)}{_t_part(dew_c)}"
-    return f"{head} 10SM FEW250 {temps} A3010 RMK AO2{slp} {t_group}"
+    return f"{head} 10SM FEW250 {temps} A3010 RMK AO2{' SLP191' if with_slp else ''} {t_group}"
 
 
 def metar_record(
@@ -270,6 +286,7 @@ def metar_record(
     dew_c: float,
     tenths: bool,
     receipt_delay: dt.timedelta,
+    slp: bool | None = None,
 ) -> dict[str, Any]:
     """One aviationweather JSON record, fields as documented (weather.md §2.5)."""
     station = resolve_station(icao)
@@ -287,7 +304,7 @@ def metar_record(
         "wgst": None,
         "visib": "10+",
         "altim": 1019.2,
-        "slp": 1019.1 if kind == "METAR" and tenths else None,
+        "slp": 1019.1 if (kind == "METAR" if slp is None else slp) and tenths else None,
         "qcField": 4,
         "wxString": None,
         "presTend": None,
@@ -302,7 +319,7 @@ def metar_record(
         "snow": None,
         "vertVis": None,
         "metarType": kind,
-        "rawOb": raw_metar(icao, obs, temp_c, dew_c, kind, tenths),
+        "rawOb": raw_metar(icao, obs, temp_c, dew_c, kind, tenths, slp),
         "lat": station.latitude if station else 0.0,
         "lon": station.longitude if station else 0.0,
         "elev": round(station.elevation_m) if station else 0,

@@ -7,7 +7,9 @@ Quirks and limits:
   tenths from ``rawOb`` rather than trusting ``temp``, because the T-group is what the
   resolution pages convert to °F.
 * A station with no reports yields an empty body (not ``[]``), sometimes as HTTP 204.
-* Reports with ``temp: null`` (sensor out, ``M`` in the body) are skipped and counted.
+* Reports with ``temp: null`` (sensor out, ``//`` in the body; ``NIL`` reports) are skipped and
+  counted. What the settling rules need (type, SLP, COR, AUTO, body vs T-group) is read from
+  ``rawOb`` by :func:`weatheredge.model.metar_text.parse_report`.
 * ``obsTime`` is unix seconds (UTC); ``receiptTime`` is when AWC had it, which can lag by minutes.
 * ``maxT``/``maxT24`` (6-/24-hour extremes) are ignored on purpose: Polymarket settles on the
   reported hourly/SPECI values, and those groups can exceed them.
@@ -23,12 +25,19 @@ from collections.abc import Sequence
 import aiohttp
 import msgspec
 
-from weatheredge.model.observations import Observation
+from weatheredge.model.metar_text import ReportText, parse_report, parse_t_group
+from weatheredge.model.observations import Observation, observation_from_report
 from weatheredge.weather._http import get_bytes
-from weatheredge.weather._metar_text import parse_t_group
 from weatheredge.weather.errors import WeatherError
 
-__all__ = ["Observation", "decode_metars", "fetch_metars", "parse_t_group"]
+__all__ = [
+    "Observation",
+    "ReportText",
+    "decode_metars",
+    "fetch_metars",
+    "parse_report",
+    "parse_t_group",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -89,19 +98,11 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
 
 def _observation(record: _MetarRecord) -> Observation | None:
     if record.temp is None:
-        return None
-    tenths = parse_t_group(record.raw_ob)
-    return Observation(
-        icao=record.icao_id,
-        observed_at=dt.datetime.fromtimestamp(record.obs_time, dt.UTC),
-        temp_c=record.temp if tenths is None else tenths,
-        tenths=tenths is not None,
-        kind=_kind(record),
-        raw=record.raw_ob,
+        return None  # sensor out ("//"), or a NIL report: AWC sends null
+    return observation_from_report(
+        record.icao_id,
+        dt.datetime.fromtimestamp(record.obs_time, dt.UTC),
+        record.raw_ob,
+        kind=record.metar_type,
+        temp_c=record.temp,
     )
-
-
-def _kind(record: _MetarRecord) -> str:
-    if record.metar_type in ("METAR", "SPECI"):
-        return record.metar_type
-    return "SPECI" if record.raw_ob.startswith("SPECI") else "METAR"

@@ -25,9 +25,9 @@ import logging
 import aiohttp
 import msgspec
 
+from weatheredge.model.metar_text import parse_t_group
 from weatheredge.model.observations import Observation
 from weatheredge.weather._http import get_bytes
-from weatheredge.weather._metar_text import parse_t_group
 from weatheredge.weather.errors import WeatherError
 
 logger = logging.getLogger(__name__)

@@ -213,6 +213,7 @@ class StateBuilder:
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
+            "model": base.get("model", {}),  # station schedules, settlement agreement
         }
 
     def _ordered(self, engine: Any) -> list[Any]:

@@ -224,6 +224,23 @@ function renderJobs(jobs) {
     el("td", { class: "err" }, j.last_error || ""))));
 }
 
+// Our settlement from the station's reports against the venue's resolution (issue 16).
+function renderAgreement(a) {
+  const rows = (a && a.by_city) || [];
+  fill($("agreement").tBodies[0], rows.map((r) => el("tr", {},
+    el("td", {}, r.city), el("td", {}, r.source), el("td", { class: "num" }, fmt.num(r.settled)),
+    el("td", { class: "num" }, fmt.num(r.checked)), el("td", { class: "num" }, fmt.num(r.agree)),
+    el("td", { class: "num" + (r.disagree ? " no" : "") },
+      r.agreement == null ? "–" : `${(r.agreement * 100).toFixed(1)} %`),
+    el("td", { class: "num" }, fmt.num(r.uncertain)))));
+  $("agreement-summary").textContent = a && a.checked
+    ? `${a.agree} of ${a.checked} settlements match the venue (${(a.agreement * 100).toFixed(1)} %)`
+    : "No settlement checked against the venue yet.";
+  $("disagreements").replaceChildren(...((a && a.disagreements) || []).map((d) => el("li", {},
+    `${d.date} ${d.city}: ours ${d.settled_value} (${d.winning_label || "–"}), venue ${d.venue_label || "?"}`
+    + ` — ${(d.reports || []).map((r) => `${r.observed_at} ${r.status} ${r.values.join("/")}`).join(", ")}`)));
+}
+
 function render(doc) {
   updates += 1;
   $("mode").textContent = doc.mode.replace("_", " ").toUpperCase();
@@ -242,6 +259,7 @@ function render(doc) {
   renderTrading(doc.trading);
   renderFeed(doc.feed, doc.latency);
   renderJobs(doc.jobs);
+  renderAgreement((doc.model || {}).settlement_agreement);
   // "live" only when a shard streams; otherwise the feed's own word (idle, polling, …).
   const feedLive = (doc.feed.shards || []).some((s) => s.state === "live");
   live(feedLive ? "ok" : "muted", feedLive ? "live" : `feed ${doc.feed.mode || "idle"}`);
