@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -130,9 +131,12 @@ async def _child(config: str, tokens: int, events: int, idle_s: float) -> dict:
                 f"not ready: {s.get('mode')} {s.get('subscriptions')} priced={n}", file=sys.stderr
             )
         await asyncio.sleep(SETTLE_S)
+        profile = _profiler()
         cpu0, wall0 = time.process_time(), time.monotonic()
         await asyncio.sleep(idle_s)
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        if profile is not None:
+            profile()
         assert daemon.stream is not None
         return {
             "tokens": len(daemon.stream.subscriptions),
@@ -145,6 +149,24 @@ async def _child(config: str, tokens: int, events: int, idle_s: float) -> dict:
         await runner.cleanup()
 
 
+def _profiler() -> Callable[[], None] | None:
+    """With IDLE_COST_PROFILE=tottime|cumtime: profile the idle window's main thread."""
+    order = os.environ.get("IDLE_COST_PROFILE")
+    if not order:
+        return None
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+
+    def report() -> None:
+        prof.disable()
+        pstats.Stats(prof, stream=sys.stderr).sort_stats(order).print_stats(40)
+
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000])
@@ -153,19 +175,6 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--events", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child and os.environ.get("IDLE_COST_PROFILE"):
-        import cProfile
-        import pstats
-
-        prof = cProfile.Profile()
-        prof.enable()
-        out = asyncio.run(_child(args.child, args.tokens, args.events, args.idle))
-        prof.disable()
-        pstats.Stats(prof, stream=sys.stderr).sort_stats(
-            os.environ["IDLE_COST_PROFILE"]
-        ).print_stats(60)
-        print(json.dumps(out))
-        return
     if args.child:
         print(json.dumps(asyncio.run(_child(args.child, args.tokens, args.events, args.idle))))
         return

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from weatheredge.context import JobContext
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.polymarket.gamma import discover_temperature_events
 from weatheredge.store import EventSeen
 
 logger = logging.getLogger(__name__)
+
+# An unchanged event is re-recorded (moving its last_seen) only this often: rewriting 10,000
+# events and their markets every minute was a large share of the idle CPU (issue 13).
+RESTORE_UNCHANGED_S = 600.0
 
 
 async def run(ctx: JobContext) -> None:
@@ -22,9 +28,12 @@ async def run(ctx: JobContext) -> None:
         ctx.session, settings.gamma_url, tag_slug=settings.tag_slug
     )
     now = dt.datetime.now(dt.UTC)
-    for event in found.events:
-        ctx.store.submit(EventSeen(event, now))
-    added, removed = ctx.engine.set_events(found.events)
+    changed = _store_changed(ctx, found.events, time.monotonic(), now)
+    # At 10,000 events a catalogue swap costs ~0.5 s of CPU; an unchanged one needs none.
+    if changed or len(ctx.engine.events) != len(found.events):
+        added, removed = ctx.engine.set_events(found.events)
+    else:
+        added, removed = [], []
     if ctx.stream is not None:
         if added:
             ctx.stream.subscribe(added)
@@ -47,3 +56,24 @@ async def run(ctx: JobContext) -> None:
             len(found.rejected),
         )
         ctx.request_run("refresh_forecasts")
+
+
+def _store_changed(
+    ctx: JobContext, events: list[TemperatureEvent], mono: float, now: dt.datetime
+) -> int:
+    """Record new and changed events (and unchanged ones every RESTORE_UNCHANGED_S); returns
+    how many were new or changed."""
+    stored = ctx.stored_events
+    changed = 0
+    for event in events:
+        previous = stored.get(event.event_id)
+        same = previous is not None and previous[0] == event
+        changed += not same
+        if not same or mono - previous[1] >= RESTORE_UNCHANGED_S:
+            ctx.store.submit(EventSeen(event, now))
+            stored[event.event_id] = (event, mono)
+    if len(stored) > len(events):
+        listed = {e.event_id for e in events}
+        for event_id in [k for k in stored if k not in listed]:
+            del stored[event_id]
+    return changed

@@ -11,6 +11,7 @@ for °C markets the whole-degree body value is already the integer. Peaks betwee
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +32,8 @@ class Observation:
     raw: str
 
 
+# Cached: the model jobs ask it for every event on every tick (10,000 events: 10,000 calls).
+@functools.lru_cache(maxsize=4096)
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """``[start, end)`` in UTC of ``local_date``'s civil day in ``station_tz``."""
     zone = ZoneInfo(station_tz)
