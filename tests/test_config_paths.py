@@ -11,22 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from weatheredge.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 DB_COMMANDS = ("edges", "calibration", "query", "trades", "pnl", "arm", "disarm", "halt", "resume")
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "weatheredge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=ENV,
-        timeout=60,
-    )
 
 
 def closed_port() -> int:
@@ -62,15 +51,15 @@ def test_commands_from_another_cwd_share_the_config_database(tmp_path: Path) -> 
     cfg = tmp_path / "conf" / "x.yaml"
     cfg.parent.mkdir()
     cfg.write_text(f"database: sandbox.db\nweb: {{port: {closed_port()}}}\n")
-    halted = cli("halt", "-c", str(cfg), "--reason", "test", cwd=here)
+    halted = run_cli("halt", "-c", str(cfg), "--reason", "test", cwd=here)
     assert halted.returncode == 0, halted.stderr
     assert (cfg.parent / "sandbox.db").exists()
     assert not (here / "sandbox.db").exists()
     assert f"weatheredge resume -c {cfg}" in halted.stdout
     for command in ("trades", "pnl", "edges"):
-        read = cli(command, "-c", str(cfg), cwd=there)
+        read = run_cli(command, "-c", str(cfg), cwd=there)
         assert read.returncode == 0, read.stderr
-    resumed = cli("resume", "-c", str(cfg), cwd=there)
+    resumed = run_cli("resume", "-c", str(cfg), cwd=there)
     assert str(cfg.parent / "sandbox.db") in resumed.stdout
     assert not list(there.iterdir()) and not list(here.iterdir())
 
@@ -78,10 +67,10 @@ def test_commands_from_another_cwd_share_the_config_database(tmp_path: Path) -> 
 def test_hints_repeat_the_config_and_db_given(tmp_path: Path) -> None:
     cfg = tmp_path / "my config.yaml"
     cfg.write_text(f"web: {{port: {closed_port()}}}\n")
-    status = cli("status", "-c", str(cfg), cwd=tmp_path)
+    status = run_cli("status", "-c", str(cfg), cwd=tmp_path)
     assert status.returncode == 3
     assert f"weatheredge run -c '{cfg}'" in status.stderr
-    armed = cli("arm", "-c", str(cfg), "--db", "other.db", cwd=tmp_path)
+    armed = run_cli("arm", "-c", str(cfg), "--db", "other.db", cwd=tmp_path)
     assert armed.returncode == 0, armed.stderr
     assert f"weatheredge disarm -c '{cfg}' --db other.db" in armed.stdout
     assert (tmp_path / "other.db").exists()
@@ -104,7 +93,7 @@ def test_sandbox_write_config_puts_the_database_beside_it(tmp_path: Path) -> Non
     proc = subprocess.Popen(
         [sys.executable, "-m", "weatheredge", "sandbox", "--write-config", str(target)],
         cwd=cwd,
-        env=ENV,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
