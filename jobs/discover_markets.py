@@ -28,12 +28,13 @@ async def run(ctx: JobContext) -> None:
         ctx.session, settings.gamma_url, tag_slug=settings.tag_slug
     )
     now = dt.datetime.now(dt.UTC)
-    changed = _store_changed(ctx, found.events, time.monotonic(), now)
     # At 10,000 events a catalogue swap costs ~0.5 s of CPU; an unchanged one needs none.
-    if changed or len(ctx.engine.events) != len(found.events):
-        added, removed = ctx.engine.set_events(found.events)
-    else:
+    if found.events == ctx.indexed_events:
         added, removed = [], []
+    else:
+        added, removed = ctx.engine.set_events(found.events)
+        ctx.indexed_events = list(found.events)
+    _store_changed(ctx, found.events, time.monotonic(), now)
     if ctx.stream is not None:
         if added:
             ctx.stream.subscribe(added)
@@ -60,20 +61,15 @@ async def run(ctx: JobContext) -> None:
 
 def _store_changed(
     ctx: JobContext, events: list[TemperatureEvent], mono: float, now: dt.datetime
-) -> int:
-    """Record new and changed events (and unchanged ones every RESTORE_UNCHANGED_S); returns
-    how many were new or changed."""
+) -> None:
+    """Record new and changed events, and unchanged ones every RESTORE_UNCHANGED_S."""
     stored = ctx.stored_events
-    changed = 0
     for event in events:
         previous = stored.get(event.event_id)
-        same = previous is not None and previous[0] == event
-        changed += not same
-        if not same or mono - previous[1] >= RESTORE_UNCHANGED_S:
+        if previous is None or previous[0] != event or mono - previous[1] >= RESTORE_UNCHANGED_S:
             ctx.store.submit(EventSeen(event, now))
             stored[event.event_id] = (event, mono)
     if len(stored) > len(events):
         listed = {e.event_id for e in events}
         for event_id in [k for k in stored if k not in listed]:
             del stored[event_id]
-    return changed
