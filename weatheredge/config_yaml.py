@@ -112,18 +112,23 @@ def load(text: str, loader_cls: type[StrictLoader], source: str) -> tuple[Any, l
     loader.source = source
     try:
         return loader.get_single_data(), loader.duplicates
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = err.problem or err.context or "invalid YAML"
-        raise ConfigError([f"{source}: {where}invalid YAML ({what})"]) from None
-    except yaml.reader.ReaderError as err:
-        raise ConfigError(
-            [f"{source}: character {err.position}: invalid YAML (character not allowed)"]
-        ) from None
     except yaml.YAMLError as err:
-        raise ConfigError([f"{source}: invalid YAML ({type(err).__name__})"]) from None
+        raise ConfigError([yaml_error(source, err)]) from None
     except RecursionError:  # belt and braces: the depth bound above should come first
         raise ConfigError([f"{source}: nested too deeply"]) from None
     finally:
         loader.dispose()
+
+
+def yaml_error(source: str, err: yaml.YAMLError) -> str:
+    """File, line and what is wrong, never the offending text: PyYAML's own message quotes the
+    line, and in secrets.yaml (or next to a resolved !secret) that line is a secret."""
+    where = source
+    mark = getattr(err, "problem_mark", None)
+    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if mark is not None:
+        where += f", line {mark.line + 1}, column {mark.column + 1}"
+    text = f"{where}: invalid YAML: {getattr(err, 'problem', None) or 'not valid'}"
+    if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
+        text += f" ({context} at line {context_mark.line + 1})"  # an unclosed quote, bracket
+    return text
