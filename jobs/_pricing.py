@@ -7,12 +7,14 @@ report), so a forecast refresh never undoes the observation conditioning and vic
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from jobs._settling import settling_rule
+from weatheredge.config import StationOverride
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
@@ -34,9 +36,15 @@ logger = logging.getLogger(__name__)
 
 
 def station_for(ctx: JobContext, icao: str) -> Station | None:
+    return _station(icao, tuple(ctx.settings.weather.stations.items()))
+
+
+# Cached: the model jobs ask for every event's station on every tick (issue 13, idle cost).
+@functools.lru_cache(maxsize=1024)
+def _station(icao: str, configured: tuple[tuple[str, StationOverride], ...]) -> Station | None:
     overrides = {
         code: Station(code, o.latitude, o.longitude, o.elevation_m, o.timezone)
-        for code, o in ctx.settings.weather.stations.items()
+        for code, o in configured
     }
     return resolve_station(icao, overrides)
 

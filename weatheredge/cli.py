@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -96,9 +97,17 @@ def _config_path(arg: str | None) -> str | None:
 _LOADED_SECRETS: set[str] = set()
 
 
-def _load(arg: str | None) -> LoadedConfig:
+def _load(arg: str | None, *, runnable: bool = False, port: bool = False) -> LoadedConfig:
+    """The config, or exit 2 naming every problem; ``runnable`` also checks it against this
+    machine (writable database and log file; ``port``: the web port is free)."""
     try:
         loaded = load_config(_config_path(arg))
+        if runnable:
+            from weatheredge.config_checks import runtime_problems
+
+            problems = runtime_problems(loaded.settings, check_port=port)
+            if problems:
+                raise ConfigError(problems)
     except ConfigError as err:
         print("invalid configuration:", file=sys.stderr)
         for problem in err.problems:
@@ -106,6 +115,16 @@ def _load(arg: str | None) -> LoadedConfig:
         raise SystemExit(EXIT_CONFIG) from None
     _LOADED_SECRETS.update(loaded.secrets, loaded.settings.notify.urls)
     return loaded
+
+
+def again(args: argparse.Namespace, command: str, *, db: bool = True) -> str:
+    """``weatheredge COMMAND`` with the ``-c``/``--db`` this invocation was given, to paste."""
+    parts = ["weatheredge", *command.split()]
+    if getattr(args, "config", None):
+        parts += ["-c", args.config]
+    if db and getattr(args, "db", None):
+        parts += ["--db", args.db]
+    return shlex.join(parts)
 
 
 def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
@@ -147,19 +166,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from weatheredge.errors import StartupError
     from weatheredge.runtime import preflight, run_daemon
 
-    loaded = _load(args.config)
+    loaded = _load(args.config, runnable=True)
     try:
         sock = preflight(loaded.settings)  # before anything is migrated, fetched or traded
     except StartupError as err:
         print(f"weatheredge: {err}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(loaded, args.log_level)
-    _banner(loaded)
+    _banner(loaded, args)
     asyncio.run(run_daemon(loaded, sock=sock))
     return 0
 
 
-def _banner(loaded: LoadedConfig) -> None:
+def _banner(loaded: LoadedConfig, args: argparse.Namespace) -> None:
     mode = loaded.settings.mode.value
     log = logging.getLogger("weatheredge")
     if mode == "dry_run":
@@ -172,14 +191,14 @@ def _banner(loaded: LoadedConfig) -> None:
         if is_armed(loaded.settings):
             log.warning("*" * 72)
             log.warning("LIVE TRADING IS ARMED: REAL ORDERS WITH REAL MONEY")
-            log.warning("stop at once: weatheredge halt   (see docs/going-live.md)")
+            log.warning("stop at once: %s   (see docs/going-live.md)", again(args, "halt"))
             log.warning("*" * 72)
         else:
             log.warning("LIVE MODE, NOT ARMED: no order will be placed (weatheredge arm)")
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    loaded = _load(args.config)
+    loaded = _load(args.config, runnable=True, port=True)
     s = loaded.settings
     where = loaded.path or "(built-in defaults)"
     print(f"{where}: valid")
@@ -205,8 +224,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from weatheredge.sandbox.demo import run_sandbox_forever
 
     setup_logging(None, args.log_level)
+    # The config resolves a relative path beside itself; the one typed here means the cwd.
+    db = str(Path(args.db).absolute()) if args.db else "sandbox.db"
     return asyncio.run(
-        run_sandbox_forever(args.host, args.port, write_config=args.write_config, db=args.db)
+        run_sandbox_forever(args.host, args.port, write_config=args.write_config, db=db)
     )
 
 
@@ -332,7 +353,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         doc = fetch_status(url, token=token, timeout=args.timeout)
     except OSError as err:
         print(f"weatheredge is not answering at {url}: {err}", file=sys.stderr)
-        print("is it running? start it with: weatheredge run -c config.yaml", file=sys.stderr)
+        print(f"is it running? start it with: {again(args, 'run')}", file=sys.stderr)
         return 3
     if args.json:
         print(json.dumps(doc, indent=2))
@@ -378,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="first port (default: any free)")
     p.add_argument("--write-config", metavar="PATH", help="write a config pointing at it")
-    p.add_argument("--db", default="sandbox.db", help="database path put in that config")
+    p.add_argument("--db", help="database path put in that config (default: sandbox.db beside it)")
     p = add("edges", cmd_edges, "list recorded edge episodes")
     p.add_argument("--db", help="SQLite file (default: the config's database)")
     p.add_argument("-c", "--config", help="config to read the database path from")

@@ -10,19 +10,25 @@ The seed plan's three WebSocket settings can also be overridden from the environ
 from __future__ import annotations
 
 import enum
+import math
 import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from zoneinfo import ZoneInfo
 
 import msgspec
 import yaml
 
+from weatheredge import config_yaml
 from weatheredge.errors import ConfigError
 
+# Any duration above a year is a typo, and huge ones overflow the scheduler's date arithmetic.
+YEAR_S = 366 * 86400.0
 Probability = Annotated[float, msgspec.Meta(ge=0.0, lt=1.0)]
-Seconds = Annotated[float, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=YEAR_S)]
+Seconds0 = Annotated[float, msgspec.Meta(ge=0, le=YEAR_S)]  # 0 switches the feature off
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Url = Annotated[str, msgspec.Meta(pattern=r"^(https?|wss?)://[^\s/]+")]
 
@@ -79,7 +85,7 @@ class FeedSettings(_Section):
     # A subscribed token still without a snapshot this long after connecting is checked too.
     sync_timeout: Seconds = 15.0
     # Each connection is dropped and reopened this often (staggered); 0 = never.
-    proactive_reconnect: Annotated[float, msgspec.Meta(ge=0)] = 86400.0
+    proactive_reconnect: Seconds0 = 86400.0
     # Poll REST /books once the WebSocket has been down this long (and while it is disabled).
     poll_after: Seconds = 30.0
     # Our own cap on POST /books calls per 10 s (the venue allows 500).
@@ -128,7 +134,7 @@ class NotifySettings(_Section):
     retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
     # An edge the feed interrupted (reconnect, stale or desynced book) that reopens within this
     # many seconds at a price no better is recorded but not pushed again; 0 pushes every time.
-    renotify_window: Annotated[float, msgspec.Meta(ge=0)] = 300.0
+    renotify_window: Seconds0 = 300.0
 
 
 class WebSettings(_Section):
@@ -286,8 +292,8 @@ ENV_OVERRIDES = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that resolves !secret and !env, remembering what it resolved."""
+class _Loader(config_yaml.StrictLoader):
+    """StrictLoader that resolves !secret and !env, remembering what it resolved."""
 
 
 def _make_loader(
@@ -336,31 +342,20 @@ def _read_secrets(config_path: Path | None, problems: list[str]) -> dict[str, An
         problems.append(f"{path} must be mode 0600 (is {mode:04o}): it holds secrets")
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        problems.append(yaml_error(path, err))
+        text = config_yaml.decode(path.read_bytes(), str(path))
+        data, duplicates = config_yaml.load(text, config_yaml.StrictLoader, str(path))
+    except ConfigError as err:  # names the file and line, never the content: it is secret
+        problems.extend(err.problems)
         return {}
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(f"{path}: cannot read ({type(err).__name__})")
+    except OSError as err:
+        problems.append(f"{path}: cannot read ({err.strerror})")
         return {}
+    problems.extend(duplicates)
+    data = data or {}
     if not isinstance(data, dict):
         problems.append(f"{path} must be a mapping of NAME: value")
         return {}
     return data
-
-
-def yaml_error(path: Path | None, err: yaml.YAMLError) -> str:
-    """File, line and what is wrong, never the offending text: PyYAML's own message quotes the
-    line, and in secrets.yaml (or next to a resolved !secret) that line is a secret."""
-    where = str(path) if path is not None else "config"
-    mark = getattr(err, "problem_mark", None)
-    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
-    if mark is not None:
-        where += f", line {mark.line + 1}, column {mark.column + 1}"
-    text = f"{where}: invalid YAML: {getattr(err, 'problem', None) or 'not valid'}"
-    if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
-        text += f" ({context} at line {context_mark.line + 1})"  # an unclosed quote, bracket
-    return text
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
@@ -410,6 +405,8 @@ def validate_struct(data: Any, cls: type[msgspec.Struct], path: str = "$") -> li
             problems.extend(validate_struct(value, nested, sub))
         elif get_origin(field.type) is dict and isinstance(value, dict):
             problems.extend(_validate_mapping(value, field.type, sub))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{sub}: must be a finite number, not {value}")
         else:
             try:
                 msgspec.convert(value, field.type)
@@ -452,10 +449,9 @@ def parse_config(
     problems: list[str] = []
     found: set[str] = set()
     loader = _make_loader(path, env, found, problems)
-    try:
-        raw = yaml.load(text, Loader=loader) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError([yaml_error(path, err)]) from None
+    raw, duplicates = config_yaml.load(text, loader, str(path) if path else "config")
+    problems.extend(duplicates)
+    raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(["$: the config must be a mapping of keys"])
     _apply_env(raw, env, problems)
@@ -464,9 +460,48 @@ def parse_config(
         raise ConfigError(problems)
     settings = msgspec.convert(raw, Settings)
     problems.extend(_check_web(settings.web, found))
+    problems.extend(_check_timezones(settings))
     if problems:
         raise ConfigError(problems)
+    if path is not None:
+        settings = resolve_paths(settings, Path(os.path.abspath(path)).parent)
     return LoadedConfig(settings, frozenset(s for s in found if s), path)
+
+
+def _check_timezones(settings: Settings) -> list[str]:
+    zones = {"$.trading.day_timezone": settings.trading.day_timezone}
+    for code, station in settings.weather.stations.items():
+        zones[f"$.weather.stations.{code}.timezone"] = station.timezone
+    problems = []
+    for where, name in zones.items():
+        try:
+            ZoneInfo(name)
+        # Not found is a KeyError; a path-like name a ValueError; a directory ("America") an
+        # OSError.
+        except (KeyError, ValueError, OSError):
+            problems.append(f"{where}: unknown time zone {name!r} (e.g. America/New_York, UTC)")
+    return problems
+
+
+def _resolve(value: str, base: Path) -> str:
+    if value == ":memory:":
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else base / p)
+
+
+def resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths in a config file mean "beside the config", whatever the working directory."""
+    replace = msgspec.structs.replace
+    log, trading = settings.logging, settings.trading
+    return replace(
+        settings,
+        database=_resolve(settings.database, base),
+        logging=replace(log, file=_resolve(log.file, base) if log.file else log.file),
+        trading=replace(
+            trading, key_file=_resolve(trading.key_file, base) if trading.key_file else None
+        ),
+    )
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -493,7 +528,7 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
         return parse_config("", env=env)
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except OSError as err:
         raise ConfigError([f"{p}: cannot read config ({err.strerror})"]) from None
-    return parse_config(text, path=p, env=env)
+    return parse_config(config_yaml.decode(data, str(p)), path=p, env=env)

@@ -26,3 +26,7 @@ class JobContext:
     request_run: Callable[[str], None]  # run a job now (e.g. forecasts for new events)
     discovery: dict[str, object] = field(default_factory=dict)  # last discovery summary
     live: LiveState = field(default_factory=LiveState)  # model state the model jobs share
+    # Discovery's memory, so an unchanged catalogue costs nothing (issue 13, idle cost): the
+    # events last handed to the engine, and event_id -> (event as last stored, when).
+    indexed_events: list[object] = field(default_factory=list)
+    stored_events: dict[str, tuple[object, float]] = field(default_factory=dict)

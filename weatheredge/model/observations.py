@@ -9,6 +9,7 @@ local day is the station's civil day 00:00-23:59, DST-aware (23 or 25 hours on c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -81,6 +82,8 @@ def observation_from_report(
     return Observation(icao, observed_at, value, tenths, report_kind, raw, *fields)
 
 
+# Cached: the model jobs ask it for every event on every tick (10,000 events: 10,000 calls).
+@functools.lru_cache(maxsize=4096)
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """``[start, end)`` in UTC of ``local_date``'s civil day in ``station_tz``."""
     zone = ZoneInfo(station_tz)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,7 @@ class Sandbox:
         assert self.urls is not None, "start() first"
         u = self.urls
         return f"""\
-database: {database}
+database: {json.dumps(database)}
 polymarket:
   gamma_url: {u.gamma_url}
   clob_url: {u.clob_url}

@@ -29,18 +29,21 @@ def _db(args: argparse.Namespace) -> str:
 
 
 def cmd_arm(args: argparse.Namespace) -> int:
+    from weatheredge.cli import again
+
     s = _settings(args)
-    L.write_state(s.database, "armed", "1")
-    print(f"ARMED: in live mode this daemon ({s.database}) will place real orders.")
+    db = args.db or s.database
+    L.write_state(db, "armed", "1")
+    print(f"ARMED: in live mode this daemon ({db}) will place real orders.")
     if s.mode.value != "live":
         print(f"(the config's mode is {s.mode.value}: nothing real happens until mode: live)")
-    print("Disarm with: weatheredge disarm -c CONFIG   Stop at once with: weatheredge halt")
+    print(f"Disarm with: {again(args, 'disarm')}   Stop at once with: {again(args, 'halt')}")
     return 0
 
 
 def cmd_disarm(args: argparse.Namespace) -> int:
     s = _settings(args)
-    L.write_state(s.database, "armed", "0")
+    L.write_state(args.db or s.database, "armed", "0")
     note = " (config armed: true still arms it)" if s.armed else ""
     print(f"disarmed{note}; takes effect at the next start (use halt to stop a running daemon)")
     return 0
@@ -63,16 +66,19 @@ def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_halt(args: argparse.Namespace) -> int:
+    from weatheredge.cli import again
+
     s = _settings(args)
+    db = args.db or s.database
     reason = args.reason or "weatheredge halt"
     try:
         answer = _daemon_call(s, "/api/v1/trading/halt", {"reason": reason, "cancel": args.cancel})
         print(f"HALTED: no new orders. {answer.get('cancelled', 0)} open order(s) cancelled.")
         return 0
     except (OSError, urllib.error.URLError, ValueError) as err:
-        L.write_state(s.database, "halted", reason)
-        print(f"daemon not reachable ({type(err).__name__}); halt recorded in {s.database}:")
-        print("it will start halted. Resume with: weatheredge resume")
+        L.write_state(db, "halted", reason)
+        print(f"daemon not reachable ({type(err).__name__}); halt recorded in {db}:")
+        print(f"it will start halted. Resume with: {again(args, 'resume')}")
         return 0
 
 
@@ -82,8 +88,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         _daemon_call(s, "/api/v1/trading/resume", {})
         print("resumed: new orders allowed (automatic halts, e.g. a stale feed, still apply)")
     except (OSError, urllib.error.URLError, ValueError):
-        L.write_state(s.database, "halted", "")
-        print(f"daemon not reachable; the recorded halt in {s.database} is cleared")
+        db = args.db or s.database
+        L.write_state(db, "halted", "")
+        print(f"daemon not reachable; the recorded halt in {db} is cleared")
     return 0
 
 
@@ -210,7 +217,7 @@ check with: weatheredge status -c config.yaml
 
 
 def add_commands(add: AddFn) -> None:
-    def common(p: argparse.ArgumentParser, db: bool = False) -> None:
+    def common(p: argparse.ArgumentParser, db: bool = True) -> None:
         p.add_argument("-c", "--config", help="YAML config (default ./config.yaml if present)")
         if db:
             p.add_argument("--db", help="SQLite file (default: the config's database)")
@@ -231,10 +238,10 @@ def add_commands(add: AddFn) -> None:
     )
     common(add("resume", cmd_resume, "release a manual halt", EXAMPLES["resume"]))
     p = add("trades", cmd_trades, "orders and their fills, newest first", EXAMPLES["trades"])
-    common(p, db=True)
+    common(p)
     p.add_argument("--limit", type=int, default=50, help="newest N orders (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pnl_help = "realised PnL (resolution payouts included) and fees per event"
     p = add("pnl", cmd_pnl, pnl_help, EXAMPLES["pnl"])
-    common(p, db=True)
+    common(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
