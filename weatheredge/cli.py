@@ -23,6 +23,7 @@ EPILOG = """examples:
   weatheredge edges --db weatheredge.db   the latest edge episodes (add --json for tools)
   weatheredge calibration --plot rel.png  Brier/log loss of ours vs the market; reliability plot
   weatheredge status                      ask the running daemon how it is doing
+  weatheredge reload -c config.yaml       apply an edited config to the running daemon
   weatheredge query --list                the saved queries (db/queries/); run one by name
 """
 
@@ -346,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     from weatheredge.trading.cli import add_commands as trading_commands
 
     trading_commands(add)  # arm, disarm, halt, resume, trades, pnl (issue 5)
+    from weatheredge.reload_cli import add_command as reload_command
+
+    reload_command(add)  # reload the running daemon's config (issue 15)
     return parser
 
 

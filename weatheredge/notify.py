@@ -367,6 +367,12 @@ class Notifier:
     def enabled(self) -> bool:
         return bool(self._targets)
 
+    def set_urls(self, urls: Sequence[str], retries: int) -> None:
+        """New targets (a config reload): the next message goes to these; queued ones too."""
+        install_redaction(s for url in urls for s in url_secrets(url))
+        self._targets = [t for i, url in enumerate(urls, 1) if (t := _make_target(i, url))]
+        self._retries = max(0, retries)
+
     def send(self, message: EdgeMessage) -> None:
         """Queue a message. Never blocks, never raises."""
         if not self._targets:

@@ -33,6 +33,8 @@ from weatheredge.health import Health
 from weatheredge.model.edge import Change, EpisodeTracker
 from weatheredge.model.renotify import RenotifyGuard
 from weatheredge.notify import Notifier
+from weatheredge.reloader import Reloader
+from weatheredge.reloader import add_routes as reloader_routes
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
 
@@ -94,6 +96,7 @@ class Daemon:
     halt_reason: str | None = None
     # Trading (issue 5): weatheredge.trading.setup.Trading, or None (live not armed/no keys).
     trading: Any = None
+    reloader: Any = None  # weatheredge.reloader.Reloader (issue 15)
 
     async def halt(self, reason: str = "manual") -> None:
         self.halted, self.halt_reason = True, reason
@@ -270,8 +273,11 @@ async def _shutdown(daemon: Daemon, tasks: list[asyncio.Task[None]]) -> None:
 
 def make_app(loaded: LoadedConfig) -> web.Application:
     app = web.Application()
-    app[DAEMON] = Daemon(loaded)
+    app[DAEMON] = daemon = Daemon(loaded)
     app.cleanup_ctx.append(_resources)
+    daemon.reloader = Reloader(daemon)  # live reload: HTTP, SIGHUP, file watch (issue 15)
+    app.cleanup_ctx.append(daemon.reloader.cleanup_ctx)
+    reloader_routes(app, DAEMON)
     # After the resources (torn down before them): the optional Home Assistant MQTT bridge.
     app.cleanup_ctx.append(homeassistant.cleanup_ctx(DAEMON))
     web_routes.add_routes(app, DAEMON)
@@ -305,6 +311,8 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
     app = make_app(loaded)
     runner = await serve(app, stop)
     daemon = app[DAEMON]
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, daemon.reloader.trigger, "SIGHUP")
     logger.info(
         "weatheredge running in %s mode; status page on http://%s:%s/",
         daemon.settings.mode.value.upper(),
@@ -320,7 +328,7 @@ async def run_daemon(loaded: LoadedConfig, *, duration: float | None = None) -> 
     finally:
         logger.info("stopping")
         await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     return daemon

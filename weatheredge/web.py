@@ -25,6 +25,8 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def metrics(request: web.Request) -> web.Response:
         stream = request.app[key].stream
         text = stream.metrics_text() if stream is not None else ""
+        reloader = getattr(request.app[key], "reloader", None)
+        text += reloader.metrics_text() if reloader is not None else ""
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -114,6 +116,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "notify": _notify_status(daemon.notifier),
         "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
         "healthy": not health_problems(daemon),
+        # Config version, when it was loaded, and "rejected" with reasons after a bad reload.
+        "config": daemon.reloader.status() if getattr(daemon, "reloader", None) else {},
     }
 
 

@@ -211,6 +211,7 @@ class StateBuilder:
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
+            "config": base.get("config", {}),
         }
 
     def _ordered(self, engine: Any) -> list[Any]:

@@ -218,6 +218,17 @@ function renderJobs(jobs) {
     el("td", { class: "err" }, j.last_error || ""))));
 }
 
+// Config version and load time; after a bad reload "config rejected" and each reason.
+function renderConfig(cfg) {
+  const badge = $("config");
+  const rejected = cfg.state === "rejected";
+  badge.hidden = !cfg.version;
+  badge.textContent = rejected ? "config rejected" : `config v${cfg.version}`;
+  badge.className = "badge " + (rejected ? "bad" : "muted");
+  badge.title = `config version ${cfg.version}, loaded ${fmt.time(cfg.loaded_at)}`;
+  return rejected ? cfg.rejected.map((p) => `config rejected: ${p}`) : [];
+}
+
 function render(doc) {
   updates += 1;
   $("mode").textContent = doc.mode.replace("_", " ").toUpperCase();
@@ -226,6 +237,7 @@ function render(doc) {
   health.className = "badge " + (doc.health.ok ? "ok" : "bad");
   $("halted").hidden = !doc.halted;
   const problems = [...doc.health.problems, ...Object.entries(doc.health.degraded || {}).map(([k, v]) => `${k}: ${v}`)];
+  problems.push(...renderConfig(doc.config || {}));
   $("problems-section").hidden = problems.length === 0;
   $("problems").replaceChildren(...problems.map((p) => el("li", {}, p)));
   renderEdges(doc.edges);
