@@ -148,3 +148,26 @@ async def test_what_cannot_change_live_is_named_and_left_alone(
         assert str(daemon.trading.trader.limits.max_order) == "7.0"
         assert daemon.stream.config.stale_after_s == 33
         assert daemon.ctx.settings is s
+
+
+async def test_secrets_yaml_is_validated_and_its_values_masked(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg, secrets = tmp_path / "config.yaml", tmp_path / "secrets.yaml"
+    text = config_text(sandbox, tmp_path).replace("sandbox-cwa-key", "!secret cwa")
+    cfg.write_text(text)
+    secrets.write_text("cwa: first-cwa-key-1234\n")
+    secrets.chmod(0o600)
+    async with daemon_from_file(cfg) as (daemon, base):
+        secrets.write_text("cwa: second-cwa-key-5678\n")
+        secrets.chmod(0o644)  # readable by others: refused, as check-config refuses it
+        status_code, answer = await post_reload(base)
+        assert status_code == 422 and "must be mode 0600" in " ".join(answer["problems"])
+        assert daemon.settings.weather.cwa_api_key == "first-cwa-key-1234"
+        secrets.chmod(0o600)
+        with caplog.at_level(logging.INFO, logger="weatheredge.reloader"):
+            status_code, answer = await post_reload(base)
+        assert status_code == 200 and answer["changed"] == ["weather.cwa_api_key <masked>"]
+        assert daemon.settings.weather.cwa_api_key == "second-cwa-key-5678"
+        assert "second-cwa-key" not in caplog.text and "first-cwa-key" not in caplog.text
+        assert "second-cwa-key" not in await get_text(base, "/status")
