@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import eventually
+from tests.conftest import eventually, sandbox_and_daemon, wait_until
 from tests.reload.conftest import config_text, daemon_from_file, free_port
 from weatheredge.sandbox import Sandbox
-
-
-def _wait_for(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def _status(port: int) -> dict:
@@ -46,29 +34,15 @@ def _reasons(db: Path) -> list[str]:
 
 
 def test_sighup_reloads_a_running_daemon(tmp_path: Path) -> None:
-    cfg, db = tmp_path / "config.yaml", tmp_path / "we.db"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "weatheredge"]
-    box = subprocess.Popen(
-        [*cmd, "sandbox", "--write-config", str(cfg), "--db", str(db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    daemon = None
-    port = free_port()
-    try:
-        _wait_for(lambda: cfg.exists() and "web:" in cfg.read_text(), "sandbox config")
-        cfg.write_text(cfg.read_text().replace("port: 8787", f"port: {port}"))
-        daemon = subprocess.Popen(
-            [*cmd, "run", "-c", str(cfg)], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
-        _wait_for(lambda: None in _reasons(db), "an open edge")
+    cfg, db, port = tmp_path / "config.yaml", tmp_path / "we.db", free_port()
+    with sandbox_and_daemon(tmp_path, web_port=port) as (daemon, _):
+        wait_until(lambda: None in _reasons(db), "open edge", within=30)
         before = _status(port)
         assert before["config"]["version"] == 1
         cfg.write_text(cfg.read_text() + "min_edge: 0.9\n")
         daemon.send_signal(signal.SIGHUP)
-        _wait_for(lambda: _status(port).get("config", {}).get("version") == 2, "the reload")
-        _wait_for(lambda: "config changed" in _reasons(db), "the episode closed by the reload")
+        wait_until(lambda: _status(port).get("config", {}).get("version") == 2, "reload")
+        wait_until(lambda: "config changed" in _reasons(db), "episode closed by the reload")
         after = _status(port)
         assert after["config"]["last_reload"]["source"] == "SIGHUP"
         assert after["uptime_s"] >= before["uptime_s"] and daemon.poll() is None
@@ -76,14 +50,6 @@ def test_sighup_reloads_a_running_daemon(tmp_path: Path) -> None:
         log, _ = daemon.communicate(timeout=10)
         assert daemon.returncode == 0, log
         assert "config reload (SIGHUP): applied, version 2; changed: min_edge 0.05 -> 0.9" in log
-    finally:
-        for proc in (daemon, box):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
 
 
 async def test_the_file_watch_follows_an_edit(sandbox: Sandbox, tmp_path: Path) -> None:
