@@ -85,7 +85,10 @@ class KeyChange:
             return f"{self.path} {MASK}"
         if _holds_secret(self.new, secrets):
             return f"{self.path} {MASK}"
-        return f"{self.path} {_short(self.old)} -> {_short(self.new)}"
+        text = f"{self.path} {_short(self.old)} -> {_short(self.new)}"
+        if self.path == "mode" and self.new == "live":
+            text += " (after a restart, and only with keys and `weatheredge arm`)"
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,8 @@ EXIT_UNREACHABLE = 3
 RELOAD_EXAMPLES = """examples:
   weatheredge reload -c /etc/weatheredge/config.yaml   validate the edited file and apply it
   kill -HUP $(pidof weatheredge)                        the same, by signal
-exit status: 0 applied (or nothing to apply), 2 rejected (every bad key listed), 3 not reachable
+exit status: 0 applied (or nothing to apply), 2 rejected (every bad key listed), 1 refused
+(HTTP error, e.g. a web.token the daemon does not have yet), 3 not reachable
 """
 
 
@@ -67,7 +68,10 @@ def cmd_reload(args: argparse.Namespace) -> int:
         try:
             answer = json.loads(err.read() or b"{}")
         except ValueError:
-            answer = {"result": "error", "problems": [f"HTTP {err.code}"]}
+            answer = {}
+        if err.code != 422:  # e.g. 401: web.token in the file differs from the daemon's
+            print(f"the daemon refused: HTTP {err.code} {answer.get('error', '')}", file=sys.stderr)
+            return 1
     except (OSError, ValueError) as err:
         print(f"weatheredge is not answering ({type(err).__name__})", file=sys.stderr)
         if local_problems:

@@ -32,6 +32,8 @@ def test_live_and_restart_keys_are_told_apart() -> None:
         "websocket.heartbeat_interval",
     }
     assert d.touched("trading") and d.touched("min_edge") and not d.touched("notify")
+    mode = next(c for c in d.restart if c.path == "mode").describe()
+    assert mode.startswith("mode 'dry_run' -> 'live'") and "weatheredge arm" in mode
     assert not diff(old, _settings("")).changes
 
 

@@ -20,6 +20,7 @@ from tests.reload.conftest import (
 )
 from weatheredge.cli import main
 from weatheredge.sandbox import Sandbox
+from weatheredge.webui import BROADCASTER
 
 
 def _subscribes(box: Sandbox) -> int:
@@ -133,14 +134,27 @@ async def test_what_cannot_change_live_is_named_and_left_alone(
             + "mode: live\narmed: true\ndatabase: elsewhere.db\n"
             + "jobs: {discovery_interval: 17}\n"
             + "trading: {max_order_usd: 7}\nfeed: {stale_after: 33}\n"
+            + "logging: {level: WARNING}\n"
         )
-        status_code, answer = await post_reload(base)
+        edited = cfg.read_text()
+        edited = edited.replace("web:\n", "web:\n  push_interval: 0.5\n")
+        cfg.write_text(edited.replace("weather:\n", "weather:\n  models: [gfs_seamless]\n"))
+        await eventually(lambda: daemon.health.jobs["refresh_forecasts"].runs >= 1, within=15)
+        forecasts = daemon.health.jobs["refresh_forecasts"].runs
+        root = logging.getLogger()
+        level = root.level
+        try:
+            status_code, answer = await post_reload(base)
+            assert root.level == logging.WARNING
+        finally:
+            root.setLevel(level)
         assert status_code == 200, answer
         restart = " ".join(answer["needs_restart"])
         for key in ("web.port", "mode", "armed", "database"):
             assert key in restart
         s = daemon.settings
-        assert s.mode.value == "dry_run" and s.web == web and s.database == str(tmp_path / "we.db")
+        assert s.mode.value == "dry_run" and s.database == str(tmp_path / "we.db")
+        assert (s.web.host, s.web.port) == (web.host, web.port)
         assert daemon.trading.trader.mode.value == "dry_run"
         # ...while the live ones reached their owners.
         job = daemon.scheduler.get_job("discover_markets")
@@ -148,6 +162,9 @@ async def test_what_cannot_change_live_is_named_and_left_alone(
         assert str(daemon.trading.trader.limits.max_order) == "7.0"
         assert daemon.stream.config.stale_after_s == 33
         assert daemon.ctx.settings is s
+        assert daemon.reloader.app[BROADCASTER].interval == 0.5
+        # A new model choice re-prices now, not at the next forecast interval.
+        await eventually(lambda: daemon.health.jobs["refresh_forecasts"].runs > forecasts)
 
 
 async def test_secrets_yaml_is_validated_and_its_values_masked(
