@@ -223,7 +223,7 @@ function renderConfig(cfg) {
   const badge = $("config");
   const rejected = cfg.state === "rejected";
   badge.hidden = !cfg.version;
-  badge.textContent = rejected ? "config rejected" : `config v${cfg.version}`;
+  badge.textContent = rejected ? "config rejected" : `config v${cfg.version} · ${fmt.time(cfg.loaded_at)}`;
   badge.className = "badge " + (rejected ? "bad" : "muted");
   badge.title = `config version ${cfg.version}, loaded ${fmt.time(cfg.loaded_at)}`;
   return rejected ? cfg.rejected.map((p) => `config rejected: ${p}`) : [];
