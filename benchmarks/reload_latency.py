@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from weatheredge.config import load_config
 from weatheredge.reload import diff, effective
 from weatheredge.reloader import apply
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.runtime import DAEMON, job_specs, make_app, serve
 from weatheredge.sandbox import Sandbox
 
 
@@ -90,7 +90,7 @@ async def main(rounds: int) -> None:
             t0 = time.perf_counter()
             d = diff(old.settings, new.settings)
             kept = type(old)(effective(old.settings, new.settings, d), new.secrets, old.path)
-            apply(daemon, kept, d, app)
+            apply(daemon, kept, d, app, job_specs)
             applied.append((time.perf_counter() - t0) * 1000)
         open_now = len(engine.tracker.open_keys())
         print(f"daemon: {len(engine.books)} books, {len(engine.events)} events, {open_now} open")

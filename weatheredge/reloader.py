@@ -14,20 +14,25 @@ import contextlib
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from weatheredge.config import ConfigError, LoadedConfig, load_config
+from weatheredge.feed.manager import FeedConfig
 from weatheredge.feed.metrics import Exposition
+from weatheredge.notify import install_redaction, secret_strings
 from weatheredge.reload import ConfigDiff, diff, effective
+from weatheredge.webui import BROADCASTER
+from weatheredge.webui.guard import json_body
 
 logger = logging.getLogger(__name__)
 
 CONFIG_CHANGED = "config changed"  # the reason on episodes a new threshold closes or opens
 RESULTS = ("applied", "unchanged", "rejected")
+JobSpecs = Callable[[LoadedConfig], list[Any]]  # runtime.job_specs: name + interval_s each
 WATCH_DEBOUNCE_MS = 50  # editors write in bursts (truncate, write, rename): one reload per burst
 # Keys whose change makes the current prices worth recomputing now rather than at the next tick.
 REPRICE_KEYS = (
@@ -40,12 +45,15 @@ REPRICE_KEYS = (
 )
 
 
-def apply(daemon: Any, loaded: LoadedConfig, d: ConfigDiff, app: web.Application | None) -> None:
-    """Make ``loaded`` (already stripped of restart-only changes) the daemon's config."""
-    from weatheredge.feed.manager import FeedConfig
-    from weatheredge.notify import install_redaction, secret_strings
-    from weatheredge.runtime import job_specs
-
+def apply(
+    daemon: Any,
+    loaded: LoadedConfig,
+    d: ConfigDiff,
+    app: web.Application | None,
+    job_specs: JobSpecs = lambda _: [],
+) -> None:
+    """Make ``loaded`` (already stripped of restart-only changes) the daemon's config.
+    ``job_specs`` is the composition root's list of scheduled jobs for a config."""
     s = loaded.settings
     daemon.loaded = loaded  # everything that reads daemon.settings per use follows from here
     if daemon.ctx is not None:
@@ -83,8 +91,6 @@ def apply(daemon: Any, loaded: LoadedConfig, d: ConfigDiff, app: web.Application
     if d.touched("polymarket"):
         daemon.request_run("discover_markets")
     if app is not None and d.touched("web.push_interval"):
-        from weatheredge.webui import BROADCASTER
-
         if BROADCASTER in app:
             app[BROADCASTER].interval = s.web.push_interval
     if d.touched("logging.level"):
@@ -106,8 +112,11 @@ def set_log_level(level: str) -> None:
 class Reloader:
     """Serialises reloads and remembers the last outcome for /status, the page and /metrics."""
 
-    def __init__(self, daemon: Any, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, daemon: Any, job_specs: JobSpecs, env: Mapping[str, str] | None = None
+    ) -> None:
         self.daemon = daemon
+        self.job_specs = job_specs
         self.app: web.Application | None = None
         self.env = env
         self.version = 1
@@ -134,7 +143,7 @@ class Reloader:
             secrets = old.secrets | new.secrets
             if d.live:
                 kept = LoadedConfig(effective(old.settings, new.settings, d), secrets, old.path)
-                apply(self.daemon, kept, d, self.app)
+                apply(self.daemon, kept, d, self.app, self.job_specs)
                 self.version += 1
                 self.loaded_at = dt.datetime.now(dt.UTC)
             result = "applied" if d.live else "unchanged"
@@ -255,7 +264,6 @@ class Reloader:
 
 def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     """``POST /api/v1/reload`` (a write: JSON and the X-Weatheredge header, see webui.guard)."""
-    from weatheredge.webui.guard import json_body
 
     async def reload(request: web.Request) -> web.Response:
         await json_body(request)

@@ -275,7 +275,7 @@ def make_app(loaded: LoadedConfig) -> web.Application:
     app = web.Application()
     app[DAEMON] = daemon = Daemon(loaded)
     app.cleanup_ctx.append(_resources)
-    daemon.reloader = Reloader(daemon)  # live reload: HTTP, SIGHUP, file watch (issue 15)
+    daemon.reloader = Reloader(daemon, job_specs)  # live reload: HTTP, SIGHUP, file watch
     app.cleanup_ctx.append(daemon.reloader.cleanup_ctx)
     reloader_routes(app, DAEMON)
     # After the resources (torn down before them): the optional Home Assistant MQTT bridge.
