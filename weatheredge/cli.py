@@ -23,7 +23,6 @@ EPILOG = """examples:
   weatheredge edges --db weatheredge.db   the latest edge episodes (add --json for tools)
   weatheredge calibration --plot rel.png  Brier/log loss of ours vs the market; reliability plot
   weatheredge status                      ask the running daemon how it is doing
-  weatheredge reload -c config.yaml       apply an edited config to the running daemon
   weatheredge query --list                the saved queries (db/queries/); run one by name
 """
 

@@ -88,6 +88,7 @@ class Daemon:
     scheduler: AsyncIOScheduler | None = None
     ctx: JobContext | None = None
     renotify: RenotifyGuard | None = None
+    reloader: Any = None  # weatheredge.reloader.Reloader (issue 15)
     _running: set[str] = field(default_factory=set)
     _pending: set[str] = field(default_factory=set)
     # Kill switch hook used by the status page and the Home Assistant switch (issue 6): a
@@ -96,7 +97,6 @@ class Daemon:
     halt_reason: str | None = None
     # Trading (issue 5): weatheredge.trading.setup.Trading, or None (live not armed/no keys).
     trading: Any = None
-    reloader: Any = None  # weatheredge.reloader.Reloader (issue 15)
 
     async def halt(self, reason: str = "manual") -> None:
         self.halted, self.halt_reason = True, reason

@@ -102,6 +102,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
     stream = daemon.stream
     return {
         "mode": daemon.settings.mode.value,
+        # Config version, when it was loaded, and "rejected" with reasons after a bad reload.
+        "config": daemon.reloader.status() if getattr(daemon, "reloader", None) else {},
         "started_at": daemon.started_at.isoformat(timespec="seconds"),
         "now": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "uptime_s": round(time.time() - daemon.started_at.timestamp(), 1),
@@ -116,8 +118,6 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "notify": _notify_status(daemon.notifier),
         "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
         "healthy": not health_problems(daemon),
-        # Config version, when it was loaded, and "rejected" with reasons after a bad reload.
-        "config": daemon.reloader.status() if getattr(daemon, "reloader", None) else {},
     }
 
 

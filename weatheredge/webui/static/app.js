@@ -50,6 +50,17 @@ function fill(tbody, rows) {
   tbody.replaceChildren(...rows);
 }
 
+// Config version and load time; after a bad reload "config rejected" and each reason.
+function renderConfig(cfg) {
+  const badge = $("config");
+  const rejected = cfg.state === "rejected";
+  badge.hidden = !cfg.version;
+  badge.textContent = rejected ? "config rejected" : `config v${cfg.version} · ${fmt.time(cfg.loaded_at)}`;
+  badge.className = "badge " + (rejected ? "bad" : "muted");
+  badge.title = `config version ${cfg.version}, loaded ${fmt.time(cfg.loaded_at)}`;
+  return rejected ? cfg.rejected.map((p) => `config rejected: ${p}`) : [];
+}
+
 // --- the bucket ladder chart ---------------------------------------------------------------
 
 // "43°F or below" -> "≤43°F", "56°F or higher" -> "≥56°F": the tails fit under their bars.
@@ -216,17 +227,6 @@ function renderJobs(jobs) {
     el("td", { class: "num" }, fmt.num(j.runs)),
     el("td", { class: "num" + (j.failures_in_row ? " no" : "") }, fmt.num(j.failures_in_row)),
     el("td", { class: "err" }, j.last_error || ""))));
-}
-
-// Config version and load time; after a bad reload "config rejected" and each reason.
-function renderConfig(cfg) {
-  const badge = $("config");
-  const rejected = cfg.state === "rejected";
-  badge.hidden = !cfg.version;
-  badge.textContent = rejected ? "config rejected" : `config v${cfg.version} · ${fmt.time(cfg.loaded_at)}`;
-  badge.className = "badge " + (rejected ? "bad" : "muted");
-  badge.title = `config version ${cfg.version}, loaded ${fmt.time(cfg.loaded_at)}`;
-  return rejected ? cfg.rejected.map((p) => `config rejected: ${p}`) : [];
 }
 
 function render(doc) {
