@@ -22,7 +22,6 @@ from aiohttp import web
 
 from weatheredge.config import ConfigError, LoadedConfig, load_config
 from weatheredge.feed.manager import FeedConfig
-from weatheredge.feed.metrics import Exposition
 from weatheredge.notify import install_redaction, secret_strings
 from weatheredge.reload import ConfigDiff, diff, effective
 from weatheredge.webui import BROADCASTER
@@ -208,14 +207,14 @@ class Reloader:
         }
 
     def metrics_text(self) -> str:
-        out = Exposition()
-        out.family(
-            "weatheredge_reloads_total",
-            "counter",
-            "Config reloads by result.",
-            [({"result": r}, self.results.get(r, 0)) for r in RESULTS],
-        )
-        return out.text()
+        """``weatheredge_reloads_total{result}`` in the Prometheus text format, appended to the
+        feed's families on /metrics (plain text: no dependency on how those are rendered)."""
+        lines = [
+            "# HELP weatheredge_reloads_total Config reloads by result.",
+            "# TYPE weatheredge_reloads_total counter",
+            *(f'weatheredge_reloads_total{{result="{r}"}} {self.results[r]}' for r in RESULTS),
+        ]
+        return "\n".join(lines) + "\n"
 
     # -- file watch -------------------------------------------------------------------------
 
