@@ -188,14 +188,16 @@ class Engine:
         self.min_edge = min_edge
         emit = self._emit
 
-        def tagged(signal: EdgeSignal) -> None:
-            emit(signal if signal.reason else dataclasses.replace(signal, reason=reason))
+        def tagged(signal: EdgeSignal) -> None:  # an open says why it opened now
+            opened = signal.change is Change.OPEN and not signal.reason
+            emit(dataclasses.replace(signal, reason=reason) if opened else signal)
 
         self._emit = tagged
         try:
             for ev in self.tracker.retune(min_edge, hysteresis, reason):
                 ref = self.tokens.get(ev.key)
                 self._publish(ev, None, self.pricing.get(ref.event.event_id) if ref else None)
+            # Ladder hysteresis is half its threshold, as the daemon builds the tracker.
             for ev in self.ladder_tracker.retune(ladder_min_edge, ladder_min_edge / 2, reason):
                 _, event_id, direction = ev.key.split(":", 2)
                 if (event := self.events.get(event_id)) is not None:

@@ -283,7 +283,7 @@ def format_edge(message: EdgeMessage) -> tuple[str, str]:
     if math.isfinite(m.prob) and math.isfinite(m.edge):
         lines.append(f"Probability {m.prob:.1%}, edge {m.edge:+.4f} per share after fees")
     if m.reason:
-        lines.append(f"Closed: {m.reason}")
+        lines.append(f"{'Opened' if m.kind == 'open' else 'Closed'}: {m.reason}")
     return title, "\n".join(lines)
 
 
@@ -302,7 +302,7 @@ def _format_ladder(m: EdgeMessage) -> tuple[str, str]:
     if math.isfinite(m.edge):
         lines.append(f"Edge {m.edge:+.4f} per set, whatever the weather")
     if m.reason:
-        lines.append(f"Closed: {m.reason}")
+        lines.append(f"{'Opened' if m.kind == 'open' else 'Closed'}: {m.reason}")
     return title, "\n".join(lines)
 
 

@@ -116,7 +116,9 @@ async def test_a_notify_url_added_by_reload_gets_the_next_edge(
         assert status_code == 200, answer
         assert "notify.urls <masked>" in answer["changed"]
         await eventually(lambda: len(sandbox.notifications) >= 1, within=10)
-        assert sandbox.notifications[0]["title"].startswith(("Edge open", "Ladder edge open"))
+        first = sandbox.notifications[0]
+        assert first["title"].startswith(("Edge open", "Ladder edge open"))
+        assert "Opened: config changed" in first["message"]  # opened by the lower threshold
         logged = [r.getMessage() for r in caplog.records if "config reload" in r.getMessage()]
         assert len(logged) == 1 and "sandbox-webhook" not in logged[0]
 
