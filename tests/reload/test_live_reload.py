@@ -24,7 +24,8 @@ from weatheredge.webui import BROADCASTER
 
 
 def _subscribes(box: Sandbox) -> int:
-    return sum(len(c.subscribed_ids) for c in box.venue._clients)
+    """Subscription frames the venue ever received (initial and subscribe operations)."""
+    return len(box.venue.subscriptions_received)
 
 
 def _close_reasons(db: Path) -> list[str]:
