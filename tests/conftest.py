@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,44 @@ async def running_daemon(
         yield app[DAEMON], f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def wait_until(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
+    """The blocking twin of ``eventually``, for tests that drive subprocesses."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {within} s"
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def sandbox_and_daemon(
+    tmp_path: Path, web_port: int = 0
+) -> Iterator[tuple[subprocess.Popen[str], subprocess.Popen[bytes]]]:
+    """`weatheredge sandbox` and `weatheredge run` as a user runs them, in two processes:
+    yields (daemon, sandbox); config ``tmp_path/config.yaml``, database ``tmp_path/we.db``.
+    Whatever is still running at the end gets SIGINT (then SIGKILL after 5 s)."""
+    cfg, db = tmp_path / "config.yaml", tmp_path / "we.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "weatheredge"]
+    box = subprocess.Popen(
+        [*cmd, "sandbox", "--write-config", str(cfg), "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    daemon = None
+    try:
+        wait_until(lambda: cfg.exists() and "web:" in cfg.read_text(), "sandbox config")
+        cfg.write_text(cfg.read_text().replace("port: 8787", f"port: {web_port}"))
+        daemon = subprocess.Popen(
+            [*cmd, "run", "-c", str(cfg)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        yield daemon, box
+    finally:
+        for proc in (daemon, box):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

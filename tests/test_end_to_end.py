@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import eventually, running_daemon
+from tests.conftest import eventually, running_daemon, sandbox_and_daemon, wait_until
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import recent_edges
 
@@ -162,22 +160,9 @@ def test_demo_command_prints_an_edge_and_its_notification(tmp_path: Path) -> Non
 
 def test_run_stops_cleanly_on_sigterm_within_5s(tmp_path: Path) -> None:
     """`weatheredge sandbox` and `weatheredge run` as a user runs them, in two processes."""
-    cfg, db = tmp_path / "config.yaml", tmp_path / "we.db"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "weatheredge"]
-    box = subprocess.Popen(
-        [*cmd, "sandbox", "--write-config", str(cfg), "--db", str(db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    daemon = None
-    try:
-        _wait_for(lambda: cfg.exists() and "web:" in cfg.read_text(), "sandbox config")
-        cfg.write_text(cfg.read_text().replace("port: 8787", "port: 0"))
-        daemon = subprocess.Popen(
-            [*cmd, "run", "-c", str(cfg)], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
-        _wait_for(lambda: db.exists() and bool(_edges_once_migrated(db)), "an edge")
+    db = tmp_path / "we.db"
+    with sandbox_and_daemon(tmp_path) as (daemon, box):
+        wait_until(lambda: db.exists() and bool(_edges_once_migrated(db)), "an edge")
         daemon.send_signal(signal.SIGTERM)
         started = time.monotonic()
         log, _ = daemon.communicate(timeout=10)
@@ -185,14 +170,6 @@ def test_run_stops_cleanly_on_sigterm_within_5s(tmp_path: Path) -> None:
         assert daemon.returncode == 0, log
         assert "stopping" in log and "DRY RUN" in log
         assert "sandbox-webhook" not in log  # the notify URL's path is redacted
-    finally:
-        for proc in (daemon, box):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
     assert box.returncode == 0
     assert _rows(db, "SELECT count(*) AS n FROM events")[0]["n"] == 4
     closed = _rows(db, "SELECT count(*) AS n FROM edges WHERE status = 'open'")
@@ -205,13 +182,6 @@ def _edges_once_migrated(db: Path) -> list:
         return recent_edges(db)
     except sqlite3.OperationalError:
         return []
-
-
-def _wait_for(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} within {within} s"
-        time.sleep(0.1)
 
 
 async def test_new_event_is_subscribed_on_the_open_socket(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -428,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     from weatheredge.trading.cli import add_commands as trading_commands
 
     trading_commands(add)  # arm, disarm, halt, resume, trades, pnl (issue 5)
+    from weatheredge.reload_cli import add_command as reload_command
+
+    reload_command(add)  # reload the running daemon's config (issue 15)
     return parser
 
 

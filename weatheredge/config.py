@@ -173,6 +173,12 @@ class HomeAssistantSettings(_Section):
     state_interval: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 10.0
 
 
+class ReloadSettings(_Section):
+    """Live reload (also by `weatheredge reload` and SIGHUP): follow edits of the file itself."""
+
+    watch: bool = False
+
+
 class JobSettings(_Section):
     discovery_interval: Seconds = 60.0
     forecast_interval: Seconds = 600.0
@@ -274,6 +280,7 @@ class Settings(_Section):
     feed: FeedSettings = msgspec.field(default_factory=FeedSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     homeassistant: HomeAssistantSettings = msgspec.field(default_factory=HomeAssistantSettings)
+    reload: ReloadSettings = msgspec.field(default_factory=ReloadSettings)
     # live mode places orders only when armed (here, or with `weatheredge arm`) and keys exist.
     armed: bool = False
     trading: TradingSettings = msgspec.field(default_factory=TradingSettings)

@@ -7,6 +7,7 @@ never held up by the disk, the network or a notification.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -178,6 +179,35 @@ class Engine:
             for market in event.markets:
                 self._close(market.yes_token, reason, None)
                 self._close(market.no_token, reason, None)
+
+    def set_thresholds(
+        self, min_edge: float, hysteresis: float, ladder_min_edge: float, reason: str
+    ) -> None:
+        """New thresholds in force at once (a config reload): every open episode and every priced
+        event is re-evaluated now, closing and opening with ``reason``; books stay as they are."""
+        self.min_edge = min_edge
+        emit = self._emit
+
+        def tagged(signal: EdgeSignal) -> None:  # an open says why it opened now
+            opened = signal.change is Change.OPEN and not signal.reason
+            emit(dataclasses.replace(signal, reason=reason) if opened else signal)
+
+        self._emit = tagged
+        try:
+            for ev in self.tracker.retune(min_edge, hysteresis, reason):
+                ref = self.tokens.get(ev.key)
+                self._publish(ev, None, self.pricing.get(ref.event.event_id) if ref else None)
+            # Ladder hysteresis is half its threshold, as the daemon builds the tracker.
+            for ev in self.ladder_tracker.retune(ladder_min_edge, ladder_min_edge / 2, reason):
+                _, event_id, direction = ev.key.split(":", 2)
+                if (event := self.events.get(event_id)) is not None:
+                    self._publish_ladder(event, LadderSide(direction), ev, None)
+            for event in self.events.values():
+                for market in event.markets:
+                    self._evaluate(event, market, None)
+                self.evaluate_ladder(event, None)
+        finally:
+            self._emit = emit
 
     # -- feed hooks -----------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Off unless ``homeassistant.enabled``. Once connected to the broker it publishes, retained:
 
 - one discovery config per entity under ``<discovery_prefix>/<component>/<node_id>/<object>/config``
-  (sensors: feed state, open edges, best edge, PnL today, mode, health; a switch: halt),
+  (sensors: feed state, open edges, best edge, PnL today, mode, health; a switch: halt; a
+  button: reload the config file),
   all grouped under one device and pointing at one availability topic;
 - ``weatheredge/<node_id>/availability``: ``online`` now, ``offline`` on a clean stop, and the
   same ``offline`` as the connection's last will, so Home Assistant greys the entities out if
@@ -13,7 +14,8 @@ Off unless ``homeassistant.enabled``. Once connected to the broker it publishes,
 
 It listens to ``<discovery_prefix>/status``: when Home Assistant announces ``online`` (its birth
 message, after a restart) every config is published again. ``ON``/``OFF`` on
-``weatheredge/<node_id>/halt/set`` calls the daemon's halt/resume hook.
+``weatheredge/<node_id>/halt/set`` calls the daemon's halt/resume hook; ``PRESS`` on
+``weatheredge/<node_id>/reload/press`` reloads the config (as ``weatheredge reload`` does).
 
 The broker connection is retried forever with capped backoff; the bridge never affects the
 hot path or the rest of the daemon.
@@ -38,6 +40,7 @@ from weatheredge.config import HomeAssistantSettings
 logger = logging.getLogger(__name__)
 
 ON, OFF = "ON", "OFF"
+PRESS = "PRESS"
 BACKOFF_MAX_S = 30.0
 
 
@@ -97,6 +100,12 @@ def _entities() -> dict[str, dict[str, Any]]:
             "payload_off": OFF,
             "state_on": ON,
             "state_off": OFF,
+        },
+        "reload": {
+            "component": "button",
+            "name": "Reload config",
+            "icon": "mdi:file-refresh",
+            "payload_press": PRESS,
         },
     }
 
@@ -207,6 +216,7 @@ class HomeAssistantBridge:
         self.availability_topic = f"{self.base}/availability"
         self.state_topic = f"{self.base}/state"
         self.command_topic = f"{self.base}/halt/set"
+        self.reload_topic = f"{self.base}/reload/press"
         self.birth_topic = f"{settings.discovery_prefix}/status"
         self.connected = False
         self.announcements = 0  # discovery rounds published (tests, /status)
@@ -244,6 +254,9 @@ class HomeAssistantBridge:
             )
             if spec["component"] == "switch":
                 config["command_topic"] = self.command_topic
+            elif spec["component"] == "button":  # stateless: pressed, never on or off
+                del config["state_topic"]
+                config["command_topic"] = self.reload_topic
             topic = f"{s.discovery_prefix}/{spec['component']}/{s.node_id}/{object_id}/config"
             out[topic] = config
         return out
@@ -292,6 +305,7 @@ class HomeAssistantBridge:
             logger.info("Home Assistant bridge connected to %s:%s", s.host, s.port)
             await client.subscribe(self.birth_topic, qos=1)
             await client.subscribe(self.command_topic, qos=1)
+            await client.subscribe(self.reload_topic, qos=1)
             await self._announce(client)
             listener = asyncio.create_task(self._listen(client), name="ha-listen")
             try:
@@ -341,6 +355,10 @@ class HomeAssistantBridge:
                 if text.strip() == "online":
                     logger.info("Home Assistant came online: republishing discovery")
                     await self._announce(client)
+            elif message.topic.matches(self.reload_topic) and text.strip() == PRESS:
+                reloader = getattr(self.daemon, "reloader", None)
+                if reloader is not None:
+                    reloader.trigger("Home Assistant button")
             elif message.topic.matches(self.command_topic):
                 command = text.strip().upper()
                 if command in (ON, OFF):

@@ -283,7 +283,7 @@ def format_edge(message: EdgeMessage) -> tuple[str, str]:
     if math.isfinite(m.prob) and math.isfinite(m.edge):
         lines.append(f"Probability {m.prob:.1%}, edge {m.edge:+.4f} per share after fees")
     if m.reason:
-        lines.append(f"Closed: {m.reason}")
+        lines.append(f"{'Opened' if m.kind == 'open' else 'Closed'}: {m.reason}")
     return title, "\n".join(lines)
 
 
@@ -302,7 +302,7 @@ def _format_ladder(m: EdgeMessage) -> tuple[str, str]:
     if math.isfinite(m.edge):
         lines.append(f"Edge {m.edge:+.4f} per set, whatever the weather")
     if m.reason:
-        lines.append(f"Closed: {m.reason}")
+        lines.append(f"{'Opened' if m.kind == 'open' else 'Closed'}: {m.reason}")
     return title, "\n".join(lines)
 
 
@@ -366,6 +366,12 @@ class Notifier:
     @property
     def enabled(self) -> bool:
         return bool(self._targets)
+
+    def set_urls(self, urls: Sequence[str], retries: int) -> None:
+        """New targets (a config reload): the next message goes to these; queued ones too."""
+        install_redaction(s for url in urls for s in url_secrets(url))
+        self._targets = [t for i, url in enumerate(urls, 1) if (t := _make_target(i, url))]
+        self._retries = max(0, retries)
 
     def send(self, message: EdgeMessage) -> None:
         """Queue a message. Never blocks, never raises."""

@@ -38,6 +38,8 @@ from weatheredge.health import Health
 from weatheredge.model.edge import Change, EpisodeTracker
 from weatheredge.model.renotify import RenotifyGuard
 from weatheredge.notify import Notifier
+from weatheredge.reloader import Reloader
+from weatheredge.reloader import add_routes as reloader_routes
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
 
@@ -91,6 +93,7 @@ class Daemon:
     scheduler: AsyncIOScheduler | None = None
     ctx: JobContext | None = None
     renotify: RenotifyGuard | None = None
+    reloader: Any = None  # weatheredge.reloader.Reloader (issue 15)
     _running: set[str] = field(default_factory=set)
     _pending: set[str] = field(default_factory=set)
     # Kill switch hook used by the status page and the Home Assistant switch (issue 6): a
@@ -289,8 +292,11 @@ async def _shutdown(daemon: Daemon, tasks: list[asyncio.Task[None]]) -> None:
 
 def make_app(loaded: LoadedConfig) -> web.Application:
     app = web.Application()
-    app[DAEMON] = Daemon(loaded)
+    app[DAEMON] = daemon = Daemon(loaded)
     app.cleanup_ctx.append(_resources)
+    daemon.reloader = Reloader(daemon, job_specs)  # live reload: HTTP, SIGHUP, file watch
+    app.cleanup_ctx.append(daemon.reloader.cleanup_ctx)
+    reloader_routes(app, DAEMON)
     # After the resources (torn down before them): the optional Home Assistant MQTT bridge.
     app.cleanup_ctx.append(homeassistant.cleanup_ctx(DAEMON))
     web_routes.add_routes(app, DAEMON)
@@ -366,6 +372,8 @@ async def run_daemon(
     app = make_app(loaded)
     runner = await serve(app, stop, sock)
     daemon = app[DAEMON]
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, daemon.reloader.trigger, "SIGHUP")
     logger.info(
         "weatheredge running in %s mode; status page on http://%s:%s/",
         daemon.settings.mode.value.upper(),
@@ -386,7 +394,7 @@ async def run_daemon(
             except Exception as err:  # a report figure must not block the stop
                 logger.warning("trading status at stop: %s", describe(err))
         await asyncio.wait_for(runner.cleanup(), STOP_TIMEOUT_S + 1)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     return daemon

@@ -26,6 +26,8 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def metrics(request: web.Request) -> web.Response:
         stream = request.app[key].stream
         text = stream.metrics_text() if stream is not None else ""
+        reloader = getattr(request.app[key], "reloader", None)
+        text += reloader.metrics_text() if reloader is not None else ""
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -163,6 +165,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
     trading = daemon.trading.status() if getattr(daemon, "trading", None) else {}
     return {
         "mode": daemon.settings.mode.value,
+        # Config version, when it was loaded, and "rejected" with reasons after a bad reload.
+        "config": daemon.reloader.status() if getattr(daemon, "reloader", None) else {},
         "started_at": daemon.started_at.isoformat(timespec="seconds"),
         "now": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "uptime_s": round(time.time() - daemon.started_at.timestamp(), 1),

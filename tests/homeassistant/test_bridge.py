@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import eventually
-from weatheredge.config import parse_config
+from weatheredge.config import load_config, parse_config
 from weatheredge.homeassistant import BRIDGE
 from weatheredge.runtime import DAEMON, make_app, serve
 from weatheredge.sandbox import Sandbox
@@ -126,19 +126,20 @@ async def test_discovery_switch_birth_and_last_will(
     async with observer(broker) as (obs, ha):
         async with daemon_app(sandbox, tmp_path / "we.db", HA.format(port=broker)) as app:
             daemon = app[DAEMON]
-            await eventually(lambda: len(obs.configs()) == 7 and obs.last(AVAILABILITY) == "online")
+            await eventually(lambda: len(obs.configs()) == 8 and obs.last(AVAILABILITY) == "online")
             configs = obs.configs()
             kinds = sorted(t.split("/")[1] for t in configs)
-            assert kinds == ["binary_sensor", *["sensor"] * 5, "switch"]
+            assert kinds == ["binary_sensor", "button", *["sensor"] * 5, "switch"]
             for topic, cfg in configs.items():
                 assert topic.startswith("homeassistant/") and topic.endswith("/config")
                 assert cfg["availability_topic"] == AVAILABILITY
-                assert cfg["state_topic"] == "weatheredge/weatheredge/state"
+                if "/button/" not in topic:  # a button has no state
+                    assert cfg["state_topic"] == "weatheredge/weatheredge/state"
                 assert cfg["device"]["identifiers"] == ["weatheredge_weatheredge"]
                 assert cfg["unique_id"].startswith("weatheredge_")
             # Retained: Home Assistant starting later still finds every entity.
             async with observer(broker) as (late, _):
-                await eventually(lambda: len(late.configs()) == 7)
+                await eventually(lambda: len(late.configs()) == 8)
                 assert all(late.seen[t][0][1] for t in late.configs())  # the retain flag
                 await eventually(lambda: late.last(AVAILABILITY) == "online")
             switch = configs["homeassistant/switch/weatheredge/halt/config"]
@@ -187,3 +188,31 @@ async def test_bridge_is_off_unless_enabled(sandbox: Sandbox, tmp_path: Path) ->
     async with daemon_app(sandbox, tmp_path / "we.db", "") as app:
         assert app[DAEMON].settings.homeassistant.enabled is False
         assert BRIDGE not in app
+
+
+RELOAD = "weatheredge/weatheredge/reload/press"
+
+
+@pytest.mark.timeout(30)
+async def test_reload_button(broker: int, sandbox: Sandbox, tmp_path: Path) -> None:
+    """The button reloads the daemon's config file, like `weatheredge reload`."""
+    cfg = tmp_path / "config.yaml"
+    text = sandbox.config_yaml(str(tmp_path / "we.db"), extra=HA.format(port=broker))
+    cfg.write_text(text)
+    app = make_app(load_config(cfg))
+    runner = await serve(app, asyncio.Event())
+    try:
+        async with observer(broker) as (obs, ha):
+            button = "homeassistant/button/weatheredge/reload/config"
+            await eventually(lambda: button in obs.configs())
+            config = obs.configs()[button]
+            assert config["command_topic"] == RELOAD and config["payload_press"] == "PRESS"
+            assert config["name"] == "Reload config" and "state_topic" not in config
+            cfg.write_text(text + "min_edge: 0.3\n")
+            await eventually(lambda: app[BRIDGE].connected)
+            await ha.publish(RELOAD, "PRESS", qos=1)
+            daemon = app[DAEMON]
+            await eventually(lambda: daemon.engine.min_edge == 0.3)
+            assert daemon.reloader.status()["last_reload"]["source"] == "Home Assistant button"
+    finally:
+        await runner.cleanup()

@@ -334,6 +334,12 @@ class FeedManager:
         self._poll_ok_at: float | None = None
         self._poll_fail_since: float | None = None
 
+    def set_config(self, config: FeedConfig) -> None:
+        """Timings from a config reload, read at each watchdog/poll round. Open sockets keep their
+        own settings (URL, heartbeat, backoff): those need a restart."""
+        self.config = config
+        self.engine.max_frame_bytes = config.max_frame_bytes
+
     # ---------------------------------------------------------------- subscriptions
 
     @property

@@ -110,6 +110,14 @@ class EpisodeTracker:
             return EpisodeEvent(Change.UPDATE, key, q)
         return None
 
+    def retune(self, min_edge: float, hysteresis: float, reason: str) -> list[EpisodeEvent]:
+        """New thresholds; closes (with ``reason``) every open episode whose last quote the new
+        ones would close. Episodes the new threshold opens appear at their next observation."""
+        self.min_edge = min_edge
+        self.close_below = min_edge - hysteresis
+        closing = [k for k, o in self._open.items() if o.quote.edge < self.close_below]
+        return [EpisodeEvent(Change.CLOSE, k, self._open.pop(k).quote, reason) for k in closing]
+
     def close(self, key: str, reason: str) -> EpisodeEvent | None:
         if self._open.pop(key, None) is None:
             return None

@@ -44,23 +44,27 @@ class TradeNotifier:
         deliver: Callable[[str, str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        install_redaction(s for url in urls for s in url_secrets(url))
-        self.levels = levels
         self._record = record
         self._clock = clock
-        self._apprise: apprise.Apprise | None = None
-        if deliver is None and urls:
-            self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
-            for url in urls:
-                if not self._apprise.add(url):
-                    logger.error("trading notify URL unusable: %s", redact_url(url))
         self._deliver_fn = deliver
+        self.set_targets(urls, levels)
         self._queue: asyncio.Queue[TradeMessage] = asyncio.Queue(maxsize=1000)
         self._pending: list[TradeMessage] = []
         self._window_start = 0.0
         self._pushed_in_window = 0
         self.pushed: list[tuple[str, str]] = []  # (title, body) as delivered
         self.dropped = 0
+
+    def set_targets(self, urls: Sequence[str], levels: TradingNotifySettings) -> None:
+        """Where and what to push; also how a config reload hands over new URLs and levels."""
+        install_redaction(s for url in urls for s in url_secrets(url))
+        self.levels = levels
+        self._apprise: apprise.Apprise | None = None
+        if self._deliver_fn is None and urls:
+            self._apprise = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
+            for url in urls:
+                if not self._apprise.add(url):
+                    logger.error("trading notify URL unusable: %s", redact_url(url))
 
     def level(self, kind: str) -> NotifyLevel:
         value = getattr(self.levels, kind, NotifyLevel.ON)

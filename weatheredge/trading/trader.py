@@ -208,6 +208,12 @@ class Trader:
 
     # -- hot-path entry points (sync, enqueue only) ----------------------------------------
 
+    def set_settings(self, settings: TradingSettings) -> None:
+        """Sizing and limits from a config reload: the next decision uses them (positions,
+        intents and halts are untouched; ``day_timezone`` needs a restart)."""
+        self.settings = settings
+        self.limits = _limits(settings)
+
     def on_signal(self, signal: EdgeSignal) -> None:
         self._queue.put_nowait(signal)
         self._wake.set()

@@ -180,6 +180,7 @@ class StateBuilder:
             "api_version": API_VERSION,
             "now": _iso(dt.datetime.now(dt.UTC)),
             "mode": base["mode"],
+            "config": base.get("config", {}),  # version, load time, "rejected" and why
             # Manual halt (switch, CLI) or the trader's own automatic halt (stale data).
             "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
             "started_at": base["started_at"],

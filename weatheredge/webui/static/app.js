@@ -50,6 +50,17 @@ function fill(tbody, rows) {
   tbody.replaceChildren(...rows);
 }
 
+// Config version and load time; after a bad reload "config rejected" and each reason.
+function renderConfig(cfg) {
+  const badge = $("config");
+  const rejected = cfg.state === "rejected";
+  badge.hidden = !cfg.version;
+  badge.textContent = rejected ? "config rejected" : `config v${cfg.version} · ${fmt.time(cfg.loaded_at)}`;
+  badge.className = "badge " + (rejected ? "bad" : "muted");
+  badge.title = `config version ${cfg.version}, loaded ${fmt.time(cfg.loaded_at)}`;
+  return rejected ? cfg.rejected.map((p) => `config rejected: ${p}`) : [];
+}
+
 // --- the bucket ladder chart ---------------------------------------------------------------
 
 // "43°F or below" -> "≤43°F", "56°F or higher" -> "≥56°F": the tails fit under their bars.
@@ -251,6 +262,7 @@ function render(doc) {
   health.title = state === "starting" ? `waiting for ${(doc.health.waiting_for || []).join(", ")}` : "";
   $("halted").hidden = !doc.halted;
   const problems = [...doc.health.problems, ...Object.entries(doc.health.degraded || {}).map(([k, v]) => `${k}: ${v}`)];
+  problems.push(...renderConfig(doc.config || {}));
   $("problems-section").hidden = problems.length === 0;
   $("problems").replaceChildren(...problems.map((p) => el("li", {}, p)));
   renderEdges(doc.edges);
