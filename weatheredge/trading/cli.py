@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import urllib.error
@@ -13,14 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from weatheredge.cli_common import _load
 from weatheredge.trading import ledger as L
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from weatheredge.cli import _load
-
     return _load(getattr(args, "config", None)).settings
 
 
@@ -168,14 +166,6 @@ def cmd_pnl(args: argparse.Namespace) -> int:
     else:
         print(format_pnl(db))
     return 0
-
-
-def cmd_paper_demo(args: argparse.Namespace) -> int:
-    from weatheredge.cli import setup_logging
-    from weatheredge.trading.demo import run_paper_demo
-
-    setup_logging(None, args.log_level)
-    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
 
 
 EXAMPLES = {
