@@ -87,7 +87,7 @@ class Decider:
     # -- signals -> entries ------------------------------------------------------------------
 
     async def on_signal(self, signal: EdgeSignal) -> None:
-        if getattr(signal, "kind", "bucket") != "bucket":
+        if signal.kind != "bucket":
             return  # ladder arbitrage signals (multi-leg) are recorded, not traded, here
         token = signal.market.yes_token if signal.side is Side.YES else signal.market.no_token
         key = f"{signal.edge_id}:entry:BUY"
