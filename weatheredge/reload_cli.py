@@ -57,7 +57,7 @@ def _lenient_web(path: str | None) -> WebSettings:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from weatheredge.cli import _config_path
+    from weatheredge.cli_common import _config_path
     from weatheredge.trading.cli import _daemon_call
 
     path = _config_path(args.config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import urllib.error
@@ -13,14 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from weatheredge.cli_common import _load
 from weatheredge.trading import ledger as L
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from weatheredge.cli import _load
-
     return _load(getattr(args, "config", None)).settings
 
 
@@ -29,7 +27,7 @@ def _db(args: argparse.Namespace) -> str:
 
 
 def cmd_arm(args: argparse.Namespace) -> int:
-    from weatheredge.cli import again
+    from weatheredge.cli_common import again
 
     s = _settings(args)
     db = args.db or s.database
@@ -66,7 +64,7 @@ def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_halt(args: argparse.Namespace) -> int:
-    from weatheredge.cli import again
+    from weatheredge.cli_common import again
 
     s = _settings(args)
     db = args.db or s.database
@@ -175,14 +173,6 @@ def cmd_pnl(args: argparse.Namespace) -> int:
     else:
         print(format_pnl(db))
     return 0
-
-
-def cmd_paper_demo(args: argparse.Namespace) -> int:
-    from weatheredge.cli import setup_logging
-    from weatheredge.trading.demo import run_paper_demo
-
-    setup_logging(None, args.log_level)
-    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
 
 
 EXAMPLES = {

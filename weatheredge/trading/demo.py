@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from typing import Any
 
+from weatheredge.cli_common import setup_logging
 from weatheredge.sandbox.demo import sandbox_run, summary
+from weatheredge.trading.cli import format_pnl, trades_rows
 
 PAPER = """\
 mode: paper
@@ -15,9 +19,12 @@ trading:
 """
 
 
-async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
-    from weatheredge.trading.cli import format_pnl, trades_rows
+def cmd_paper_demo(args: argparse.Namespace) -> int:
+    setup_logging(None, args.log_level)
+    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
 
+
+async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
     async with sandbox_run(duration=duration, db_path=db_path, extra=PAPER, label="paper") as (
         db_path,
         daemon,

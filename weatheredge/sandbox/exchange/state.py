@@ -13,12 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from weatheredge.sandbox.venue import Venue
-
-if TYPE_CHECKING:
-    from weatheredge.sandbox.exchange.user_ws import _UserClient
+from weatheredge.sandbox.wsclient import WsClient
 
 END_CURSOR = "LTE="
 UNAUTHORIZED = "Unauthorized/Invalid api key"
@@ -36,6 +34,14 @@ BUSY_TEXT = {
     503: "Trading is currently disabled. Check polymarket.com for updates",
 }
 ZERO = Decimal(0)
+
+
+@dataclass(eq=False)
+class UserClient(WsClient):
+    """One user-channel socket and the key and markets it subscribed to."""
+
+    key: str | None = None
+    markets: set[str] | None = None  # None: every market of the key
 
 
 @dataclass
@@ -129,7 +135,7 @@ class ExchangeState:
         self.auth_failures = 0
         self._keys: dict[str, ApiCreds] = {}
         self._derived: dict[tuple[str, int], str] = {}  # (address, nonce) -> key
-        self._clients: list[_UserClient] = []
+        self._clients: list[UserClient] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._holds: set[asyncio.Task[None]] = set()
         self._heartbeats: dict[str, tuple[str, float]] = {}  # key -> (id, deadline)

@@ -11,27 +11,20 @@ import asyncio
 import hmac
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from weatheredge.sandbox.exchange.state import ExchangeState, Order, decimal_text
+from weatheredge.sandbox.exchange.state import ExchangeState, Order, UserClient, decimal_text
 from weatheredge.sandbox.replies import error_reply
 from weatheredge.sandbox.venue import INVALID
-from weatheredge.sandbox.wsclient import SocketServer, WsClient, close_all
+from weatheredge.sandbox.wsclient import SocketServer, close_all
 
 
-@dataclass(eq=False)
-class _UserClient(WsClient):
-    key: str | None = None
-    markets: set[str] | None = None  # None: every market of the key
-
-
-class UserChannel(ExchangeState, SocketServer[_UserClient]):
+class UserChannel(ExchangeState, SocketServer[UserClient]):
     """The user sockets and the order/trade events pushed to them."""
 
-    client_type = _UserClient
+    client_type = UserClient
     writer_name = "exchange-user-writer"
 
     async def drop_user_sockets(self) -> int:
@@ -102,10 +95,10 @@ class UserChannel(ExchangeState, SocketServer[_UserClient]):
             return error_reply(503, "Service Unavailable")
         return await self._serve_socket(request)
 
-    def _accepted(self, _client: _UserClient) -> None:
+    def _accepted(self, _client: UserClient) -> None:
         self.user_connections += 1
 
-    async def _read(self, client: _UserClient) -> None:
+    async def _read(self, client: UserClient) -> None:
         deadline = asyncio.get_running_loop().time() + self.subscribe_timeout_s
         while True:
             msg = await client.receive(None if client.key else deadline)
@@ -138,7 +131,7 @@ class UserChannel(ExchangeState, SocketServer[_UserClient]):
             else:
                 client.send(INVALID)
 
-    def _subscribe(self, client: _UserClient, frame: dict[str, Any]) -> bool:
+    def _subscribe(self, client: UserClient, frame: dict[str, Any]) -> bool:
         auth = frame.get("auth")
         if frame.get("type") != "user" or not isinstance(auth, dict):
             return False

@@ -12,53 +12,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from weatheredge.sandbox.replies import error_reply
-from weatheredge.sandbox.venue.state import VenueState
-from weatheredge.sandbox.wsclient import SocketServer, WsClient, close_all
+from weatheredge.sandbox.venue.state import MarketClient, VenueState
+from weatheredge.sandbox.wsclient import SocketServer, close_all
 
 logger = logging.getLogger("weatheredge.sandbox.venue")
 
 INVALID = "INVALID OPERATION"
 
 
-@dataclass(eq=False)
-class _Client(WsClient):
-    assets: set[str] = field(default_factory=set)
-    ever: set[str] = field(default_factory=set)  # assets ever snapshotted on this socket
-    subscribed: bool = False
-    custom_features: bool = False
-    frames: list[dict[str, Any]] = field(default_factory=list)  # JSON frames it sent us
-    stalled: bool = False  # fault: no data any more, PONGs still answered (silent freeze)
-    half_open: bool = False  # fault: nothing at all any more, not even PONG
-    held: str | None = None  # fault: a price_change held back to be sent after the next one
-    opened_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def subscribed_ids(self) -> list[str]:
-        """Every id this connection asked for (initial frame and ``subscribe`` operations)."""
-        ids: list[str] = []
-        for frame in self.frames:
-            if frame.get("type") == "market" or frame.get("operation") == "subscribe":
-                ids.extend(frame.get("assets_ids") or [])
-        return ids
-
-    @property
-    def live(self) -> bool:
-        """Subscribed and not frozen by a fault: data frames still reach it."""
-        return self.subscribed and not (self.stalled or self.half_open)
-
-
-class MarketChannel(VenueState, SocketServer[_Client]):
+class MarketChannel(VenueState, SocketServer[MarketClient]):
     """The market channel's sockets, the events pushed to them and the socket faults."""
 
-    client_type = _Client
+    client_type = MarketClient
     writer_name = "venue-ws-writer"
 
     @property
@@ -175,11 +146,11 @@ class MarketChannel(VenueState, SocketServer[_Client]):
             return error_reply(status, "Service Unavailable")
         return await self._serve_socket(request)
 
-    def _accepted(self, client: _Client) -> None:
+    def _accepted(self, client: MarketClient) -> None:
         self.history.append(client)
         self.connections += 1
 
-    async def _read(self, client: _Client) -> None:
+    async def _read(self, client: MarketClient) -> None:
         deadline = asyncio.get_running_loop().time() + self.subscribe_timeout_s
         while True:
             msg = await client.receive(None if client.subscribed else deadline)
@@ -192,7 +163,7 @@ class MarketChannel(VenueState, SocketServer[_Client]):
             else:
                 return  # CLOSE / CLOSING / CLOSED / ERROR
 
-    def _on_text(self, client: _Client, text: str) -> None:
+    def _on_text(self, client: MarketClient, text: str) -> None:
         if client.answer_ping(text, pong=not (self.faults.ignore_pings or client.half_open)):
             self.pings_received += 1
             return
@@ -215,14 +186,16 @@ class MarketChannel(VenueState, SocketServer[_Client]):
         else:
             self._reject(client, text)
 
-    def _initial(self, client: _Client, frame: dict[str, Any], ids: list[str]) -> None:
+    def _initial(self, client: MarketClient, frame: dict[str, Any], ids: list[str]) -> None:
         client.subscribed = True
         client.custom_features = frame.get("custom_feature_enabled") is True
         client.assets = set(ids)
         if frame.get("initial_dump", True) is not False:
             self._dump(client, ids)
 
-    def _operation(self, client: _Client, frame: dict[str, Any], ids: list[str], text: str) -> None:
+    def _operation(
+        self, client: MarketClient, frame: dict[str, Any], ids: list[str], text: str
+    ) -> None:
         if "custom_feature_enabled" in frame:  # applied before any duplicate rejection
             client.custom_features = frame["custom_feature_enabled"] is True
         if frame["operation"] == "unsubscribe":
@@ -234,14 +207,14 @@ class MarketChannel(VenueState, SocketServer[_Client]):
         client.assets.update(ids)
         self._dump(client, [i for i in ids if i not in client.ever])
 
-    def _dump(self, client: _Client, ids: Iterable[str]) -> None:
+    def _dump(self, client: MarketClient, ids: Iterable[str]) -> None:
         ids = list(ids)
         client.ever.update(ids)
         books = [self._book_event(self._books[i]) for i in ids if i in self._books]
         if books:
             client.send(books)
 
-    def _reject(self, client: _Client, sample: str) -> None:
+    def _reject(self, client: MarketClient, sample: str) -> None:
         logger.info("venue rejected client frame %.200s", sample)
         self.rejected_frames.append(sample)
         client.send(INVALID)

@@ -14,15 +14,43 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from weatheredge.model.prices import MICRO, from_micros, to_micros
-
-if TYPE_CHECKING:
-    from weatheredge.sandbox.venue.market_ws import _Client
+from weatheredge.sandbox.wsclient import WsClient
 
 JSON_STRING_FIELDS = ("clobTokenIds", "outcomes", "outcomePrices")
 Levels = list[tuple[str, str]]
+
+
+@dataclass(eq=False)
+class MarketClient(WsClient):
+    """One market-channel socket and what it asked for (the state keeps the list; the
+    socket module serves it)."""
+
+    assets: set[str] = field(default_factory=set)
+    ever: set[str] = field(default_factory=set)  # assets ever snapshotted on this socket
+    subscribed: bool = False
+    custom_features: bool = False
+    frames: list[dict[str, Any]] = field(default_factory=list)  # JSON frames it sent us
+    stalled: bool = False  # fault: no data any more, PONGs still answered (silent freeze)
+    half_open: bool = False  # fault: nothing at all any more, not even PONG
+    held: str | None = None  # fault: a price_change held back to be sent after the next one
+    opened_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def subscribed_ids(self) -> list[str]:
+        """Every id this connection asked for (initial frame and ``subscribe`` operations)."""
+        ids: list[str] = []
+        for frame in self.frames:
+            if frame.get("type") == "market" or frame.get("operation") == "subscribe":
+                ids.extend(frame.get("assets_ids") or [])
+        return ids
+
+    @property
+    def live(self) -> bool:
+        """Subscribed and not frozen by a fault: data frames still reach it."""
+        return self.subscribed and not (self.stalled or self.half_open)
 
 
 @dataclass
@@ -106,8 +134,8 @@ class VenueState:
         self._order_seq = itertools.count()
         self.requests: collections.Counter[str] = collections.Counter()  # HTTP path -> count
         self._books: dict[str, _Book] = {}
-        self._clients: list[_Client] = []
-        self.history: list[_Client] = []  # every market socket ever accepted, in order
+        self._clients: list[MarketClient] = []
+        self.history: list[MarketClient] = []  # every market socket ever accepted, in order
         self._last_ms = 0
 
     # MarketChannel._push(assets, build, *, custom_only=False): the event ``build(assets)``
