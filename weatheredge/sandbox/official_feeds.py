@@ -3,11 +3,13 @@
 * ``GET /stations/{ICAO}/observations?start=`` - the NWS API (weather.md §2.4): the same
   reports the METAR endpoint serves, as GeoJSON features, visible ``nws_delay`` after
   aviationweather received them (negative: NWS has them first). US stations (K/P/TJ) only,
-  else 404; a request without ``User-Agent`` gets 403, as live.
+  else 404; a request without ``User-Agent`` gets 403, a ``start`` that is not an ISO time
+  with an offset 400, as live. As live, ``rawMessage`` has no ``SPECI`` word (specials are
+  not marked) and ``temperature.value`` carries float noise.
 * ``GET /weatherAPI/hko_data/regional-weather/latest_1min_temperature.csv`` - Hong Kong
   Observatory open data: the latest one-decimal reading per station, HKT ``YYYYMMDDHHMM``.
-* ``GET /api/v1/rest/datastore/O-A0003-001?Authorization=&StationId=`` - Taiwan CWA open data:
-  401 without a key, ``-99`` for a missing value.
+* ``GET /api/v1/rest/datastore/O-A0003-001?Authorization=&StationId=`` - Taiwan CWA open data
+  (key as query parameter or header): 401 without a key, ``-99`` for a missing value.
 
 Readings a scenario did not script are synthesised from the same seeded climatology the
 forecast endpoints serve (a diurnal curve between the day's min and max), so a default run
@@ -108,10 +110,15 @@ async def _nws(request: web.Request) -> web.Response:
     if not icao.startswith(("K", "P", "TJ")):
         return _problem(404, f"Not Found: station {icao}")
     now = app[CLOCK]().astimezone(dt.UTC)
-    try:
-        start = dt.datetime.fromisoformat(request.query.get("start", "")).astimezone(dt.UTC)
-    except ValueError:
-        start = now - dt.timedelta(days=7)
+    start = now - dt.timedelta(days=7)
+    if "start" in request.query:
+        try:
+            start = dt.datetime.fromisoformat(request.query["start"])
+        except ValueError:
+            start = None  # type: ignore[assignment]
+        if start is None or start.tzinfo is None:
+            return _problem(400, "Bad Request: start must be an ISO 8601 time with an offset")
+        start = start.astimezone(dt.UTC)
     feeds = app[FEEDS]
     hours = max((now - start).total_seconds() / 3600, 0.0) + 1
     features = []
@@ -132,6 +139,10 @@ def _feature(
     icao: str, observed: dt.datetime, record: dict[str, Any], override: float | None
 ) -> dict[str, Any]:
     raw, temp = record["rawOb"], record["temp"]
+    # As live: the text carries no METAR/SPECI type word, and the value float noise.
+    raw = raw.removeprefix("SPECI ").removeprefix("METAR ")
+    if temp is not None:
+        temp += 2.3e-14
     if override is not None:  # a disagreeing relay: its own value, its own T-group
         temp = override
         tenths = round(abs(override) * 10)
@@ -172,7 +183,9 @@ async def _hko(request: web.Request) -> web.Response:
 
 async def _cwa(request: web.Request) -> web.Response:
     app, query = request.app, request.query
-    key, wanted = query.get("Authorization", ""), app[FEEDS].cwa_key
+    # CWA's swagger takes the key as the ``Authorization`` query parameter or header.
+    key = query.get("Authorization") or request.headers.get("Authorization", "")
+    wanted = app[FEEDS].cwa_key
     if not key or (wanted is not None and key != wanted):
         return web.json_response({"message": "Unauthorized"}, status=401)
     ids = [i for i in query.get("StationId", "").split(",") if i] or list(CWA_NAMES)

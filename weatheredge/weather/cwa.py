@@ -13,7 +13,9 @@ Quirks and limits:
 * A free API key is required (``weather.cwa_api_key``, from ``!secret``); without it every
   request is refused (HTTP 401). The key travels in the query string, so it is scrubbed from
   every error this module raises.
-* Missing values are ``-99`` (or ``-99.0``/``"-99"``): skipped and counted, never a reading.
+* Missing values are ``-99`` (or ``-99.0``/``"-99"``; ``-990``/``-999`` on some elements, an
+  empty string or ``"X"`` in older captures): skipped and counted, never a reading. Numbers may
+  come as JSON numbers or as text; ``success`` is the string ``"true"``.
 * Values are °C to one decimal (the Taipei CWA-era rules settle by floor).
 * Shape from CWA's open-data swagger (``O-A0003-001``) as used by public clients; weather.md has
   no live capture, so verify against the live feed once.
@@ -54,11 +56,11 @@ class _Station(msgspec.Struct, rename="pascal"):
 
 
 class _Records(msgspec.Struct, rename="pascal"):
-    station: list[_Station] = []
+    station: list[msgspec.Raw] = []
 
 
 class _Body(msgspec.Struct):
-    success: str = "false"
+    success: str | bool = "false"
     records: _Records = msgspec.field(default_factory=_Records)
 
 
@@ -88,16 +90,27 @@ async def fetch_cwa(
 
 
 def decode_cwa(raw: bytes) -> tuple[list[Observation], int]:
-    """``(observations, stations skipped for a missing temperature)``."""
+    """``(observations, stations skipped)``.
+
+    A station is skipped (and counted) for a missing value (``-99``, ``-990``, ``""``, ``null``,
+    ``"X"``), a time without offset or fields of the wrong type; the others are still read.
+    """
     try:
-        body = msgspec.json.decode(raw, type=_Body, strict=False)  # numbers may come as text
+        body = msgspec.json.decode(raw, type=_Body)
     except msgspec.DecodeError as err:
         raise WeatherError(f"cwa: malformed body: {err}") from err
-    if body.success != "true":
+    if str(body.success).lower() != "true":
         raise WeatherError("cwa: request not successful")
     out: list[Observation] = []
     skipped = 0
-    for station in body.records.station:
+    for item in body.records.station:
+        try:
+            # strict=False: numbers may come as text ("21.3", "-99").
+            station = msgspec.json.decode(item, type=_Station, strict=False)
+        except msgspec.DecodeError as err:
+            logger.info("cwa: station skipped: %s", err)
+            skipped += 1
+            continue
         value = station.weather_element.air_temperature
         when = station.obs_time.date_time
         if value is None or value <= _MISSING or when.tzinfo is None:
