@@ -123,6 +123,23 @@ async def test_v2_markets_trade_by_position_ids(
         assert [market.yes_token, market.no_token] == served["positionIds"]
 
 
+async def test_v2_position_ids_sent_as_a_json_string_are_read_too(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    good, bad = make_event(version="v2"), make_event("London", version="v2", event_id="250001")
+    ids = [m["positionIds"] for m in good["markets"]]
+    for market in good["markets"] + bad["markets"]:
+        market["positionIds"] = json.dumps(market["positionIds"])
+    bad["markets"][-1]["positionIds"] = "not json"
+    venue_server.venue.add_event(good)
+    venue_server.venue.add_event(bad)
+    discovery = await discover(venue_server, session)
+    (event,) = discovery.events
+    assert sorted([m.yes_token, m.no_token] for m in event.markets) == sorted(ids)
+    ((slug, reason),) = discovery.rejected
+    assert slug == bad["slug"] and "positionIds not a string list" in reason
+
+
 async def test_lowest_temperature_celsius_event(
     venue_server: VenueServer, session: aiohttp.ClientSession
 ) -> None:

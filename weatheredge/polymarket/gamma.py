@@ -343,6 +343,11 @@ def _token_ids(market: GammaMarket, name: str) -> tuple[str, str]:
         raise Rejected(f"market {name}: outcomes {outcomes!r} are not ['Yes', 'No']")
     if market.version == "v2":
         ids = market.position_ids or []
+        if isinstance(ids, str):
+            try:
+                ids = decode_json_string_list(ids)
+            except msgspec.DecodeError as err:
+                raise Rejected(f"market {name}: positionIds not a string list") from err
     elif market.clob_token_ids:
         try:
             ids = decode_json_string_list(market.clob_token_ids)
