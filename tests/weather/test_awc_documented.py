@@ -11,6 +11,8 @@ import datetime as dt
 import json
 
 from weatheredge.model.buckets import Rounding, Unit, settle_from_celsius
+from weatheredge.model.rules import SourceKind
+from weatheredge.model.settling import SettlingRule, read_day
 from weatheredge.weather.metar import decode_metars
 
 # weather.md §2.5, verbatim.
@@ -175,3 +177,17 @@ def test_nulls_nil_and_mistyped_records_are_skipped_one_by_one() -> None:
 def test_duplicate_listing_of_one_report_is_kept_once() -> None:
     observations, skipped = _decode(KLGA_2351, KLGA_2351)
     assert (len(observations), skipped) == (1, 0)
+
+
+def test_2351_local_report_filed_as_next_hour_belongs_to_its_observation_day() -> None:
+    # 04:51Z on 26 Nov = 23:51 EST on the 25th; AWC files it as reportTime 05:00Z (00:00 EST on
+    # the 26th). The NOAA table and WU list it at its observation time: the 25th's last report.
+    late = dict(KLGA_2351, obsTime=1764132660, reportTime="2025-11-26 05:00:00")
+    late["rawOb"] = late["rawOb"].replace("252351Z", "260451Z")
+    (obs,), _ = _decode(late)
+    assert obs.observed_at == dt.datetime(2025, 11, 26, 4, 51, tzinfo=dt.UTC)
+    rule = SettlingRule(SourceKind.NOAA_WRH, True, Unit.F, Rounding.HALF_UP, "max")
+    ny = "America/New_York"
+    day = read_day(rule, [obs], ny, dt.date(2025, 11, 25))
+    assert day is not None and day.settled == 53  # 11.7 °C -> 53.06 °F
+    assert read_day(rule, [obs], ny, dt.date(2025, 11, 26)) is None
