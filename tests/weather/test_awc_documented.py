@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from weatheredge.model.buckets import Rounding, Unit, settle_from_celsius
 from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, read_day
@@ -191,3 +193,18 @@ def test_2351_local_report_filed_as_next_hour_belongs_to_its_observation_day() -
     day = read_day(rule, [obs], ny, dt.date(2025, 11, 25))
     assert day is not None and day.settled == 53  # 11.7 °C -> 53.06 °F
     assert read_day(rule, [obs], ny, dt.date(2025, 11, 26)) is None
+
+
+@pytest.mark.parametrize("cor_first", [True, False])
+def test_a_correction_replaces_its_original_whatever_the_listing_order(cor_first: bool) -> None:
+    # The COR says 12.2 °C (54 °F) where the original said 11.7 °C (53 °F): the COR settles.
+    cor = dict(KLGA_2351, receiptTime="2025-11-25 23:58:40", temp=12.2)
+    cor["rawOb"] = (
+        KLGA_2351["rawOb"]
+        .replace("KLGA 252351Z", "KLGA 252351Z COR")
+        .replace("T01171011", "T01221011")
+    )
+    records = (cor, KLGA_2351) if cor_first else (KLGA_2351, cor)
+    (obs,), skipped = _decode(*records)
+    assert skipped == 0 and obs.cor is True and obs.temp_c == 12.2
+    assert settle_from_celsius(obs.temp_c, Unit.F, Rounding.HALF_UP) == 54  # 53.96 -> 54

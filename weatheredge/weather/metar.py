@@ -53,6 +53,7 @@ class _MetarRecord(msgspec.Struct, rename="camel"):
     temp: float | None = None
     metar_type: str | None = None
     raw_ob: str = ""
+    receipt_time: str | None = None  # one format per response, so text order is time order
 
 
 _RECORD = msgspec.json.Decoder(_MetarRecord).decode
@@ -95,7 +96,7 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
         items = msgspec.json.decode(raw, type=list[msgspec.Raw])
     except msgspec.DecodeError as err:
         raise WeatherError(f"aviationweather: malformed body: {err}") from err
-    observations: dict[tuple[str, int], Observation] = {}
+    observations: dict[tuple[str, int], tuple[Observation, str]] = {}
     skipped = 0
     for item in items:
         try:
@@ -108,9 +109,14 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
         if obs is None:
             skipped += 1
         else:
-            # AWC can list a report twice (e.g. on a correction); keep one per station and time.
-            observations[(obs.icao, record.obs_time)] = obs
-    ordered = sorted(observations.values(), key=lambda o: (o.icao, o.observed_at))
+            # AWC can list a report twice (the original and its COR, in no promised order):
+            # keep one per station and time, the correction, else the one received last.
+            key = (obs.icao, record.obs_time)
+            rank = f"{int(bool(obs.cor))}{record.receipt_time or ''}"
+            kept = observations.get(key)
+            if kept is None or rank >= kept[1]:
+                observations[key] = (obs, rank)
+    ordered = sorted((o for o, _ in observations.values()), key=lambda o: (o.icao, o.observed_at))
     return ordered, skipped
 
 
