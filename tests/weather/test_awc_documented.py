@@ -47,43 +47,16 @@ KLGA_2351 = {
     "fltCat": "VFR",
 }
 # Older public capture: metar_id/mostRecent/prior present, whole °C, no T-group, no fltCat.
-LEJR = {
-    "metar_id": 438274397,
-    "icaoId": "LEJR",
-    "receiptTime": "2023-10-27 15:25:34",
-    "obsTime": 1698420600,
-    "reportTime": "2023-10-27 15:30:00",
-    "temp": 22,
-    "dewp": 13,
-    "wdir": 240,
-    "wspd": 11,
-    "wgst": None,
-    "visib": "6+",
-    "altim": 1015,
-    "slp": None,
-    "qcField": 0,
-    "wxString": None,
-    "presTend": None,
-    "maxT": None,
-    "minT": None,
-    "maxT24": None,
-    "minT24": None,
-    "precip": None,
-    "pcp3hr": None,
-    "pcp6hr": None,
-    "pcp24hr": None,
-    "snow": None,
-    "vertVis": None,
-    "metarType": "METAR",
-    "rawOb": "LEJR 271530Z 24011KT 220V280 9999 FEW050 22/13 Q1015",
-    "mostRecent": 1,
-    "lat": 36.751,
-    "lon": -6.056,
-    "elev": 25,
-    "prior": 4,
-    "name": "Jerez Arpt, AN, ES",
-    "clouds": [{"cover": "FEW", "base": 5000}],
-}
+LEJR = json.loads(
+    '{"metar_id":438274397,"icaoId":"LEJR","receiptTime":"2023-10-27 15:25:34",'
+    '"obsTime":1698420600,"reportTime":"2023-10-27 15:30:00","temp":22,"dewp":13,"wdir":240,'
+    '"wspd":11,"wgst":null,"visib":"6+","altim":1015,"slp":null,"qcField":0,"wxString":null,'
+    '"presTend":null,"maxT":null,"minT":null,"maxT24":null,"minT24":null,"precip":null,'
+    '"pcp3hr":null,"pcp6hr":null,"pcp24hr":null,"snow":null,"vertVis":null,"metarType":"METAR",'
+    '"rawOb":"LEJR 271530Z 24011KT 220V280 9999 FEW050 22\\/13 Q1015","mostRecent":1,'
+    '"lat":36.751,"lon":-6.056,"elev":25,"prior":4,"name":"Jerez Arpt, AN, ES",'
+    '"clouds":[{"cover":"FEW","base":5000}]}'
+)
 # Newer capture: ISO times with milliseconds, "METAR " prefix in rawOb, wdir "VRB", visib a
 # number, the maintenance flag "$" at the end.
 KMCI = {
