@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 import aiohttp
@@ -142,9 +143,69 @@ def test_cwa_documented_values_and_missing_markers() -> None:
     }
     observations, skipped = decode_cwa(json.dumps(body, ensure_ascii=False).encode())
     assert skipped == 7
-    assert [(o.icao, o.temp_c) for o in observations] == [("466920", 21.3), ("466910", 21.9)]
+    assert [(o.icao, o.temp_c) for o in observations] == [("466910", 21.9), ("466920", 21.3)]
     # 14:00 Taipei time is 06:00 UTC.
-    assert observations[0].observed_at == dt.datetime(2026, 3, 22, 6, 0, tzinfo=dt.UTC)
+    assert observations[1].observed_at == dt.datetime(2026, 3, 22, 6, 0, tzinfo=dt.UTC)
+
+
+def test_cwa_daily_extremes_are_readings_at_the_time_they_occurred() -> None:
+    station = _cwa_station("466920", 21.3)
+    station["WeatherElement"]["DailyExtreme"] = {
+        "DailyHigh": {
+            "TemperatureInfo": {
+                "AirTemperature": 23.7,
+                "Occurred_at": {"DateTime": "2026-03-22T12:40:00+08:00"},
+            }
+        },
+        "DailyLow": {
+            "TemperatureInfo": {
+                "AirTemperature": "16.2",
+                "Occurred_at": {"DateTime": "2026-03-22T05:50:00+08:00"},
+            }
+        },
+    }
+    # A station whose high is the current reading (same time: not twice), and one whose
+    # extreme block is malformed (the reading is kept).
+    same = _cwa_station("466940", 19.0)
+    same["WeatherElement"]["DailyExtreme"] = {
+        "DailyHigh": {
+            "TemperatureInfo": {
+                "AirTemperature": 19.0,
+                "Occurred_at": {"DateTime": "2026-03-22T14:00:00+08:00"},
+            }
+        }
+    }
+    broken = _cwa_station("466950", 18.0)
+    broken["WeatherElement"]["DailyExtreme"] = {"DailyHigh": {"TemperatureInfo": "n/a"}}
+    body = {"success": "true", "records": {"Station": [station, same, broken]}}
+    observations, skipped = decode_cwa(json.dumps(body, ensure_ascii=False).encode())
+    assert skipped == 0
+    utc = dt.UTC
+    assert [(o.icao, o.observed_at, o.temp_c) for o in observations] == [
+        ("466920", dt.datetime(2026, 3, 21, 21, 50, tzinfo=utc), 16.2),  # 05:50 +08
+        ("466920", dt.datetime(2026, 3, 22, 4, 40, tzinfo=utc), 23.7),  # 12:40 +08
+        ("466920", dt.datetime(2026, 3, 22, 6, 0, tzinfo=utc), 21.3),
+        ("466940", dt.datetime(2026, 3, 22, 6, 0, tzinfo=utc), 19.0),
+        ("466950", dt.datetime(2026, 3, 22, 6, 0, tzinfo=utc), 18.0),
+    ]
+    # Taipei's CWA-era rule floors one decimal: the 23.7 peak between polls settles 23.
+    assert math.floor(observations[1].temp_c) == 23
+
+
+async def test_cwa_sandbox_serves_the_day_extremes_a_poll_would_miss(
+    state: WeatherState, server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    # NOW = 23:00 Taipei: readings at 13:10 (the peak) and 22:50 (the latest).
+    peak = NOW - dt.timedelta(hours=9, minutes=50)
+    state.feeds.add_reading("466920", NOW - dt.timedelta(days=1), 30.0)  # yesterday: not today's
+    state.feeds.add_reading("466920", peak, 24.6)
+    state.feeds.add_reading("466920", NOW - dt.timedelta(minutes=10), 18.4)
+    base = f"http://127.0.0.1:{server.port}{CWA_PATH}"
+    observations = await fetch_cwa(session, base, "any-key", ["466920"])
+    assert [(o.observed_at, o.temp_c) for o in observations] == [
+        (peak, 24.6),
+        (NOW - dt.timedelta(minutes=10), 18.4),  # the latest and also the low so far
+    ]
 
 
 async def test_cwa_key_in_the_header_is_accepted_by_the_sandbox(

@@ -9,7 +9,8 @@
 * ``GET /weatherAPI/hko_data/regional-weather/latest_1min_temperature.csv`` - Hong Kong
   Observatory open data: the latest one-decimal reading per station, HKT ``YYYYMMDDHHMM``.
 * ``GET /api/v1/rest/datastore/O-A0003-001?Authorization=&StationId=`` - Taiwan CWA open data
-  (key as query parameter or header): 401 without a key, ``-99`` for a missing value.
+  (key as query parameter or header): 401 without a key, ``-99`` for a missing value, the local
+  day's high and low so far (``DailyExtreme``) with the time they occurred.
 
 Readings a scenario did not script are synthesised from the same seeded climatology the
 forecast endpoints serve (a diurnal curve between the day's min and max), so a default run
@@ -61,6 +62,19 @@ class OfficialFeeds:
             return max(scripted, key=lambda r: r[0])
         at = now.replace(second=0, microsecond=0)
         return at, synthetic_reading(code, at, daily)
+
+    def day_readings(
+        self, code: str, now: dt.datetime, daily: Daily, zone: dt.tzinfo
+    ) -> list[tuple[dt.datetime, float]]:
+        """Readings of ``now``'s local day up to now (scripted, plus the latest), with values."""
+        start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
+        out = [
+            (at, t) for at, t in self.readings.get(code, []) if start <= at <= now and t is not None
+        ]
+        at, temp = self.latest(code, now, daily)
+        if temp is not None and (at, temp) not in out:
+            out.append((at, temp))
+        return out
 
 
 def synthetic_reading(code: str, at: dt.datetime, daily: Daily) -> float | None:
@@ -195,6 +209,7 @@ async def _cwa(request: web.Request) -> web.Response:
         if code not in CWA_NAMES:
             continue
         at, temp = app[FEEDS].latest(code, now, app[DAILY])
+        day = app[FEEDS].day_readings(code, now, app[DAILY], HKT)
         stations.append(
             {
                 "StationName": CWA_NAMES[code],
@@ -204,6 +219,10 @@ async def _cwa(request: web.Request) -> web.Response:
                     "Weather": "晴",
                     "AirTemperature": -99 if temp is None else temp,
                     "RelativeHumidity": 70,
+                    "DailyExtreme": {
+                        "DailyHigh": _cwa_extreme(max(day, key=lambda r: r[1], default=None)),
+                        "DailyLow": _cwa_extreme(min(day, key=lambda r: r[1], default=None)),
+                    },
                 },
             }
         )
@@ -213,3 +232,11 @@ async def _cwa(request: web.Request) -> web.Response:
         "records": {"Station": stations},
     }
     return web.json_response(body)
+
+
+def _cwa_extreme(reading: tuple[dt.datetime, float] | None) -> dict[str, Any]:
+    if reading is None:  # no reading yet today: CWA's missing value, no time
+        return {"TemperatureInfo": {"AirTemperature": -99}}
+    at, temp = reading
+    occurred = {"DateTime": at.astimezone(HKT).isoformat()}
+    return {"TemperatureInfo": {"AirTemperature": temp, "Occurred_at": occurred}}
