@@ -148,33 +148,21 @@ def test_cwa_documented_values_and_missing_markers() -> None:
     assert observations[1].observed_at == dt.datetime(2026, 3, 22, 6, 0, tzinfo=dt.UTC)
 
 
+def _extreme(value: object, local_time: str) -> dict[str, Any]:
+    occurred = {"DateTime": f"2026-03-22T{local_time}:00+08:00"}
+    return {"TemperatureInfo": {"AirTemperature": value, "Occurred_at": occurred}}
+
+
 def test_cwa_daily_extremes_are_readings_at_the_time_they_occurred() -> None:
     station = _cwa_station("466920", 21.3)
     station["WeatherElement"]["DailyExtreme"] = {
-        "DailyHigh": {
-            "TemperatureInfo": {
-                "AirTemperature": 23.7,
-                "Occurred_at": {"DateTime": "2026-03-22T12:40:00+08:00"},
-            }
-        },
-        "DailyLow": {
-            "TemperatureInfo": {
-                "AirTemperature": "16.2",
-                "Occurred_at": {"DateTime": "2026-03-22T05:50:00+08:00"},
-            }
-        },
+        "DailyHigh": _extreme(23.7, "12:40"),
+        "DailyLow": _extreme("16.2", "05:50"),
     }
     # A station whose high is the current reading (same time: not twice), and one whose
     # extreme block is malformed (the reading is kept).
     same = _cwa_station("466940", 19.0)
-    same["WeatherElement"]["DailyExtreme"] = {
-        "DailyHigh": {
-            "TemperatureInfo": {
-                "AirTemperature": 19.0,
-                "Occurred_at": {"DateTime": "2026-03-22T14:00:00+08:00"},
-            }
-        }
-    }
+    same["WeatherElement"]["DailyExtreme"] = {"DailyHigh": _extreme(19.0, "14:00")}
     broken = _cwa_station("466950", 18.0)
     broken["WeatherElement"]["DailyExtreme"] = {"DailyHigh": {"TemperatureInfo": "n/a"}}
     body = {"success": "true", "records": {"Station": [station, same, broken]}}
