@@ -15,6 +15,7 @@ import pytest
 from weatheredge.model.buckets import Rounding, Unit, settle_from_celsius
 from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.weather.errors import WeatherError
 from weatheredge.weather.metar import decode_metars
 
 # weather.md §2.5, verbatim.
@@ -181,3 +182,15 @@ def test_a_correction_replaces_its_original_whatever_the_listing_order(cor_first
     (obs,), skipped = _decode(*records)
     assert skipped == 0 and obs.cor is True and obs.temp_c == 12.2
     assert settle_from_celsius(obs.temp_c, Unit.F, Rounding.HALF_UP) == 54  # 53.96 -> 54
+
+
+def test_hostile_nesting_and_impossible_times() -> None:
+    impossible = dict(KLGA_2351, obsTime=10**18)
+    (obs,), skipped = _decode(impossible, LEJR)
+    assert skipped == 1 and obs.icao == "LEJR"
+    deep = b"[" + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]"
+    try:
+        outcome: object = decode_metars(deep)
+    except WeatherError:
+        outcome = "refused"  # worded, never a RecursionError
+    assert outcome in ("refused", ([], 1))

@@ -120,7 +120,7 @@ def decode_cwa(raw: bytes) -> tuple[list[Observation], int]:
     """
     try:
         body = msgspec.json.decode(raw, type=_Body)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:
         raise WeatherError(f"cwa: malformed body: {err}") from err
     if str(body.success).lower() != "true":
         raise WeatherError("cwa: request not successful")
@@ -130,7 +130,7 @@ def decode_cwa(raw: bytes) -> tuple[list[Observation], int]:
         try:
             # strict=False: numbers may come as text ("21.3", "-99").
             station = msgspec.json.decode(item, type=_Station, strict=False)
-        except msgspec.DecodeError as err:
+        except (msgspec.DecodeError, RecursionError) as err:
             logger.info("cwa: station skipped: %s", err)
             skipped += 1
             continue
@@ -175,7 +175,7 @@ def _extremes(station: _Station, observed_at: dt.datetime) -> list[Observation]:
         return []
     try:
         extreme = msgspec.json.decode(raw, type=_DailyExtreme, strict=False)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:
         logger.info("cwa: %s: daily extreme skipped: %s", station.station_id, err)
         return []
     out: list[Observation] = []

@@ -94,14 +94,14 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
         return [], 0
     try:
         items = msgspec.json.decode(raw, type=list[msgspec.Raw])
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:
         raise WeatherError(f"aviationweather: malformed body: {err}") from err
     observations: dict[tuple[str, int], tuple[Observation, str]] = {}
     skipped = 0
     for item in items:
         try:
             record = _RECORD(item)
-        except msgspec.DecodeError as err:
+        except (msgspec.DecodeError, RecursionError) as err:
             logger.info("aviationweather: record skipped: %s", err)
             skipped += 1
             continue
@@ -123,9 +123,13 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
 def _observation(record: _MetarRecord) -> Observation | None:
     if record.temp is None or not record.icao_id.strip():
         return None  # sensor out ("//"), or a NIL report: AWC sends null
+    try:
+        observed = dt.datetime.fromtimestamp(record.obs_time, dt.UTC)
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: skip the report
+        return None
     return observation_from_report(
         record.icao_id.strip().upper(),
-        dt.datetime.fromtimestamp(record.obs_time, dt.UTC),
+        observed,
         record.raw_ob,
         kind=record.metar_type,
         temp_c=record.temp,

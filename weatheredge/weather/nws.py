@@ -93,14 +93,14 @@ def decode_nws_observations(raw: bytes, icao: str) -> tuple[list[Observation], i
     """
     try:
         collection = msgspec.json.decode(raw, type=_Collection)
-    except msgspec.DecodeError as err:  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, RecursionError) as err:  # RecursionError: hostile nesting
         raise WeatherError(f"nws: malformed body: {err}") from err
     out: dict[dt.datetime, Observation] = {}
     skipped = 0
     for item in collection.features:
         try:
             obs = _observation(_FEATURE(item).properties, icao)
-        except msgspec.DecodeError as err:
+        except (msgspec.DecodeError, RecursionError) as err:
             logger.info("nws: %s: feature skipped: %s", icao, err)
             obs = None
         if obs is None:
