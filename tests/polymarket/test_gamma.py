@@ -123,6 +123,23 @@ async def test_v2_markets_trade_by_position_ids(
         assert [market.yes_token, market.no_token] == served["positionIds"]
 
 
+async def test_v2_position_ids_sent_as_a_json_string_are_read_too(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    good, bad = make_event(version="v2"), make_event("London", version="v2", event_id="250001")
+    ids = [m["positionIds"] for m in good["markets"]]
+    for market in good["markets"] + bad["markets"]:
+        market["positionIds"] = json.dumps(market["positionIds"])
+    bad["markets"][-1]["positionIds"] = "not json"
+    venue_server.venue.add_event(good)
+    venue_server.venue.add_event(bad)
+    discovery = await discover(venue_server, session)
+    (event,) = discovery.events
+    assert sorted([m.yes_token, m.no_token] for m in event.markets) == sorted(ids)
+    ((slug, reason),) = discovery.rejected
+    assert slug == bad["slug"] and "positionIds not a string list" in reason
+
+
 async def test_lowest_temperature_celsius_event(
     venue_server: VenueServer, session: aiohttp.ClientSession
 ) -> None:
@@ -370,3 +387,21 @@ async def test_an_event_reusing_an_id_across_its_own_markets_is_rejected(
         "market_id": "market 77 used twice within the event",
     }
     assert expected[shared] in reason
+
+
+async def test_weather_fee_type_without_schedule_uses_the_published_rate(
+    venue_server: VenueServer, session: aiohttp.ClientSession
+) -> None:
+    # weather.md §1.1's Gamma example carries feeType/feesEnabled but no feeSchedule.
+    bare, other = make_event(), make_event("London", event_id="250001")
+    for market in bare["markets"] + other["markets"]:
+        del market["feeSchedule"]
+    bare["markets"][0]["feesEnabled"] = False
+    other["markets"][0]["feeType"] = "other_fees"
+    venue_server.venue.add_event(bare)
+    venue_server.venue.add_event(other)
+    discovery = await discover(venue_server, session)
+    (event,) = discovery.events
+    assert [m.fee_rate for m in event.markets[:2]] == [0.0, 0.05]
+    ((slug, reason),) = discovery.rejected
+    assert slug == other["slug"] and "no feeSchedule.rate" in reason

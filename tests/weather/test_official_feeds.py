@@ -81,8 +81,10 @@ def test_cwa_missing_value_is_skipped_and_counted() -> None:
     )
     observations, skipped = decode_cwa(body)
     assert [(o.icao, o.temp_c) for o in observations] == [("466940", 17.2)] and skipped == 1
+    # A station of the wrong shape is skipped and counted; the body's other stations are read.
+    assert decode_cwa(b'{"success":"true","records":{"Station":[{"StationId":1}]}}') == ([], 1)
     with pytest.raises(WeatherError, match="malformed"):
-        decode_cwa(b'{"success":"true","records":{"Station":[{"StationId":1}]}}')
+        decode_cwa(b'{"success":"true","records":{"Station":{"StationId":"466920"}}}')
 
 
 async def test_nws_relays_the_same_report_as_aviationweather(

@@ -51,6 +51,8 @@ MAX_PAGE_LIMIT = 100  # the venue never returns more per page
 MAX_PAGES = 200  # 20,000 events: far beyond the temperature universe, so more means a loop
 MAX_REASON_CHARS = 240  # a hostile label may be kilobytes long; /status shows the reason
 _OUTCOMES = ["Yes", "No"]
+WEATHER_FEE_TYPE = "weather_fees"
+WEATHER_FEE_RATE = "0.05"  # fee = shares * 0.05 * p * (1 - p), docs.polymarket.com/trading/fees
 _SLUG_DATE = re.compile(r"-on-([a-z]+)-(\d{1,2})-(\d{4})(?:-|$)")
 _TITLE_DATE = re.compile(r"\bon\s+([A-Za-z]+)\s+(\d{1,2})\??\s*$")
 _MONTH_NAMES = (
@@ -341,6 +343,11 @@ def _token_ids(market: GammaMarket, name: str) -> tuple[str, str]:
         raise Rejected(f"market {name}: outcomes {outcomes!r} are not ['Yes', 'No']")
     if market.version == "v2":
         ids = market.position_ids or []
+        if isinstance(ids, str):
+            try:
+                ids = decode_json_string_list(ids)
+            except msgspec.DecodeError as err:
+                raise Rejected(f"market {name}: positionIds not a string list") from err
     elif market.clob_token_ids:
         try:
             ids = decode_json_string_list(market.clob_token_ids)
@@ -370,6 +377,10 @@ def _fee_rate(market: GammaMarket, name: str) -> float:
     if not market.fees_enabled:
         return 0.0
     rate = market.fee_schedule.rate if market.fee_schedule else None
+    if rate is None and market.fee_type == WEATHER_FEE_TYPE:
+        # Records without a feeSchedule exist (weather.md §1.1 shows one); the weather fee
+        # type has one published rate (§1.7), so the bucket stays priced at it.
+        rate = WEATHER_FEE_RATE
     if rate is None:
         raise Rejected(f"market {name}: fees enabled but no feeSchedule.rate")
     try:

@@ -400,7 +400,8 @@ class GammaMarket(msgspec.Struct, frozen=True, rename="camel"):
     outcome_prices: str | None = None  # JSON-encoded string
     clob_token_ids: str | None = None  # JSON-encoded string of two decimal ids (v1)
     version: str | None = None  # "v1" | "v2"
-    position_ids: list[str] | None = None  # real array (v2)
+    # A real array (v2) as documented; a JSON-encoded string like clobTokenIds is read too.
+    position_ids: list[str] | str | None = None
     active: bool | None = None
     closed: bool | None = None
     archived: bool | None = None

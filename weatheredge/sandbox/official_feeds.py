@@ -3,11 +3,14 @@
 * ``GET /stations/{ICAO}/observations?start=`` - the NWS API (weather.md §2.4): the same
   reports the METAR endpoint serves, as GeoJSON features, visible ``nws_delay`` after
   aviationweather received them (negative: NWS has them first). US stations (K/P/TJ) only,
-  else 404; a request without ``User-Agent`` gets 403, as live.
+  else 404; a request without ``User-Agent`` gets 403, a ``start`` that is not an ISO time
+  with an offset 400, as live. As live, ``rawMessage`` has no ``SPECI`` word (specials are
+  not marked) and ``temperature.value`` carries float noise.
 * ``GET /weatherAPI/hko_data/regional-weather/latest_1min_temperature.csv`` - Hong Kong
   Observatory open data: the latest one-decimal reading per station, HKT ``YYYYMMDDHHMM``.
-* ``GET /api/v1/rest/datastore/O-A0003-001?Authorization=&StationId=`` - Taiwan CWA open data:
-  401 without a key, ``-99`` for a missing value.
+* ``GET /api/v1/rest/datastore/O-A0003-001?Authorization=&StationId=`` - Taiwan CWA open data
+  (key as query parameter or header): 401 without a key, ``-99`` for a missing value, the local
+  day's high and low so far (``DailyExtreme``) with the time they occurred.
 
 Readings a scenario did not script are synthesised from the same seeded climatology the
 forecast endpoints serve (a diurnal curve between the day's min and max), so a default run
@@ -60,6 +63,19 @@ class OfficialFeeds:
         at = now.replace(second=0, microsecond=0)
         return at, synthetic_reading(code, at, daily)
 
+    def day_readings(
+        self, code: str, now: dt.datetime, daily: Daily, zone: dt.tzinfo
+    ) -> list[tuple[dt.datetime, float]]:
+        """Readings of ``now``'s local day up to now (scripted, plus the latest), with values."""
+        start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
+        out = [
+            (at, t) for at, t in self.readings.get(code, []) if start <= at <= now and t is not None
+        ]
+        at, temp = self.latest(code, now, daily)
+        if temp is not None and (at, temp) not in out:
+            out.append((at, temp))
+        return out
+
 
 def synthetic_reading(code: str, at: dt.datetime, daily: Daily) -> float | None:
     """A plausible reading: cosine between the day's min (~05:30) and max (~14:30) local."""
@@ -108,10 +124,15 @@ async def _nws(request: web.Request) -> web.Response:
     if not icao.startswith(("K", "P", "TJ")):
         return _problem(404, f"Not Found: station {icao}")
     now = app[CLOCK]().astimezone(dt.UTC)
-    try:
-        start = dt.datetime.fromisoformat(request.query.get("start", "")).astimezone(dt.UTC)
-    except ValueError:
-        start = now - dt.timedelta(days=7)
+    start = now - dt.timedelta(days=7)
+    if "start" in request.query:
+        try:
+            start = dt.datetime.fromisoformat(request.query["start"])
+        except ValueError:
+            start = None  # type: ignore[assignment]
+        if start is None or start.tzinfo is None:
+            return _problem(400, "Bad Request: start must be an ISO 8601 time with an offset")
+        start = start.astimezone(dt.UTC)
     feeds = app[FEEDS]
     hours = max((now - start).total_seconds() / 3600, 0.0) + 1
     features = []
@@ -132,6 +153,10 @@ def _feature(
     icao: str, observed: dt.datetime, record: dict[str, Any], override: float | None
 ) -> dict[str, Any]:
     raw, temp = record["rawOb"], record["temp"]
+    # As live: the text carries no METAR/SPECI type word, and the value float noise.
+    raw = raw.removeprefix("SPECI ").removeprefix("METAR ")
+    if temp is not None:
+        temp += 2.3e-14
     if override is not None:  # a disagreeing relay: its own value, its own T-group
         temp = override
         tenths = round(abs(override) * 10)
@@ -172,7 +197,9 @@ async def _hko(request: web.Request) -> web.Response:
 
 async def _cwa(request: web.Request) -> web.Response:
     app, query = request.app, request.query
-    key, wanted = query.get("Authorization", ""), app[FEEDS].cwa_key
+    # CWA's swagger takes the key as the ``Authorization`` query parameter or header.
+    key = query.get("Authorization") or request.headers.get("Authorization", "")
+    wanted = app[FEEDS].cwa_key
     if not key or (wanted is not None and key != wanted):
         return web.json_response({"message": "Unauthorized"}, status=401)
     ids = [i for i in query.get("StationId", "").split(",") if i] or list(CWA_NAMES)
@@ -182,6 +209,7 @@ async def _cwa(request: web.Request) -> web.Response:
         if code not in CWA_NAMES:
             continue
         at, temp = app[FEEDS].latest(code, now, app[DAILY])
+        day = app[FEEDS].day_readings(code, now, app[DAILY], HKT)
         stations.append(
             {
                 "StationName": CWA_NAMES[code],
@@ -191,6 +219,10 @@ async def _cwa(request: web.Request) -> web.Response:
                     "Weather": "晴",
                     "AirTemperature": -99 if temp is None else temp,
                     "RelativeHumidity": 70,
+                    "DailyExtreme": {
+                        "DailyHigh": _cwa_extreme(max(day, key=lambda r: r[1], default=None)),
+                        "DailyLow": _cwa_extreme(min(day, key=lambda r: r[1], default=None)),
+                    },
                 },
             }
         )
@@ -200,3 +232,11 @@ async def _cwa(request: web.Request) -> web.Response:
         "records": {"Station": stations},
     }
     return web.json_response(body)
+
+
+def _cwa_extreme(reading: tuple[dt.datetime, float] | None) -> dict[str, Any]:
+    if reading is None:  # no reading yet today: CWA's missing value, no time
+        return {"TemperatureInfo": {"AirTemperature": -99}}
+    at, temp = reading
+    occurred = {"DateTime": at.astimezone(HKT).isoformat()}
+    return {"TemperatureInfo": {"AirTemperature": temp, "Occurred_at": occurred}}

@@ -11,6 +11,11 @@ Quirks and limits:
   counted. What the settling rules need (type, SLP, COR, AUTO, body vs T-group) is read from
   ``rawOb`` by :func:`weatheredge.model.metar_text.parse_report`.
 * ``obsTime`` is unix seconds (UTC); ``receiptTime`` is when AWC had it, which can lag by minutes.
+  ``receiptTime``/``reportTime`` come as ``"2025-06-19 20:56:35"`` in older captures and as
+  ISO ``"2025-12-03T14:00:00.000Z"`` in newer ones; neither is needed to read a report.
+* ``rawOb`` may carry the ``METAR``/``SPECI`` prefix (newer captures) or not; ``wdir`` can be
+  ``"VRB"`` and ``visib`` ``"10+"`` or a number: fields we do not read are never typed.
+* One record that does not match the documented types is skipped and counted, not the body.
 * ``maxT``/``maxT24`` (6-/24-hour extremes) are ignored on purpose: Polymarket settles on the
   reported hourly/SPECI values, and those groups can exceed them.
 * Public endpoint, no key, rate-limited: batch stations into one ``ids=`` request.
@@ -48,6 +53,10 @@ class _MetarRecord(msgspec.Struct, rename="camel"):
     temp: float | None = None
     metar_type: str | None = None
     raw_ob: str = ""
+    receipt_time: str | None = None  # one format per response, so text order is time order
+
+
+_RECORD = msgspec.json.Decoder(_MetarRecord).decode
 
 
 async def fetch_metars(
@@ -76,32 +85,51 @@ async def fetch_metars(
 
 
 def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
-    """``(observations, reports skipped for a null temperature)`` from a JSON body."""
+    """``(observations, reports skipped)`` from a JSON body.
+
+    A report is skipped (and counted) for a null temperature, a NIL text, or a record whose
+    fields do not have the documented types; the other reports of the body are still read.
+    """
     if not raw.strip():
         return [], 0
     try:
-        records = msgspec.json.decode(raw, type=list[_MetarRecord])
-    except msgspec.DecodeError as err:
+        items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+    except (msgspec.DecodeError, RecursionError) as err:
         raise WeatherError(f"aviationweather: malformed body: {err}") from err
-    observations: dict[tuple[str, int], Observation] = {}
+    observations: dict[tuple[str, int], tuple[Observation, str]] = {}
     skipped = 0
-    for record in records:
+    for item in items:
+        try:
+            record = _RECORD(item)
+        except (msgspec.DecodeError, RecursionError) as err:
+            logger.info("aviationweather: record skipped: %s", err)
+            skipped += 1
+            continue
         obs = _observation(record)
         if obs is None:
             skipped += 1
         else:
-            # AWC can list a report twice (e.g. on a correction); keep one per station and time.
-            observations[(record.icao_id, record.obs_time)] = obs
-    ordered = sorted(observations.values(), key=lambda o: (o.icao, o.observed_at))
+            # AWC can list a report twice (the original and its COR, in no promised order):
+            # keep one per station and time, the correction, else the one received last.
+            key = (obs.icao, record.obs_time)
+            rank = f"{int(bool(obs.cor))}{record.receipt_time or ''}"
+            kept = observations.get(key)
+            if kept is None or rank >= kept[1]:
+                observations[key] = (obs, rank)
+    ordered = sorted((o for o, _ in observations.values()), key=lambda o: (o.icao, o.observed_at))
     return ordered, skipped
 
 
 def _observation(record: _MetarRecord) -> Observation | None:
-    if record.temp is None:
+    if record.temp is None or not record.icao_id.strip():
         return None  # sensor out ("//"), or a NIL report: AWC sends null
+    try:
+        observed = dt.datetime.fromtimestamp(record.obs_time, dt.UTC)
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: skip the report
+        return None
     return observation_from_report(
-        record.icao_id,
-        dt.datetime.fromtimestamp(record.obs_time, dt.UTC),
+        record.icao_id.strip().upper(),
+        observed,
         record.raw_ob,
         kind=record.metar_type,
         temp_c=record.temp,

@@ -10,11 +10,16 @@ Quirks and limits:
 * One station per request (no multi-station call): ask it only for the stations that need it.
 * US stations only (K…, P…); elsewhere the API answers 404.
 * A ``User-Agent`` naming the application and a contact is required (403 without).
-* ``temperature.value`` is °C, ``null`` when the sensor was out; it can be the whole-degree
-  body value even when the remarks carry tenths, so the T-group in ``rawMessage`` wins, exactly
-  as for aviationweather.
+* ``temperature.value`` is °C (``unitCode`` ``wmoUnit:degC``; older captures ``unit:degC``),
+  ``null`` when the sensor was out, and carries float noise (``15.600000000000023``); it can be
+  the whole-degree body value even when the remarks carry tenths, so the text is read exactly
+  as for aviationweather: the T-group, else the body, else ``value``. ``qualityControl``
+  (``V``/``C``/``S``/``Z``, older ``qc:V``) is not needed once the text is read.
 * ``rawMessage`` can be empty for non-METAR platforms; such features are skipped and counted.
-* Specials are not marked; a report is a SPECI only when its text says so.
+* Specials are not marked: ``rawMessage`` has no ``SPECI`` prefix, so a special relayed here
+  reads as a routine report without sea-level pressure, which the hourly-view rule treats as
+  uncertain (never dead-making) until aviationweather's copy, typed SPECI, replaces it.
+* ``start`` is sent as ``YYYY-MM-DDTHH:MM:SSZ``.
 """
 
 from __future__ import annotations
@@ -25,8 +30,7 @@ import logging
 import aiohttp
 import msgspec
 
-from weatheredge.model.metar_text import parse_t_group
-from weatheredge.model.observations import Observation
+from weatheredge.model.observations import Observation, observation_from_report
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -40,8 +44,8 @@ class _Quantity(msgspec.Struct, rename="camel"):
 
 class _Properties(msgspec.Struct, rename="camel"):
     timestamp: dt.datetime
-    raw_message: str = ""
-    temperature: _Quantity = msgspec.field(default_factory=_Quantity)
+    raw_message: str | None = ""
+    temperature: _Quantity | None = None
 
 
 class _Feature(msgspec.Struct):
@@ -49,7 +53,10 @@ class _Feature(msgspec.Struct):
 
 
 class _Collection(msgspec.Struct):
-    features: list[_Feature] = []
+    features: list[msgspec.Raw] = []
+
+
+_FEATURE = msgspec.json.Decoder(_Feature).decode
 
 
 async def fetch_nws_observations(
@@ -66,7 +73,8 @@ async def fetch_nws_observations(
     """
     code = icao.strip().upper()
     url = f"{base_url.rstrip('/')}/stations/{code}/observations"
-    params = {"start": start.astimezone(dt.UTC).isoformat(timespec="seconds")}
+    # "Z", not "+00:00": a "+" left unescaped in a query string reads as a space.
+    params = {"start": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     headers = {"User-Agent": user_agent, "Accept": "application/geo+json"}
     status, raw = await get_bytes(session, url, params, "nws", headers=headers)
     if status != 200:
@@ -78,15 +86,23 @@ async def fetch_nws_observations(
 
 
 def decode_nws_observations(raw: bytes, icao: str) -> tuple[list[Observation], int]:
-    """``(observations, features skipped)`` from one station's observations body."""
+    """``(observations, features skipped)`` from one station's observations body.
+
+    A feature is skipped (and counted) when it has no report text, no temperature, a naive
+    timestamp or fields of the wrong type; the other features are still read.
+    """
     try:
         collection = msgspec.json.decode(raw, type=_Collection)
-    except msgspec.DecodeError as err:  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, RecursionError) as err:  # RecursionError: hostile nesting
         raise WeatherError(f"nws: malformed body: {err}") from err
     out: dict[dt.datetime, Observation] = {}
     skipped = 0
-    for feature in collection.features:
-        obs = _observation(feature.properties, icao)
+    for item in collection.features:
+        try:
+            obs = _observation(_FEATURE(item).properties, icao)
+        except (msgspec.DecodeError, RecursionError) as err:
+            logger.info("nws: %s: feature skipped: %s", icao, err)
+            obs = None
         if obs is None:
             skipped += 1
         else:
@@ -95,22 +111,12 @@ def decode_nws_observations(raw: bytes, icao: str) -> tuple[list[Observation], i
 
 
 def _observation(props: _Properties, icao: str) -> Observation | None:
-    text = props.raw_message.strip()
+    text = (props.raw_message or "").strip()
     if props.timestamp.tzinfo is None or not text:
         return None
-    tenths = parse_t_group(text)
-    value = props.temperature.value
-    if tenths is not None:
-        temp_c = tenths
-    elif value is not None and props.temperature.unit_code.endswith("degC"):
-        temp_c = float(value)
-    else:
-        return None
-    return Observation(
-        icao=icao,
-        observed_at=props.timestamp.astimezone(dt.UTC),
-        temp_c=temp_c,
-        tenths=tenths is not None,
-        kind="SPECI" if text.startswith("SPECI") else "METAR",
-        raw=text,
-    )
+    quantity = props.temperature
+    value = None
+    if quantity is not None and quantity.value is not None and quantity.unit_code.endswith("degC"):
+        value = quantity.value
+    # The same reading of the text as for aviationweather: T-group, else body, else the value.
+    return observation_from_report(icao, props.timestamp.astimezone(dt.UTC), text, temp_c=value)
