@@ -20,6 +20,7 @@ EPILOG = """examples:
   weatheredge check-config -c config.yaml  validate the config; exit 2 naming every bad key
   weatheredge demo --duration 30          the whole loop against the built-in offline sandbox
   weatheredge sandbox                     only the simulated servers, printing their URLs
+  weatheredge demo --record tape/         the same, keeping its tape (weatheredge tape info tape/)
   weatheredge edges --db weatheredge.db   the latest edge episodes (add --json for tools)
   weatheredge calibration --plot rel.png  Brier/log loss of ours vs the market; reliability plot
   weatheredge status                      ask the running daemon how it is doing
@@ -150,7 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return cmd_paper_demo(args)
 
     setup_logging(None, args.log_level)
-    return asyncio.run(run_demo(duration=args.duration, db_path=args.db))
+    return asyncio.run(run_demo(duration=args.duration, db_path=args.db, record=args.record))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="SQLite file (default: a temporary file)")
     p.add_argument("--mode", choices=["dry_run", "paper"], default="dry_run",
                    help="paper: trade the sandbox day on paper and print its PnL")  # fmt: skip
+    p.add_argument("--record", metavar="DIR", help="keep the run's tape in DIR (docs/tape.md)")
     p = add("sandbox", cmd_sandbox, "run only the simulated venue and weather servers")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="first port (default: any free)")
@@ -346,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     from weatheredge.trading.cli import add_commands as trading_commands
 
     trading_commands(add)  # arm, disarm, halt, resume, trades, pnl (issue 5)
+    from weatheredge.tape.cli import add_commands as tape_commands
+
+    tape_commands(add)  # tape info, repair, synth (issue 9)
     return parser
 
 

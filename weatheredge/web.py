@@ -25,6 +25,9 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def metrics(request: web.Request) -> web.Response:
         stream = request.app[key].stream
         text = stream.metrics_text() if stream is not None else ""
+        tape = getattr(request.app[key], "tape", None)
+        if tape is not None:
+            text += tape.metrics_text()
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -113,6 +116,7 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "store": daemon.store.stats() if daemon.store is not None else {},
         "notify": _notify_status(daemon.notifier),
         "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
+        "tape": tape.status() if (tape := getattr(daemon, "tape", None)) else {"enabled": False},
         "healthy": not health_problems(daemon),
     }
 

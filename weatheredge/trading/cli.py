@@ -175,7 +175,8 @@ def cmd_paper_demo(args: argparse.Namespace) -> int:
     from weatheredge.trading.demo import run_paper_demo
 
     setup_logging(None, args.log_level)
-    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
+    record = getattr(args, "record", None)
+    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db, record=record))
 
 
 def add_commands(add: AddFn) -> None:

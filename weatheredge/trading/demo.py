@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weatheredge.sandbox.demo import sandbox_run, summary
+from weatheredge.sandbox.demo import record_yaml, sandbox_run, summary
 
 PAPER = """\
 mode: paper
@@ -13,10 +13,11 @@ trading:
 """
 
 
-async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
+async def run_paper_demo(*, duration: float, db_path: str | None, record: str | None = None) -> int:
     from weatheredge.trading.cli import format_pnl, trades_rows
 
-    async with sandbox_run(duration=duration, db_path=db_path, extra=PAPER, label="paper") as (
+    extra = PAPER + record_yaml(record)
+    async with sandbox_run(duration=duration, db_path=db_path, extra=extra, label="paper") as (
         db_path,
         daemon,
         sandbox,

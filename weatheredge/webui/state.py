@@ -211,6 +211,7 @@ class StateBuilder:
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
+            "tape": base["tape"],
         }
 
     def _ordered(self, engine: Any) -> list[Any]:

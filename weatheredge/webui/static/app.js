@@ -183,8 +183,12 @@ function kv(dl, pairs) {
   dl.replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-function renderFeed(feed, latency) {
+function renderFeed(feed, latency, tape) {
+  const taped = tape && tape.enabled
+    ? `${fmt.num(tape.recorded)} recorded, ${fmt.num(tape.dropped)} dropped`
+    : "off";
   kv($("feed-summary"), [
+    ["tape", taped],
     ["mode", feed.mode || "–"],
     ["messages/s", fmt.num(feed.messages_per_s, 1)],
     ["books synced", `${feed.books_synced} / ${feed.tokens}`],
@@ -232,7 +236,7 @@ function render(doc) {
   renderEvents(doc.events);
   renderPager(doc);
   renderTrading(doc.trading);
-  renderFeed(doc.feed, doc.latency);
+  renderFeed(doc.feed, doc.latency, doc.tape);
   renderJobs(doc.jobs);
   const updated = $("updated");
   updated.textContent = `updated ${fmt.time(doc.now)}`;
