@@ -15,11 +15,12 @@ __all__ = ["Recorder", "open_recorder", "tape_dir"]
 
 
 def tape_dir(settings: Any, config_path: Path | None) -> Path:
-    """``tape.dir``, relative to the config file's directory (the working directory without)."""
+    """``tape.dir``, relative to the config file's directory (without a file: the database's)."""
     path = Path(settings.tape.dir).expanduser()
-    if not path.is_absolute() and config_path is not None:
-        path = Path(config_path).resolve().parent / path
-    return path
+    if path.is_absolute():
+        return path
+    base = Path(config_path).resolve().parent if config_path else Path(settings.database).parent
+    return base / path
 
 
 def open_recorder(settings: Any, config_path: Path | None) -> Recorder | None:
