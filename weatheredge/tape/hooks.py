@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aiohttp
@@ -17,14 +17,15 @@ import aiohttp
 from weatheredge.tape.records import scrub_url
 
 Record = Callable[..., None]
+Sources = Sequence[tuple[str, str]]  # (base URL, source name); two may share a base URL
 
 
-def source_of(url: str, sources: Mapping[str, str]) -> str:
+def source_of(url: str, sources: Sources) -> str:
     """The name of the longest configured base URL ``url`` starts with, else its host.
 
     Gamma and the CLOB may share a base URL (the sandbox serves both): then the path decides."""
     best, names = -1, []
-    for base, label in sources.items():
+    for base, label in sources:
         if base and url.startswith(base):
             if len(base) > best:
                 best, names = len(base), [label]
@@ -39,7 +40,7 @@ def source_of(url: str, sources: Mapping[str, str]) -> str:
 
 
 def response_class(
-    record: Record, sources: Mapping[str, str], secrets: Iterable[str] = ()
+    record: Record, sources: Sources, secrets: Iterable[str] = ()
 ) -> type[aiohttp.ClientResponse]:
     """A response class that tapes every body read through it (on the loop: only queued)."""
     hidden = tuple(secrets)
@@ -67,16 +68,16 @@ def response_class(
     return TapedResponse
 
 
-def settings_sources(settings: Any) -> dict[str, str]:
-    """Base URL -> source name for every HTTP service in the settings."""
+def settings_sources(settings: Any) -> Sources:
+    """(base URL, source name) for every HTTP service in the settings."""
     pm, w = settings.polymarket, settings.weather
-    return {
-        pm.gamma_url: "gamma",
-        pm.clob_url: "clob",
-        w.ensemble_url: "open-meteo-ensemble",
-        w.forecast_url: "open-meteo-forecast",
-        w.metar_url: "aviationweather",
-        w.nws_url: "nws",
-        w.hko_url.split("?")[0]: "hko",
-        w.cwa_url.split("?")[0]: "cwa",
-    }
+    return (
+        (pm.gamma_url, "gamma"),
+        (pm.clob_url, "clob"),
+        (w.ensemble_url, "open-meteo-ensemble"),
+        (w.forecast_url, "open-meteo-forecast"),
+        (w.metar_url, "aviationweather"),
+        (w.nws_url, "nws"),
+        (w.hko_url.split("?")[0], "hko"),
+        (w.cwa_url.split("?")[0], "cwa"),
+    )
