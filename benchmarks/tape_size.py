@@ -25,6 +25,7 @@ import msgspec
 import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from weatheredge.sandbox.synth_tape import _markets, _price_change, synthesize
 from weatheredge.tape import Recorder
@@ -39,6 +40,32 @@ def hot_path(n: int = 1_000_000) -> float:
     for i in range(n):
         record(0, 1, frame, i)
     return (time.perf_counter_ns() - start) / n
+
+
+def with_engine(n: int = 100_000) -> tuple[float, float]:
+    """Engine.on_frame frames/s on the feed benchmark's traffic, without and with the tape."""
+    import feed_throughput as ft
+
+    dump, texts = ft.build_traffic(n)
+    rates = []
+    for taped in (False, True):
+        engine, _signals = ft.make_engine()
+        on_frame = engine.on_frame
+        if taped:
+            rec = Recorder(tempfile.mkdtemp(), queue_size=2 * n)
+            inner = on_frame
+
+            def on_frame(raw: str, recv_ns: int, inner=inner, frame=rec.frame) -> None:
+                frame(0, 1, raw, recv_ns)
+                inner(raw, recv_ns)
+
+        for text in dump:
+            on_frame(text, time.perf_counter_ns())
+        start = time.perf_counter()
+        for text in texts:
+            on_frame(text, time.perf_counter_ns())
+        rates.append(n / (time.perf_counter() - start))
+    return rates[0], rates[1]
 
 
 def writer(n: int = 300_000) -> tuple[float, float]:
@@ -79,6 +106,11 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=1.0)
     args = parser.parse_args()
     print(f"record() on the event loop: {hot_path():.0f} ns per frame (queue append only)")
+    bare, taped = with_engine()
+    print(
+        f"Engine.on_frame: {bare:,.0f} frames/s; with the tape's frame() first: {taped:,.0f} "
+        f"frames/s ({100 * (bare - taped) / bare:.1f} % slower)"
+    )
     rate, per = writer()
     print(f"writer thread: {rate:,.0f} frames/s encoded+compressed+written, {per:.0f} B/frame")
     for fps in args.rates:

@@ -47,11 +47,15 @@ async def run_demo(*, duration: float, db_path: str | None, record: str | None =
         sandbox,
     ):
         print(summary(db, daemon, sandbox))
+    print_tape(record)
+    return 0
+
+
+def print_tape(record: str | None) -> None:
     if record:
         from weatheredge.tape.info import render, scan
 
         print(f"\n== tape {record} ==\n{render(scan(record))}")
-    return 0
 
 
 def record_yaml(record: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weatheredge.sandbox.demo import record_yaml, sandbox_run, summary
+from weatheredge.sandbox.demo import print_tape, record_yaml, sandbox_run, summary
 
 PAPER = """\
 mode: paper
@@ -36,4 +36,5 @@ async def run_paper_demo(*, duration: float, db_path: str | None, record: str | 
         if trading is not None:
             status = trading.status()
             print(f"unrealised at the bid: {status['unrealized_pnl']}")
+    print_tape(record)
     return 0
