@@ -36,7 +36,7 @@ from weatheredge.notify import Notifier
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
 from weatheredge.tape import open_recorder
-from weatheredge.tape.hooks import response_class, settings_sources
+from weatheredge.tape.hooks import failure_trace, response_class, settings_sources
 
 logger = logging.getLogger(__name__)
 
@@ -165,12 +165,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = daemon.settings
     timeout = aiohttp.ClientTimeout(total=30, connect=10)
     daemon.tape = await asyncio.to_thread(open_recorder, settings, daemon.loaded.path)
-    responses = aiohttp.ClientResponse
+    responses, traces = aiohttp.ClientResponse, []
     if daemon.tape is not None:  # every body read through the session goes on the tape
-        responses = response_class(
-            daemon.tape.record, settings_sources(settings), daemon.loaded.secrets
-        )
-    async with aiohttp.ClientSession(timeout=timeout, response_class=responses) as session:
+        sources, secrets = settings_sources(settings), daemon.loaded.secrets
+        responses = response_class(daemon.tape.record, sources, secrets)
+        traces.append(failure_trace(daemon.tape.record, sources, secrets))
+    async with aiohttp.ClientSession(
+        timeout=timeout, response_class=responses, trace_configs=traces
+    ) as session:
         daemon.store = Store.open(settings.database)
         daemon.notifier = Notifier(
             settings.notify.urls, store=daemon.store.submit, retries=settings.notify.retries

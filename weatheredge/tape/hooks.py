@@ -68,6 +68,32 @@ def response_class(
     return TapedResponse
 
 
+def failure_trace(
+    record: Record, sources: Sources, secrets: Iterable[str] = ()
+) -> aiohttp.TraceConfig:
+    """Tapes requests that never produced a body (timeouts, refused connections): a replay
+    must see that the daemon asked and got nothing."""
+    hidden = tuple(secrets)
+    trace = aiohttp.TraceConfig()
+
+    async def failed(_session: Any, _ctx: Any, params: aiohttp.TraceRequestExceptionParams) -> None:
+        url = str(params.url)
+        error = type(params.exception).__name__
+        record(
+            "http",
+            {
+                "source": source_of(url, sources),
+                "method": params.method,
+                "url": scrub_url(url, hidden),
+                "status": None,
+                "error": error,
+            },
+        )
+
+    trace.on_request_exception.append(failed)
+    return trace
+
+
 def settings_sources(settings: Any) -> Sources:
     """(base URL, source name) for every HTTP service in the settings."""
     pm, w = settings.polymarket, settings.weather
