@@ -174,7 +174,7 @@ class TapeSettings(_Section):
     dir: str = "tape"  # relative paths resolve against the config file's directory
     keep_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     max_disk_mb: Annotated[float, msgspec.Meta(gt=0)] = 20000.0  # oldest segments go first
-    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 1_000_000  # full: records are dropped
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 100_000  # full: records are dropped
 
 
 class JobSettings(_Section):

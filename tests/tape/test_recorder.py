@@ -61,6 +61,24 @@ def test_record_never_blocks_and_counts_what_a_slow_writer_drops(tmp_path: Path)
     assert scan(tmp_path).dropped == 900
 
 
+def test_a_failing_disk_loses_records_as_counted_drops(tmp_path: Path) -> None:
+    (tmp_path / "2026-11-20").write_text("not a directory")  # the segment cannot be created
+    rec = Recorder(tmp_path)
+    for i in range(5):
+        rec.record_at(T0 + i, i, "frame", (0, 1, f"lost {i}"))
+    with pytest.raises(OSError):
+        rec.flush()
+    # What was taken for the failed write is lost and counted; the rest waits in the queue.
+    assert rec.dropped == 1 and rec.status()["queued"] == 4
+    (tmp_path / "2026-11-20").unlink()
+    rec.record_at(T0 + 10, 10, "frame", (0, 1, "kept"))
+    rec.flush()
+    records = list(read_tape(tmp_path))
+    assert [r.get("count") for r in records if r["kind"] == "tape_dropped"] == [1]
+    frames = [r["raw"] for r in records if r["kind"] == "frame"]
+    assert frames == ["lost 1", "lost 2", "lost 3", "lost 4", "kept"]
+
+
 def test_hourly_segments_in_utc_and_a_later_process_never_appends(tmp_path: Path) -> None:
     rec = Recorder(tmp_path)
     for i in range(4):  # 22:10, 23:10, 00:10 (next day), 01:10

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 import zstandard
 
+from weatheredge.ratelog import RateLimitedLog
 from weatheredge.tape.reader import repair_tail, segments
 from weatheredge.tape.records import encode
 
@@ -46,7 +47,7 @@ class Recorder:
         *,
         keep_days: float = 30,
         max_disk_mb: float = 20_000,
-        queue_size: int = 1_000_000,
+        queue_size: int = 100_000,
         flush_interval_s: float = FLUSH_INTERVAL_S,
         level: int = 3,
         meta: dict[str, Any] | None = None,
@@ -77,6 +78,7 @@ class Recorder:
         self.last_error = ""
         self.repaired: list[str] = []
         self._last_body: dict[tuple[Any, Any], bytes] = {}
+        self._log = RateLimitedLog(logger)  # a full disk fails every flush: one line per 30 s
 
     # ------------------------------------------------------------------ hot path
 
@@ -131,7 +133,7 @@ class Recorder:
             except Exception as err:  # a tape failure must not end the writer
                 self.write_errors += 1
                 self.last_error = f"{type(err).__name__}: {err}"
-                logger.warning("tape: write failed: %s", self.last_error)
+                self._log(type(err).__name__, "tape: write failed: %s", self.last_error)
                 self._close_file()
             if stopping:
                 self._close_file()
@@ -149,23 +151,31 @@ class Recorder:
             queue.appendleft(item)
         n = len(queue)
         lines: list[bytes] = []
+        popped = written = 0  # records taken from the queue / whose lines reached the file
         offset = time.time_ns() - time.perf_counter_ns()
-        for i in range(n):
-            wall, mono, kind, fields = queue.popleft()
-            if not wall:
-                wall = mono + offset
-            if i & 255 == 255:
-                time.sleep(0)  # let the event loop take the GIL between batches
-            if _hour_key(wall) != self._hour or self._file is None:
-                if lines:
-                    self._write(lines)
-                lines = [self._open(wall, mono)]
-            if kind == "http":
-                fields = self._dedup(fields)
-            lines.append(encode(wall, mono, kind, fields))
-        if lines:
-            self._write(lines)
-            self.recorded += n
+        try:
+            for i in range(n):
+                wall, mono, kind, fields = queue.popleft()
+                popped += 1
+                if not wall:
+                    wall = mono + offset
+                if i & 255 == 255:
+                    time.sleep(0)  # let the event loop take the GIL between batches
+                if _hour_key(wall) != self._hour or self._file is None:
+                    if lines:
+                        self._write(lines)
+                        written = popped - 1
+                    lines = [self._open(wall, mono)]
+                if kind == "http":
+                    fields = self._dedup(fields)
+                lines.append(encode(wall, mono, kind, fields))
+            if lines:
+                self._write(lines)
+                written = popped
+        finally:
+            self.dropped += popped - written  # a failed write loses them: counted as drops
+            self.recorded += written
+        if popped:
             self.flushes += 1
         self._retention()
         return n
