@@ -202,3 +202,19 @@ def test_tape_is_on_by_default_and_dir_is_relative_to_the_config(tmp_path: Path)
     assert tape_dir(loaded.settings, cfg) == (tmp_path / "etc" / "tape").resolve()
     db_only = parse_config(f"database: {tmp_path / 'x.db'}\n", env={}).settings
     assert tape_dir(db_only, None) == tmp_path / "tape"
+
+
+def test_synth_writes_a_multi_day_tape_of_many_cities(tmp_path: Path) -> None:
+    from weatheredge.sandbox.synth_tape import synthesize
+
+    # 7.2 hours from 21:00 UTC: across a day boundary, cheap enough for a test.
+    stats = synthesize(tmp_path, days=0.3, cities=2, frames_per_s=0.05, start="2026-11-01T21:00")
+    assert stats["tokens"] == 240 and stats["bytes_per_day"] > 0
+    info = scan(tmp_path)
+    assert info.segments == 8
+    assert {p.parent.name for p in segments(tmp_path)} == {"2026-11-01", "2026-11-02"}
+    assert info.counts["http gamma"] == 432  # a listing every minute
+    assert info.counts["http open-meteo-ensemble"] == 43 * 2 * 2  # every 10 min, city, extreme
+    assert info.counts["frame shard-0"] + info.counts["frame shard-1"] > 1000  # dumps + changes
+    assert [(b[0][:6], (b[2] - b[1]) // 10**9) for b in info.blind] == [("shard-", 5)]
+    assert len(info.sessions) == 1 and not info.gaps and not info.warnings

@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from weatheredge.sandbox.scenario import event_specs, gamma_event
 from weatheredge.sandbox.weather import metar_record
 from weatheredge.tape.writer import Recorder
@@ -155,10 +157,10 @@ class _World:
         for ev in events:
             for mk in ev["markets"]:  # prices move between pages (the pessimistic case)
                 p = round(self.rng.random(), 3)
-                mk["outcomePrices"] = json.dumps([str(p), str(round(1 - p, 3))])
+                mk["outcomePrices"] = f'["{p}", "{round(1 - p, 3)}"]'
         out: list[Item] = []
         for off in range(0, len(events), 100):
-            body = json.dumps(events[off : off + 100], separators=(",", ":")).encode()
+            body = msgspec.json.encode(events[off : off + 100])
             url = f"https://gamma-api.polymarket.com/events?tag_slug=weather&offset={off}"
             out.append((sec + 0.2, "http", _http("gamma", url, body)))
         return out

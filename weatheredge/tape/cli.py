@@ -71,6 +71,6 @@ def add_commands(add: AddFn) -> None:
     synth.add_argument("--days", type=float, default=1.0)
     synth.add_argument("--cities", type=int, default=30, help="30 cities = ~3,600 tokens")
     synth.add_argument("--rate", type=float, default=20.0, help="market frames per second")
-    synth.add_argument("--start", default="2026-11-01", help="first UTC day")
+    synth.add_argument("--start", default="2026-11-01", help="start, UTC (a day or an ISO time)")
     synth.add_argument("--seed", type=int, default=1)
     synth.set_defaults(func=cmd_synth)
