@@ -161,3 +161,40 @@ def test_demo_record_then_tape_info(tmp_path: Path) -> None:
         [*cmd, "tape", "info", str(tape), "--json"], capture_output=True, text=True, env=env
     )
     assert json.loads(as_json.stdout)["counts"]["frame shard-0"] > 0
+
+
+async def test_a_paper_trade_puts_its_intent_and_fill_on_the_tape(tmp_path: Path) -> None:
+    db = tmp_path / "paper.db"
+    box = Sandbox()
+    await box.start(play=False)
+    try:
+        nyc = box.quoted[0]
+        modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
+        yes, _ = nyc.tokens(modal)
+        paper = "mode: paper\ntrading: {take_profit: false, day_timezone: UTC}\n"
+        async with running_daemon(box, db, extra=paper) as (daemon, _base):
+            await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
+            await eventually(lambda: daemon.engine.books[yes].synced)
+            await daemon.trading.trader.ready()
+            box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
+            await eventually(lambda: daemon.tape.status()["recorded"] > 0 and _filled(tmp_path))
+    finally:
+        await box.stop()
+    records = list(read_tape(tmp_path / "tape"))
+    [intent] = [r["data"] for r in records if r["kind"] == "intent"]
+    [fill] = [r["data"]["fill"] for r in records if r["kind"] == "fill"]
+    assert (intent["token_id"], intent["side"], intent["price"]) == (yes, "BUY", "0.16")
+    assert fill["intent_key"] == intent["intent_key"] and fill["size"] == "20"
+    updates = [r["data"] for r in records if r["kind"] == "intent_update"]
+    assert {u["intent_key"] for u in updates} == {intent["intent_key"]}
+    opened = next(
+        r
+        for r in records
+        if r.get("type") == "EdgeOpened" and r["data"]["market"]["yes_token"] == yes
+    )
+    assert opened["data"]["side"] == "YES" and opened["data"]["price"] == "0.16"
+    assert opened["wall_ns"] <= next(r["wall_ns"] for r in records if r["kind"] == "intent")
+
+
+def _filled(tmp_path: Path) -> bool:
+    return any(r["kind"] == "fill" for r in read_tape(tmp_path / "tape", lambda _w: None))
