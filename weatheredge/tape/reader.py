@@ -35,47 +35,89 @@ def segments(path: str | Path) -> list[Path]:
     return sorted(found, key=_order)
 
 
+_MAGIC = b"\x28\xb5\x2f\xfd"
+_MAX_HEADER = 18
+
+
+def frame_spans(data: bytes) -> tuple[list[tuple[int, int]], str | None]:
+    """Byte spans of the complete zstd frames at the start of ``data``, and why the rest (if
+    any) is unreadable. Walks frame and block headers only: no decompression, no copies."""
+    spans: list[tuple[int, int]] = []
+    n, pos = len(data), 0
+    view = memoryview(data)
+    while pos < n:
+        head = view[pos : pos + _MAX_HEADER]
+        if bytes(head[:4]) != _MAGIC:
+            return spans, f"no zstd frame at byte {pos}"
+        try:
+            header = zstandard.frame_header_size(head)
+            checksum = zstandard.get_frame_parameters(head).has_checksum
+        except zstandard.ZstdError:
+            return spans, f"incomplete zstd frame at byte {pos} ({n - pos} bytes)"
+        p = pos + header
+        while True:  # blocks: 3-byte header = last flag, type, size
+            if p + 3 > n:
+                return spans, f"incomplete zstd frame at byte {pos} ({n - pos} bytes)"
+            block = int.from_bytes(view[p : p + 3], "little")
+            kind, size = (block >> 1) & 3, block >> 3
+            if kind == 3:
+                return spans, f"corrupt zstd block at byte {p}"
+            p += 3 + (1 if kind == 1 else size)
+            if block & 1:
+                break
+        p += 4 if checksum else 0
+        if p > n:
+            return spans, f"incomplete zstd frame at byte {pos} ({n - pos} bytes)"
+        spans.append((pos, p))
+        pos = p
+    return spans, None
+
+
 @dataclass
 class Frames:
-    """The complete zstd frames of one segment, and what was wrong at its end."""
+    """The decompressed frames of one segment, and what was wrong at its end."""
 
     chunks: list[bytes] = field(default_factory=list)
     good_bytes: int = 0  # length of the readable prefix
     torn: str | None = None  # why the rest was skipped
 
 
+def iter_frames(data: bytes, frames: Frames | None = None) -> Iterator[bytes]:
+    """Each complete frame decompressed, lazily; ``frames`` gets the torn-tail report."""
+    spans, torn = frame_spans(data)
+    dctx = zstandard.ZstdDecompressor()
+    view = memoryview(data)
+    for start, end in spans:
+        try:
+            chunk = dctx.decompressobj().decompress(view[start:end])
+        except zstandard.ZstdError as err:
+            torn = f"corrupt zstd frame at byte {start}: {err}"
+            break
+        if frames is not None:
+            frames.good_bytes = end
+        yield chunk
+    if frames is not None:
+        frames.torn = torn
+
+
 def split_frames(data: bytes) -> Frames:
     out = Frames()
-    dctx = zstandard.ZstdDecompressor()
-    rest = data
-    while rest:
-        obj = dctx.decompressobj()
-        try:
-            chunk = obj.decompress(rest)
-        except zstandard.ZstdError as err:
-            out.torn = f"corrupt zstd frame at byte {out.good_bytes}: {err}"
-            break
-        if not obj.eof:
-            out.torn = f"incomplete zstd frame at byte {out.good_bytes} ({len(rest)} bytes)"
-            break
-        out.chunks.append(chunk)
-        used = len(rest) - len(obj.unused_data)
-        out.good_bytes += used
-        rest = obj.unused_data
+    out.chunks = list(iter_frames(data, out))
     return out
 
 
 def repair_tail(path: Path) -> bool:
     """Truncate a torn last frame so the segment stays readable by any zstd reader."""
     try:
-        frames = split_frames(path.read_bytes())
+        spans, torn = frame_spans(path.read_bytes())
     except OSError:
         return False
-    if frames.torn is None:
+    if torn is None:
         return False
-    logger.warning("tape: %s: torn tail cut (%s)", path, frames.torn)
+    good = spans[-1][1] if spans else 0
+    logger.warning("tape: %s: torn tail cut (%s)", path, torn)
     with open(path, "r+b") as f:
-        f.truncate(frames.good_bytes)
+        f.truncate(good)
     return True
 
 
@@ -88,9 +130,9 @@ def _default_warn(message: str) -> None:
 
 def read_segment(path: Path, warn: Warn = _default_warn) -> Iterator[dict[str, Any]]:
     """Every record of one segment; a torn tail or a bad line is reported to ``warn``."""
-    frames = split_frames(path.read_bytes())
+    frames = Frames()
     decoder = msgspec.json.Decoder()
-    for chunk in frames.chunks:
+    for chunk in iter_frames(path.read_bytes(), frames):
         for n, line in enumerate(chunk.splitlines()):
             if not line:
                 continue
