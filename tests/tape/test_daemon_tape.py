@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, box, nyc_event
 from tests.conftest import eventually, running_daemon
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import recent_edges
@@ -23,6 +23,7 @@ from weatheredge.tape.info import scan
 from weatheredge.tape.reader import read_tape, segments
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["box"]  # fixture: the sandbox without its scripted price moves
 SHARDED = "feed: {max_tokens_per_connection: 22, connect_stagger: 0}\n"
 
 
@@ -163,23 +164,18 @@ def test_demo_record_then_tape_info(tmp_path: Path) -> None:
     assert json.loads(as_json.stdout)["counts"]["frame shard-0"] > 0
 
 
-async def test_a_paper_trade_puts_its_intent_and_fill_on_the_tape(tmp_path: Path) -> None:
-    db = tmp_path / "paper.db"
-    box = Sandbox()
-    await box.start(play=False)
-    try:
-        nyc = box.quoted[0]
-        modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
-        yes, _ = nyc.tokens(modal)
-        paper = "mode: paper\ntrading: {take_profit: false, day_timezone: UTC}\n"
-        async with running_daemon(box, db, extra=paper) as (daemon, _base):
-            await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
-            await eventually(lambda: daemon.engine.books[yes].synced)
-            await daemon.trading.trader.ready()
-            box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
-            await eventually(lambda: daemon.tape.status()["recorded"] > 0 and _filled(tmp_path))
-    finally:
-        await box.stop()
+async def test_a_paper_trade_puts_its_intent_and_fill_on_the_tape(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    event = box.quoted[0]
+    yes = event.tokens(event.probs.index(max(event.probs)))[0]  # the likeliest bucket's YES
+    paper = "mode: paper\ntrading: {take_profit: false, day_timezone: UTC}\n"
+    async with running_daemon(box, tmp_path / "paper.db", paper) as (daemon, _base):
+        await eventually(lambda: event.event["id"] in daemon.engine.pricing, within=8)
+        await eventually(lambda: daemon.engine.books[yes].synced)
+        await daemon.trading.trader.ready()
+        box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
+        await eventually(lambda: _filled(tmp_path))
     records = list(read_tape(tmp_path / "tape"))
     [intent] = [r["data"] for r in records if r["kind"] == "intent"]
     [fill] = [r["data"]["fill"] for r in records if r["kind"] == "fill"]
