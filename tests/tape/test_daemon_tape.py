@@ -19,7 +19,7 @@ from tests.calibration.conftest import NY, box, nyc_event
 from tests.conftest import eventually, running_daemon
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import recent_edges
-from weatheredge.tape.info import scan
+from weatheredge.tape.info import render, scan
 from weatheredge.tape.reader import read_tape, segments
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,3 +194,22 @@ async def test_a_paper_trade_puts_its_intent_and_fill_on_the_tape(
 
 def _filled(tmp_path: Path) -> bool:
     return any(r["kind"] == "fill" for r in read_tape(tmp_path / "tape", lambda _w: None))
+
+
+async def test_polling_is_a_blind_window_and_its_books_are_taped(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    polling = "websocket: {enabled: false}\njobs: {poll_interval: 0.2}\n"
+    async with running_daemon(sandbox, tmp_path / "we.db", polling) as (daemon, _base):
+        await eventually(lambda: daemon.stream.polls >= 2, within=20)
+    records = list(read_tape(tmp_path / "tape"))
+    [blind] = [r for r in records if r["kind"] == "blind" and r["state"] == "start"]
+    assert blind["reason"] == "polling: websocket disabled by config"
+    assert "blind windows: 1" in render(scan(tmp_path / "tape"))
+    books = [r for r in records if r["kind"] == "http" and r["source"] == "clob"]
+    applied = [r for r in records if r["kind"] == "rest_books"]
+    assert books and books[0]["method"] == "POST" and json.loads(books[0]["body"])
+    assert applied and set(applied[0]["tokens"]) == {
+        b["asset_id"] for b in json.loads(books[0]["body"])
+    }
+    assert not any(r["kind"] == "frame" for r in records)

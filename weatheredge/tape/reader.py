@@ -128,10 +128,15 @@ def _default_warn(message: str) -> None:
     logger.warning("tape: %s", message)
 
 
-def read_segment(path: Path, warn: Warn = _default_warn) -> Iterator[dict[str, Any]]:
-    """Every record of one segment; a torn tail or a bad line is reported to ``warn``."""
+def read_segment(
+    path: Path, warn: Warn = _default_warn, *, resolve: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Every record of one segment, in the order the daemon handed them to the tape; a torn tail
+    or a bad line is reported to ``warn``. ``resolve``: a repeated HTTP body (``body_same``) gets
+    its ``body`` back from the previous response to the same method and URL."""
     frames = Frames()
     decoder = msgspec.json.Decoder()
+    bodies: dict[tuple[Any, Any], Any] = {}
     for chunk in iter_frames(path.read_bytes(), frames):
         for n, line in enumerate(chunk.splitlines()):
             if not line:
@@ -141,13 +146,22 @@ def read_segment(path: Path, warn: Warn = _default_warn) -> Iterator[dict[str, A
             except msgspec.DecodeError as err:
                 warn(f"{path}: bad line {n} skipped ({err})")
                 continue
-            if isinstance(record, dict):
-                yield record
+            if not isinstance(record, dict):
+                continue
+            if resolve and record.get("kind") == "http":
+                key = (record.get("method"), record.get("url"))
+                if record.get("body_same"):
+                    record["body"] = bodies.get(key)
+                elif "body" in record:
+                    bodies[key] = record["body"]
+            yield record
     if frames.torn is not None:
         warn(f"{path}: torn tail skipped: {frames.torn}")
 
 
-def read_tape(path: str | Path, warn: Warn = _default_warn) -> Iterator[dict[str, Any]]:
+def read_tape(
+    path: str | Path, warn: Warn = _default_warn, *, resolve: bool = True
+) -> Iterator[dict[str, Any]]:
     """Every record of a tape directory (or one segment file), in segment order."""
     for seg in segments(path):
-        yield from read_segment(seg, warn)
+        yield from read_segment(seg, warn, resolve=resolve)
