@@ -24,6 +24,7 @@ from weatheredge.config import LoadedConfig
 EPILOG = """examples:
   weatheredge demo --duration 30          the whole loop against the built-in offline sandbox
   weatheredge demo --mode paper           a sandbox day traded on paper, with its PnL
+  weatheredge demo --record tape/         the demo, keeping its tape (weatheredge tape info tape/)
   weatheredge run -c config.yaml          watch every temperature market (dry run by default)
   weatheredge status -c config.yaml       ask the running daemon how it is doing
   weatheredge edges -c config.yaml        the latest edge episodes (add --json for tools)
@@ -146,7 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return cmd_paper_demo(args)
 
     setup_logging(None, args.log_level)
-    return asyncio.run(run_demo(duration=args.duration, db_path=args.db))
+    return asyncio.run(run_demo(duration=args.duration, db_path=args.db, record=args.record))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -324,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="SQLite file (default: a temporary file)")
     p.add_argument("--mode", choices=["dry_run", "paper"], default="dry_run",
                    help="paper: trade the sandbox day on paper and print its PnL")  # fmt: skip
+    p.add_argument("--record", metavar="DIR", help="keep the run's tape in DIR (docs/tape.md)")
     p = add("sandbox", cmd_sandbox, "run only the simulated venue and weather servers")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="first port (default: any free)")
@@ -360,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     from weatheredge.reload_cli import add_command as reload_command
 
     reload_command(add)  # reload the running daemon's config (issue 15)
+
+    from weatheredge.tape.cli import add_commands as tape_commands
+
+    tape_commands(add)  # tape info, repair, synth (issue 9)
     return parser
 
 

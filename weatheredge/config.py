@@ -179,6 +179,16 @@ class ReloadSettings(_Section):
     watch: bool = False
 
 
+class TapeSettings(_Section):
+    """The raw tape (docs/tape.md): everything received, for replay and audits."""
+
+    enabled: bool = True
+    dir: str = "tape"  # relative paths resolve against the config file's directory
+    keep_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    max_disk_mb: Annotated[float, msgspec.Meta(gt=0)] = 20000.0  # oldest segments go first
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 100_000  # full: records are dropped
+
+
 class JobSettings(_Section):
     discovery_interval: Seconds = 60.0
     forecast_interval: Seconds = 600.0
@@ -284,6 +294,7 @@ class Settings(_Section):
     # live mode places orders only when armed (here, or with `weatheredge arm`) and keys exist.
     armed: bool = False
     trading: TradingSettings = msgspec.field(default_factory=TradingSettings)
+    tape: TapeSettings = msgspec.field(default_factory=TapeSettings)
 
 
 class LoadedConfig(msgspec.Struct, frozen=True):

@@ -42,6 +42,8 @@ from weatheredge.reloader import Reloader
 from weatheredge.reloader import add_routes as reloader_routes
 from weatheredge.sinks import edge_message, edge_record
 from weatheredge.store import Store
+from weatheredge.tape import open_recorder
+from weatheredge.tape.hooks import failure_trace, response_class, settings_sources
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,8 @@ class Daemon:
     # trading.status() taken just before the stop, while the books were still live: what a
     # report after the run (the paper demo's "unrealised at the bid") must read.
     final_trading: dict[str, Any] | None = None
+    # The raw tape (weatheredge.tape.Recorder), or None when tape.enabled is false.
+    tape: Any = None
 
     async def halt(self, reason: str = "manual") -> None:
         self.halted, self.halt_reason = True, reason
@@ -123,7 +127,10 @@ class Daemon:
     def sink(self, signal_: EdgeSignal) -> None:
         """Hot-path exit: only enqueues."""
         assert self.store is not None and self.notifier is not None
-        self.store.submit(edge_record(signal_))
+        record = edge_record(signal_)
+        self.store.submit(record)
+        if self.tape is not None:
+            self.tape.record("edge", record)
         if self.renotify is None:
             self.renotify = RenotifyGuard(self.settings.notify.renotify_window)
         price = signal_.quote.price if signal_.quote is not None else None
@@ -168,7 +175,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     daemon = app[DAEMON]
     settings = daemon.settings
     timeout = aiohttp.ClientTimeout(total=30, connect=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    daemon.tape = await asyncio.to_thread(open_recorder, settings, daemon.loaded.path)
+    responses, traces = aiohttp.ClientResponse, []
+    if daemon.tape is not None:  # every body read through the session goes on the tape
+        sources, secrets = settings_sources(settings), daemon.loaded.secrets
+        responses = response_class(daemon.tape.record, sources, secrets)
+        traces.append(failure_trace(daemon.tape.record, sources, secrets))
+    async with aiohttp.ClientSession(
+        timeout=timeout, response_class=responses, trace_configs=traces
+    ) as session:
         daemon.store = Store.open(settings.database, close_open_edges="daemon restarted")
         daemon.notifier = Notifier(
             settings.notify.urls, store=daemon.store.submit, retries=settings.notify.retries
@@ -185,7 +200,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         # The feed (issue 3): sharded sockets, watchdog, polling fallback (also when the
         # WebSocket is disabled, in place of the old poll_books job).
         daemon.stream = FeedManager(
-            daemon.engine, FeedConfig.from_settings(settings), session=session
+            daemon.engine, FeedConfig.from_settings(settings), session=session, tape=daemon.tape
         )
         tasks.append(asyncio.create_task(daemon.stream.run(), name="market-feed"))
         daemon.ctx = JobContext(
@@ -217,6 +232,7 @@ async def _start_trading(daemon: Daemon) -> None:
             engine=daemon.engine,
             stream=lambda: daemon.stream,
             record=daemon.store.submit,
+            tape=daemon.tape,
         )
     except TradingRefused as err:
         logger.error("%s", err)
@@ -288,6 +304,8 @@ async def _shutdown(daemon: Daemon, tasks: list[asyncio.Task[None]]) -> None:
         await tasks[0]
     if daemon.store is not None:
         await daemon.store.close(grace_s=STOP_TIMEOUT_S / 2)
+    if daemon.tape is not None:
+        await asyncio.to_thread(daemon.tape.close, 1.0)
 
 
 def make_app(loaded: LoadedConfig) -> web.Application:

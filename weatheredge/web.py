@@ -28,6 +28,9 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
         text = stream.metrics_text() if stream is not None else ""
         reloader = getattr(request.app[key], "reloader", None)
         text += reloader.metrics_text() if reloader is not None else ""
+        tape = getattr(request.app[key], "tape", None)
+        if tape is not None:
+            text += tape.metrics_text()
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -187,6 +190,7 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
         "halt_reason": getattr(daemon, "halt_reason", None)
         or "; ".join((trading.get("halts") or {}).values()),
+        "tape": tape.status() if (tape := getattr(daemon, "tape", None)) else {"enabled": False},
     }
 
 

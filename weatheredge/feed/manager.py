@@ -157,7 +157,7 @@ class Shard:
         self.proactive_reconnects = 0
         self.stream = MarketStream(
             cfg.ws_url,
-            manager.engine.on_frame,
+            self._taped(manager.engine.on_frame),
             on_connected=self._connected,
             on_disconnected=self._disconnected,
             heartbeat_s=cfg.heartbeat_s,
@@ -174,11 +174,30 @@ class Shard:
             name=f"market stream {self.name}",
         )
 
+    def _taped(self, on_frame: Any) -> Any:
+        """The frame entry point, recording each frame first (raw, shard, connection epoch,
+        the transport's receive time) when a tape is on: one queue append, no I/O."""
+        tape = self.manager.tape
+        if tape is None:
+            return on_frame
+        index, record = self.index, tape.frame
+
+        def taped(raw: str | bytes, recv_ns: int) -> None:
+            record(index, self.stream.connects, raw, recv_ns)
+            on_frame(raw, recv_ns)
+
+        return taped
+
+    def _tape(self, kind: str, **fields: Any) -> None:
+        if self.manager.tape is not None:
+            self.manager.tape.record(kind, {"shard": self.index, **fields})
+
     # ---------------------------------------------------------------- membership
 
     def add(self, group: str, tokens: list[str]) -> None:
         self.groups.setdefault(group, set()).update(tokens)
         self.tokens.update(tokens)
+        self._tape("feed", event="subscribe", tokens=list(tokens))
         if self.manager.config.ws_enabled:
             self.stream.subscribe(tokens)
 
@@ -190,6 +209,7 @@ class Shard:
                 del self.groups[group]
         self.tokens.difference_update(tokens)
         self.no_book.difference_update(tokens)
+        self._tape("feed", event="unsubscribe", tokens=list(tokens))
         if self.manager.config.ws_enabled:
             self.stream.unsubscribe(tokens)
 
@@ -233,6 +253,12 @@ class Shard:
         if mode == LIVE:
             self.manager.worked = True
         self.mode, self.reason, self.mode_since = mode, reason, time.monotonic()
+        self._tape("feed", event="mode", mode=mode, previous=old, reason=reason)
+        # Blind: any time this shard's books are not streamed live (down, syncing, polling).
+        blind = mode not in (LIVE, IDLE)
+        if blind != (old not in (LIVE, IDLE)):
+            state, why = ("start", f"{mode}: {reason}") if blind else ("end", reason)
+            self._tape("blind", scope=self.name, state=state, reason=why)
         log = logger.warning if mode in (RECONNECTING, POLLING) else logger.info
         log(
             "feed %s: %s -> %s%s (%d tokens)",
@@ -245,11 +271,14 @@ class Shard:
 
     def _connected(self) -> None:
         self.down_since = None
+        epoch = self.stream.connects
+        self._tape("feed", event="connected", epoch=epoch, tokens=sorted(self.tokens))
         self.manager.engine.on_connected(self.tokens)
         self.set_mode(SYNCING, "awaiting snapshots")
 
     def _disconnected(self, reason: str) -> None:
         self.down_since = time.monotonic()
+        self._tape("feed", event="disconnected", epoch=self.stream.connects, reason=reason)
         self.manager.engine.on_disconnected(reason, self.tokens)
         if reason == "cancelled":  # the daemon is stopping: nothing to reconnect, nothing wrong
             self.set_mode(IDLE, "stopped")
@@ -306,9 +335,12 @@ class FeedManager:
         session: aiohttp.ClientSession | None = None,
         poller: BookPoller | None = None,
         rng: random.Random | None = None,
+        tape: Any = None,
     ) -> None:
         self.engine = engine
         self.config = config
+        # Optional recorder (weatheredge.tape.Recorder, or anything with .frame and .record).
+        self.tape = tape
         self.rng = rng or random.Random()
         self.poller = poller or BookPoller(
             session, config.clob_url, max_requests_per_10s=config.poll_max_requests_per_10s
@@ -535,6 +567,10 @@ class FeedManager:
         self.stale_events += 1
         self.stale_books += len(differ) + len(snapshot_missing)
         self.engine.mark_stale(differ, "differs from REST /books while the feed was quiet")
+        if self.tape is not None:
+            self.tape.record(
+                "stale", {"shard": shard.index, "differ": differ, "missing": snapshot_missing}
+            )
         self.engine.mark_stale(snapshot_missing, "no snapshot on this connection")
         shard.stale_reconnects += 1
         logger.warning(
@@ -619,6 +655,8 @@ class FeedManager:
                 b for b in books if (s := self._shard_of.get(b.asset_id)) and s.mode == POLLING
             ]
             self.engine.on_rest_books(fresh, recv_ns)
+            if self.tape is not None:  # the bodies are on the tape as "http"; what was applied:
+                self.tape.record("rest_books", {"tokens": [b.asset_id for b in fresh]}, recv_ns)
             applied += len(fresh)
         self.polls += 1
         self.worked = True

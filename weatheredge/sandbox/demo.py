@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 import tempfile
@@ -40,10 +41,30 @@ async def sandbox_run(
         yield db_path, daemon, sandbox
 
 
-async def run_demo(*, duration: float, db_path: str | None) -> int:
-    async with sandbox_run(duration=duration, db_path=db_path) as (db, daemon, sandbox):
+async def run_demo(*, duration: float, db_path: str | None, record: str | None = None) -> int:
+    extra = record_yaml(record)
+    async with sandbox_run(duration=duration, db_path=db_path, extra=extra) as (
+        db,
+        daemon,
+        sandbox,
+    ):
         print(summary(db, daemon, sandbox))
+    print_tape(record)
     return 0
+
+
+def print_tape(record: str | None) -> None:
+    if record:
+        from weatheredge.tape.info import render, scan
+
+        print(f"\n== tape {record} ==\n{render(scan(record))}")
+
+
+def record_yaml(record: str | None) -> str:
+    """Config lines keeping the run's tape in ``record`` (else it sits beside the database)."""
+    if not record:
+        return ""
+    return f"tape:\n  enabled: true\n  dir: {json.dumps(str(Path(record).resolve()))}\n"
 
 
 def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:

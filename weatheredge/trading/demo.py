@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from weatheredge.cli_common import setup_logging
-from weatheredge.sandbox.demo import sandbox_run, summary
+from weatheredge.sandbox.demo import print_tape, record_yaml, sandbox_run, summary
 from weatheredge.trading.cli import format_pnl, trades_rows
 
 PAPER = """\
@@ -21,11 +21,13 @@ trading:
 
 def cmd_paper_demo(args: argparse.Namespace) -> int:
     setup_logging(None, args.log_level)
-    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db))
+    record = getattr(args, "record", None)
+    return asyncio.run(run_paper_demo(duration=args.duration, db_path=args.db, record=record))
 
 
-async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
-    async with sandbox_run(duration=duration, db_path=db_path, extra=PAPER, label="paper") as (
+async def run_paper_demo(*, duration: float, db_path: str | None, record: str | None = None) -> int:
+    extra = PAPER + record_yaml(record)
+    async with sandbox_run(duration=duration, db_path=db_path, extra=extra, label="paper") as (
         db_path,
         daemon,
         sandbox,
@@ -39,6 +41,7 @@ async def run_paper_demo(*, duration: float, db_path: str | None) -> int:
         final = daemon.final_trading  # taken before the stop, while the books were live
         if final is not None:
             print(f"unrealised at the bid: {final['unrealized_pnl']} (open positions, at stop)")
+    print_tape(record)
     return 0
 
 

@@ -91,6 +91,13 @@ class Ledger:
         self._conn = conn
         self._db = sqlite_utils.Database(conn)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trading-ledger")
+        # Optional tape: record(kind, fields) gets each intent, update, fill and rejection, so a
+        # replay can be compared with what was decided (weatheredge.tape; never blocks).
+        self.tape: Callable[[str, dict[str, Any]], None] | None = None
+
+    def _tape(self, kind: str, fields: dict[str, Any]) -> None:
+        if self.tape is not None:
+            self.tape(kind, {"data": fields})
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> Ledger:
@@ -120,6 +127,7 @@ class Ledger:
     async def insert_intent(self, intent: Intent) -> bool:
         """Commit a new intent. False if that key already exists (the order was never twice)."""
         row = asdict(intent)
+        self._tape("intent", row)
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         sql = f"INSERT OR IGNORE INTO trade_intents ({cols}) VALUES ({marks})"
@@ -127,6 +135,7 @@ class Ledger:
 
     async def update_intent(self, key: str, **fields: Any) -> None:
         fields["updated_at"] = now_iso()
+        self._tape("intent_update", {"intent_key": key, **fields})
         sets = ", ".join(f"{k} = :{k}" for k in fields)
         sql = f"UPDATE trade_intents SET {sets} WHERE intent_key = :_key"
         await self._run(self._tx, lambda c: c.execute(sql, {**fields, "_key": key}))
@@ -169,6 +178,7 @@ class Ledger:
         """A fill, the position it changed, its intent's fill state and the (trade id, status)
         event that brought it, in one transaction: a crash leaves all or none, so the event is
         never marked seen without its fill (a restart would then skip it as a duplicate)."""
+        self._tape("fill", {"fill": fill, "intent_update": intent_update})
 
         def write(c: sqlite3.Connection) -> None:
             if event is not None:
@@ -253,6 +263,12 @@ class Ledger:
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
         row = [now_iso(), episode_id, token_id, side, limit, detail]
+        self._tape(
+            "rejection",
+            dict(
+                zip(("at", "episode_id", "token_id", "side", "limit", "detail"), row, strict=True)
+            ),
+        )
         await self._run(self._tx, lambda c: c.execute(sql, row))
 
     async def open_episode(self, row: dict[str, Any]) -> None:

@@ -105,6 +105,7 @@ async def start_trading(
     record: Callable[[Any], None] | None = None,
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
+    tape: Any = None,
 ) -> Trading:
     """Build and start trading for the configured mode. Raises TradingRefused for live mode
     without keys or arming (the caller keeps running without trading)."""
@@ -130,6 +131,8 @@ async def start_trading(
         paper = PaperGateway(lambda token: engine.books.get(token), ledger)
         await paper.load()  # what earlier runs took: never the same offer twice
         gateway = paper
+    if tape is not None:
+        ledger.tape = tape.record
     notifier = TradeNotifier(settings.notify.urls, t.notify, record=record)
     trader = Trader(
         mode=mode,
@@ -147,7 +150,9 @@ async def start_trading(
     if mode is Mode.LIVE:
         from weatheredge.trading.userchannel import start_user_channel
 
-        task = start_user_channel(user_ws_url(settings), gateway, trader)
+        task = start_user_channel(
+            user_ws_url(settings), gateway, trader, tape=None if tape is None else tape.record
+        )
         if task is not None:
             trading.tasks.append(task)
     logger.info("trading ready in %s mode", mode.value)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -88,8 +89,10 @@ class UserChannel:
         on_reconnect: Callable[[], None],
         on_order: Callable[[dict[str, Any]], None] | None = None,
         heartbeat_s: float = 10.0,
+        tape: Callable[..., None] | None = None,
     ) -> None:
         self.url = url
+        self._tape = tape  # record(kind, fields, mono_ns): each frame as received
         self._auth = auth
         self._on_trade = on_trade
         self._on_reconnect = on_reconnect
@@ -120,6 +123,9 @@ class UserChannel:
                     pinger = asyncio.create_task(self._ping(ws))
                     try:
                         async for frame in ws:
+                            if self._tape is not None:
+                                raw = {"epoch": self.connects, "raw": frame}
+                                self._tape("user", raw, time.perf_counter_ns())
                             self._handle(frame)
                     finally:
                         pinger.cancel()
@@ -160,11 +166,17 @@ class UserChannel:
                 self._on_order(event)
 
 
-def start_user_channel(url: str, gateway: Any, trader: Any) -> asyncio.Task[None] | None:
+def start_user_channel(
+    url: str, gateway: Any, trader: Any, tape: Callable[..., None] | None = None
+) -> asyncio.Task[None] | None:
     auth = getattr(gateway, "api_credentials", None)
     if auth is None:
         return None
     channel = UserChannel(
-        url, auth, on_trade=trader.on_trade_event, on_reconnect=trader.request_reconcile
+        url,
+        auth,
+        on_trade=trader.on_trade_event,
+        on_reconnect=trader.request_reconcile,
+        tape=tape,
     )
     return asyncio.create_task(channel.run(), name="user-channel")

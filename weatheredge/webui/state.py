@@ -215,6 +215,7 @@ class StateBuilder:
             "store": base["store"],
             "notify": base["notify"],
             "model": base.get("model", {}),  # station schedules, settlement agreement
+            "tape": base["tape"],
         }
 
     def _ordered(self, engine: Any) -> list[Any]:

@@ -200,8 +200,12 @@ function kv(dl, pairs) {
   dl.replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-function renderFeed(feed, latency) {
+function renderFeed(feed, latency, tape) {
+  const taped = tape && tape.enabled
+    ? `${fmt.num(tape.recorded)} recorded, ${fmt.num(tape.dropped)} dropped`
+    : "off";
   kv($("feed-summary"), [
+    ["tape", taped],
     ["mode", feed.mode || "–"],
     ["messages/s", fmt.num(feed.messages_per_s, 1)],
     ["books synced", `${feed.books_synced} / ${feed.tokens}`],
@@ -269,7 +273,7 @@ function render(doc) {
   renderEvents(doc.events);
   renderPager(doc);
   renderTrading(doc.trading);
-  renderFeed(doc.feed, doc.latency);
+  renderFeed(doc.feed, doc.latency, doc.tape);
   renderJobs(doc.jobs);
   renderAgreement((doc.model || {}).settlement_agreement);
   // "live" only when a shard streams; otherwise the feed's own word (idle, polling, …).
