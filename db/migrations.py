@@ -501,6 +501,26 @@ def m003_trading(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_report_timings(db: Database) -> None:
+    """Issue 10: every report's observed -> published -> fetched -> applied -> decided times."""
+    _table(db, "report_timings").create(
+        {
+            "station": str,
+            "observed_at": str,
+            "published_at": str,  # the service's receipt time (aviationweather receiptTime)
+            "fetched_at": str,  # our request's answer in hand
+            "applied_at": str,  # merged into the running extreme, event priced
+            "decided_at": str,  # the engine re-evaluated the station's events' edges
+            "kind": str,  # METAR | SPECI
+        },
+        pk=("station", "observed_at"),
+        not_null=["fetched_at", "applied_at", "decided_at", "kind"],
+        strict=True,
+    )
+    _table(db, "report_timings").create_index(["published_at"])
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

@@ -17,7 +17,7 @@ from weatheredge.engine import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
 from weatheredge.model.conditioning import conditioned_probabilities, is_dead, still_open
 from weatheredge.model.intraday import diurnal_prior, remaining_max
-from weatheredge.model.live import EventPrior
+from weatheredge.model.live import AWAITING_REPORTS, EventPrior
 from weatheredge.model.market import Station, TemperatureEvent
 from weatheredge.model.observations import (
     DayExtreme,
@@ -62,6 +62,7 @@ class Priced:
     observed: DayExtreme | None
     open_weight: float | None  # P(a later report still beats the running extreme)
     dead: int
+    blind_after: float | None = None  # epoch s: the local day starts, these prices lapse
 
 
 def _today_reports(
@@ -88,20 +89,25 @@ def compute(
     observed: DayExtreme | None = None
     weight: float | None = None
     remaining: Callable[[float], float] | None = None
+    blind_after: float | None = None
     if station is not None and event.rule.station is not None:
         start, end = local_day_window(station.timezone, event.date)
+        in_hand = ctx.live.in_hand(station.icao, start)
+        if now < start and event.rule.from_metar:
+            blind_after = start.timestamp()
+        elif event.rule.from_metar and not in_hand:
+            return AWAITING_REPORTS  # never price a running day blind (issue 10)
         if now >= start:
             reports = ctx.live.station_reports(station.icao)
             model = ctx.settings.model
-            polled = ctx.live.last_poll is not None
             problem = observation_problem(
                 reports,
                 now=now,
                 station_tz=station.timezone,
                 local_date=event.date,
                 unit=event.rule.unit,
-                # Before the first poll nobody knows whether the station is silent.
-                max_silence=dt.timedelta(seconds=model.max_report_silence if polled else 1e9),
+                # Until an answer is in hand nobody knows whether the station is silent.
+                max_silence=dt.timedelta(seconds=model.max_report_silence if in_hand else 1e9),
                 max_skew=dt.timedelta(seconds=model.max_clock_skew),
             )
             if problem is not None:
@@ -156,13 +162,13 @@ def compute(
         )
         dead = sum(1 for b in buckets if is_dead(b, observed.settled, extreme_of(event)))
     by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
-    return Priced(by_market, observed, weight, dead)
+    return Priced(by_market, observed, weight, dead, blind_after)
 
 
 def pricing_of(priced: Priced, prior: EventPrior) -> Pricing:
     # The forecast's age, not the observation's, decides staleness: a report does not make an
     # old forecast of the rest of the day any fresher.
-    return Pricing(priced.probs, prior.forecast_id, prior.issued_mono)
+    return Pricing(priced.probs, prior.forecast_id, prior.issued_mono, priced.blind_after)
 
 
 def mark_stale(ctx: JobContext, event: TemperatureEvent, reason: str) -> None:

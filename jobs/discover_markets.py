@@ -47,3 +47,4 @@ async def run(ctx: JobContext) -> None:
             len(found.rejected),
         )
         ctx.request_run("refresh_forecasts")
+        ctx.request_run("poll_observations")  # a running day's reports at once (issue 10)

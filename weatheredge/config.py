@@ -199,11 +199,17 @@ class ModelSettings(_Section):
 
     # A forecast with fewer usable ensemble members than this marks its events stale.
     min_members: Annotated[int, msgspec.Meta(ge=1)] = 10
-    # METAR polling: the job ticks every observation_tick s; it fetches every observation_fast
-    # s in the minutes after a routine report is due, else every observation_slow s.
-    observation_tick: Seconds = 15.0
-    observation_fast: Seconds = 30.0
+    # METAR polling (issue 10): the job ticks every observation_tick s; a station is fetched
+    # every observation_fast s from observation_lead s before its next report is expected
+    # (its own routine minute + publication delay) until the report is in hand, else every
+    # observation_slow s; a routine report not in hand observation_give_up s after it was
+    # expected is taken as not filed. Never more than observation_max_per_minute requests.
+    observation_tick: Seconds = 1.0
+    observation_fast: Annotated[float, msgspec.Meta(gt=0, le=5)] = 3.0
     observation_slow: Seconds = 300.0
+    observation_lead: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    observation_give_up: Seconds = 900.0
+    observation_max_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100)] = 60
     # A live day whose station has been silent this long marks its events stale.
     max_report_silence: Seconds = 3 * 3600.0
     # A report stamped further than this in the future means a clock is wrong: stale.

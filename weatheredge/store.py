@@ -294,8 +294,28 @@ class CalibrationSaved:
         _require_aware(self.fitted_at)
 
 
+@dataclass(frozen=True, slots=True)
+class ReportTimed:
+    """One report's path (issue 10): observed, published by the service, fetched by us,
+    applied to the running extreme, decided on (edges re-evaluated). ``published_at`` is None
+    when the source gives no publication time."""
+
+    station: str
+    observed_at: dt.datetime
+    published_at: dt.datetime | None
+    fetched_at: dt.datetime
+    applied_at: dt.datetime
+    decided_at: dt.datetime
+    kind: str
+
+    def __post_init__(self) -> None:
+        for at in (self.observed_at, self.fetched_at, self.applied_at, self.decided_at):
+            _require_aware(at)
+
+
 ModelRecord = (
-    ObservationsSeen
+    ReportTimed
+    | ObservationsSeen
     | ExtremeChanged
     | EventSettled
     | VenueChecked
@@ -535,6 +555,23 @@ def _write_extreme_changed(db: sqlite_utils.Database, rec: ExtremeChanged) -> No
     )
 
 
+def _write_report_timed(db: sqlite_utils.Database, rec: ReportTimed) -> None:
+    published = None if rec.published_at is None else utc_iso(rec.published_at)
+    db.table("report_timings").insert(
+        {
+            "station": rec.station,
+            "observed_at": utc_iso(rec.observed_at),
+            "published_at": published,
+            "fetched_at": utc_iso(rec.fetched_at),
+            "applied_at": utc_iso(rec.applied_at),
+            "decided_at": utc_iso(rec.decided_at),
+            "kind": rec.kind,
+        },
+        pk=("station", "observed_at"),
+        ignore=True,  # the first time a report reached us is the one that raced
+    )
+
+
 def _write_settled(db: sqlite_utils.Database, rec: EventSettled) -> None:
     db.table("settlements").upsert(
         {
@@ -621,6 +658,7 @@ _WRITERS: dict[type, Callable[[sqlite_utils.Database, Any], Any]] = {
     NotificationResult: _write_notification,
     ObservationsSeen: _write_observations,
     ExtremeChanged: _write_extreme_changed,
+    ReportTimed: _write_report_timed,
     EventSettled: _write_settled,
     VenueChecked: _write_venue_checked,
     HorizonSnapshot: _write_horizon,

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from weatheredge.feed.metrics import Exposition
+
 # The feed is unhealthy when subscribed but without a socket (or without data) this long.
 FEED_GRACE_S = 60.0
 JOB_FAILURES_UNHEALTHY = 3
@@ -25,6 +27,9 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def metrics(request: web.Request) -> web.Response:
         stream = request.app[key].stream
         text = stream.metrics_text() if stream is not None else ""
+        ctx = request.app[key].ctx
+        if ctx is not None:
+            text += observation_metrics(ctx.live)
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -105,6 +110,8 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "feed": stream.status() if stream is not None else {"mode": "disabled"},
         "engine": daemon.engine.status() if daemon.engine is not None else {},
         "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
+        # Station reports (issue 10): events awaiting today's reports, published -> decision.
+        "observations": daemon.ctx.live.status() if daemon.ctx is not None else {},
         "jobs": jobs,
         "degraded": dict(daemon.health.notes),
         "store": daemon.store.stats() if daemon.store is not None else {},
@@ -112,6 +119,32 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "trading": daemon.trading.status() if getattr(daemon, "trading", None) else {},
         "healthy": not health_problems(daemon),
     }
+
+
+def observation_metrics(live: Any) -> str:
+    """Prometheus lines for the observation race: published -> decision per station."""
+    out = Exposition()
+    race = live.race_summary()
+    for q in ("p50", "p90"):
+        out.family(
+            f"weatheredge_report_published_to_decision_{q}_seconds",
+            "gauge",
+            f"Report published by the weather service -> edges re-evaluated, {q}, per station.",
+            [({"station": icao}, v[f"{q}_s"]) for icao, v in race.items()],
+        )
+    out.scalar(
+        "weatheredge_events_awaiting_reports",
+        "gauge",
+        "Running days priced with no edge until today's reports are in hand.",
+        len(live.status()["awaiting_reports"]),
+    )
+    out.scalar(
+        "weatheredge_metar_requests_last_hour",
+        "gauge",
+        "aviationweather requests sent in the last hour.",
+        live.requests_per_hour(dt.datetime.now(dt.UTC)),
+    )
+    return out.text()
 
 
 def _notify_status(notifier: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class Observation:
     tenths: bool  # True when the raw report carried a T-group
     kind: str  # "METAR" or "SPECI"
     raw: str
+    published_at: dt.datetime | None = None  # when the service had it (AWC ``receiptTime``)
 
 
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -42,6 +42,7 @@ class _MetarRecord(msgspec.Struct, rename="camel"):
     temp: float | None = None
     metar_type: str | None = None
     raw_ob: str = ""
+    receipt_time: str | None = None
 
 
 async def fetch_metars(
@@ -101,7 +102,18 @@ def _observation(record: _MetarRecord) -> Observation | None:
         tenths=tenths is not None,
         kind=_kind(record),
         raw=record.raw_ob,
+        published_at=_receipt(record.receipt_time),
     )
+
+
+def _receipt(text: str | None) -> dt.datetime | None:
+    """``receiptTime`` ("2025-11-25 23:54:12", UTC): when the report became available."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None  # a malformed receipt time only costs us the delay measurement
 
 
 def _kind(record: _MetarRecord) -> str:

@@ -158,15 +158,16 @@ class StateBuilder:
                 "bad_frames": base["engine"].get("bad_frames", {}),
             },
             "latency": _latency(base["engine"], self.history),
+            "observations": base.get("observations", {}),
             "jobs": base["jobs"],
-            "events": self._events(engine, now),
+            "events": self._events(engine, now, _stale(daemon)),
             "edges": self._edges(engine, now),
             "trading": trading,
             "store": base["store"],
             "notify": base["notify"],
         }
 
-    def _events(self, engine: Any, now: float) -> list[dict[str, Any]]:
+    def _events(self, engine: Any, now: float, stale: dict[str, str]) -> list[dict[str, Any]]:
         if engine is None:
             return []
         out = []
@@ -215,6 +216,7 @@ class StateBuilder:
                     "extreme": event.rule.extreme.value,
                     "unit": event.rule.unit.value,
                     "priced": pricing is not None,
+                    "why_unpriced": stale.get(event.event_id),  # "awaiting today's reports"
                     "forecast_age_s": (
                         round(mono - pricing.issued_mono, 1) if pricing is not None else None
                     ),
@@ -289,6 +291,11 @@ def _shards(feed: dict[str, Any]) -> list[dict[str, Any]]:
             entry["state"] = mode if mode else ("connected" if connected else "disconnected")
         out.append(entry)
     return out
+
+
+def _stale(daemon: Any) -> dict[str, str]:
+    ctx = getattr(daemon, "ctx", None)
+    return dict(ctx.live.stale) if ctx is not None else {}
 
 
 def _latency(engine_status: Any, history: History) -> dict[str, Any]:

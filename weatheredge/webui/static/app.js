@@ -113,7 +113,8 @@ function renderEvents(events) {
   const cards = events.map((ev) => {
     const edges = ev.buckets.filter((b) => b.edge).length;
     const sub = `${ev.date} · ${ev.extreme} · °${ev.unit} · ` +
-      (ev.priced ? `forecast ${fmt.age(ev.forecast_age_s)} old` : "not priced yet") +
+      (ev.why_unpriced ? ev.why_unpriced
+        : ev.priced ? `forecast ${fmt.age(ev.forecast_age_s)} old` : "not priced yet") +
       (edges ? ` · ${edges} edge${edges > 1 ? "s" : ""}` : "");
     return el("div", { class: "card", "data-event": ev.event_id },
       el("h3", {}, ev.title), el("div", { class: "sub muted" }, sub), ladder(ev));
@@ -187,6 +188,14 @@ function renderFeed(feed, latency) {
   kv($("latency"), pairs);
 }
 
+function renderRace(obs) {
+  const race = Object.entries((obs && obs.published_to_decision) || {});
+  $("no-race").hidden = race.length > 0;
+  fill($("race").tBodies[0], race.map(([station, r]) => el("tr", { "data-station": station },
+    el("td", {}, station), el("td", { class: "num" }, `${fmt.num(r.p50_s, 1)} s`),
+    el("td", { class: "num" }, `${fmt.num(r.p90_s, 1)} s`), el("td", { class: "num" }, fmt.num(r.reports)))));
+}
+
 function renderJobs(jobs) {
   fill($("jobs").tBodies[0], Object.entries(jobs).map(([name, j]) => el("tr", {},
     el("td", {}, name), el("td", { title: j.last_run || "" }, fmt.time(j.last_run)),
@@ -210,6 +219,7 @@ function render(doc) {
   renderEvents(doc.events);
   renderTrading(doc.trading);
   renderFeed(doc.feed, doc.latency);
+  renderRace(doc.observations);
   renderJobs(doc.jobs);
   const updated = $("updated");
   updated.textContent = `updated ${fmt.time(doc.now)}`;
