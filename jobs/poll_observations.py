@@ -182,6 +182,7 @@ async def _fetch_and_apply(
     received = dt.datetime.now(dt.UTC)
     fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]
     live.add_observations(reports)
+    racing = {i for i in icaos if i in live.fetched_at}  # caught-up reports were not raced
     for icao in icaos:
         live.fetched_at[icao] = sent
     applied = dt.datetime.now(dt.UTC)
@@ -193,7 +194,7 @@ async def _fetch_and_apply(
     live.fetch_to_decision_us.append((time.perf_counter_ns() - recv_ns) // 1000)
     if fresh:
         ctx.store.submit(ObservationsSeen(tuple(fresh), received))
-        _record_timings(ctx, fresh, received, applied, decided)
+        _record_timings(ctx, fresh, received, applied, decided, racing)
     return None
 
 
@@ -203,6 +204,7 @@ def _record_timings(
     received: dt.datetime,
     applied: dt.datetime,
     decided: dict[str, dt.datetime],
+    racing: set[str],
 ) -> None:
     live = ctx.live
     newest: dict[str, Observation] = {}
@@ -222,8 +224,8 @@ def _record_timings(
             if obs.icao not in newest or obs.observed_at > newest[obs.icao].observed_at:
                 newest[obs.icao] = obs
     for icao, obs in newest.items():
-        # Only the newest report raced: older ones in a catch-up answer were simply late to us.
-        if obs.published_at is not None and received - obs.published_at < dt.timedelta(hours=1):
+        # A catch-up answer (start-up, new event, after a failure) holds reports we never raced.
+        if obs.published_at is not None and icao in racing:
             live.record_race(icao, (decided[icao] - obs.published_at).total_seconds())
 
 
