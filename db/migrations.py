@@ -502,8 +502,9 @@ def m003_trading(db: Database) -> None:
 
 
 @migrations()
-def m004_report_timings(db: Database) -> None:
-    """Issue 10: every report's observed -> published -> fetched -> applied -> decided times."""
+def m004_observation_race(db: Database) -> None:
+    """Issue 10: every report's observed -> published -> fetched -> applied -> decided times;
+    each station's learnt diurnal shape."""
     _table(db, "report_timings").create(
         {
             "station": str,
@@ -519,6 +520,22 @@ def m004_report_timings(db: Database) -> None:
         strict=True,
     )
     _table(db, "report_timings").create_index(["published_at"])
+    _table(db, "diurnal_shapes").create(
+        {
+            "station": str,
+            "extreme": str,  # max | min
+            "hour": float,  # usual local hour of the day's extreme report
+            "hour_sd": float,
+            "amplitude_c": float,  # mean max - min of the day's reports
+            "amplitude_cv": float,
+            "still_open": str,  # JSON: P(a later report beats the running extreme), hours 0..24
+            "days": int,  # settled days behind the fit
+            "fitted_at": str,
+        },
+        pk=("station", "extreme"),
+        not_null=["hour", "hour_sd", "amplitude_c", "amplitude_cv", "still_open", "days"],
+        strict=True,
+    )
 
 
 def apply_migrations(db: Database) -> list[str]:

@@ -121,9 +121,15 @@ def compute(
                 extreme_of(event),  # type: ignore[arg-type]
             )
             if observed is not None:
-                weight = (
-                    0.0 if now >= end else still_open(extreme_of(event), local_hour(station, now))
-                )
+                hour = local_hour(station, now)
+                # The station's own shape once learnt from its settled days (issue 10 §4).
+                shape = ctx.live.shapes.get((station.icao, extreme_of(event)))
+                if now >= end:
+                    weight = 0.0
+                elif shape is not None:
+                    weight = shape.open_at(hour)
+                else:
+                    weight = still_open(extreme_of(event), hour)
                 # Highs: model the max still to come from the latest report against the
                 # station's usual diurnal curve (weather.md §3.6) when the forecast is a normal.
                 if (
@@ -139,7 +145,7 @@ def compute(
                             prior.sigma,
                             today,
                             event.rule.unit,
-                            diurnal_prior(station.icao),
+                            diurnal_prior(station.icao) if shape is None else shape.prior(),
                         )
                         remaining = rest.cdf
                         cut = Bucket(observed.settled, observed.settled, event.rule.unit)

@@ -223,6 +223,9 @@ class ModelSettings(_Section):
     refit_interval: Seconds = 6 * 3600.0
     training_days: Annotated[int, msgspec.Meta(ge=7, le=730)] = 90  # rolling EMOS window
     shrink_days: Annotated[float, msgspec.Meta(ge=0)] = 20.0  # prior weight, in settled days
+    # Each station's diurnal shape (peak hour, range, share of the extreme still to come by
+    # hour) is pulled toward the global prior with this weight, in settled days (issue 10).
+    diurnal_shrink_days: Annotated[float, msgspec.Meta(ge=0)] = 10.0
     # Ladder arbitrage: value per set after fees for an episode to open (its own threshold:
     # a locked-in cent is worth more than a modelled one).
     ladder_min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.005

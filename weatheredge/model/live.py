@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from weatheredge.model.calibration import EmosParams
+from weatheredge.model.diurnal_fit import DiurnalShape
 from weatheredge.model.observations import Observation
 
 ParamKey = tuple[str, str, str, int]  # (station, extreme, unit, lead days)
@@ -51,8 +52,8 @@ class LiveState:
     race: dict[str, deque[float]] = field(default_factory=dict)
     fetch_to_decision_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
     requests: deque[dt.datetime] = field(default_factory=lambda: deque(maxlen=5000))
-    # (station, extreme) -> learnt diurnal shape (weatheredge.model.diurnal_fit.DiurnalShape).
-    shapes: dict[tuple[str, str], object] = field(default_factory=dict)
+    # (station, "max" | "min") -> its diurnal shape learnt from its own settled days.
+    shapes: dict[tuple[str, str], DiurnalShape] = field(default_factory=dict)
 
     def in_hand(self, icao: str, day_start: dt.datetime) -> bool:
         """True once a request sent after ``day_start`` answered for this station."""
