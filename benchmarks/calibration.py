@@ -10,13 +10,15 @@ The generator is known, so the oracle's probabilities are the truth:
   under-dispersed members (spread 0.9 °F). The oracle prices ``N(m, 2.7)``; raw counting is the
   share of members settling in each bucket; ours is the production pipeline: walk-forward
   multi-model EMOS refitted every 30 days on the last 90 settled days, starting from the priors.
-* **intraday** — hourly reports follow a diurnal curve peaking at a random hour (13-17 h) at the
-  day's latent maximum, with noise; the settled value is the max of the reports. At 10, 13, 16
-  and 19 h local, "ours" conditions on the running max and models the max still to come from
-  the latest report against a prior diurnal curve (``weatheredge.model.intraday``, default
-  priors, nothing fitted to this generator); "old" is the previous method (running max + a
-  fixed still-open table by hour); the oracle is the exact posterior predictive under the
-  generator (importance sampling). The generator is unchanged by the new model.
+* **intraday** — six synthetic stations, each with its own peak hour (11-18 h, wandering ±1 h
+  day to day) and diurnal range (7-18 °F); hourly reports follow the curve to the day's latent
+  maximum, with noise; the settled value is the max of the reports. At 10, 13, 16 and 19 h
+  local, "learnt" conditions on the running max and models the max still to come from the
+  latest report against the station's own diurnal shape, fitted from 60 earlier days of its
+  reports (``weatheredge.model.diurnal_fit``, shrunk toward the prior); "default curve" does
+  the same with the global prior (peak 15:00, 7 °C); "old" is running max + a fixed still-open
+  table by hour; the oracle is the exact posterior predictive under the generator
+  (importance sampling).
 
 Prints mean per-bucket Brier scores, our reliability per decile, and the gaps. Targets: ours
 within 5 % of the oracle and clearly better than raw counting; reliability within ±0.05.
