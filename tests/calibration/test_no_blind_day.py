@@ -25,6 +25,7 @@ trading:
 model:
   observation_tick: 0.2
   observation_fast: 0.5
+  observation_slow: 1
 """
 
 
@@ -87,6 +88,17 @@ async def test_a_killed_bucket_never_gets_a_yes_edge_or_order(tmp_path: Path) ->
             status = await _status(base)
             assert event_id not in status["observations"]["awaiting_reports"]
             assert daemon.engine.pricing[event_id].probs[raw["markets"][killed]["id"]] == 0.0
+
+            # The next report races: published -> decision per station on /metrics and the page.
+            box.weather.add_metar(
+                "KLGA", dt.datetime.now(dt.UTC), 12.5, "SPECI", receipt_delay=dt.timedelta(0)
+            )
+            await eventually(lambda: "KLGA" in daemon.ctx.live.race, within=15)
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+                metrics = await resp.text()
+            assert 'weatheredge_report_published_to_decision_p90_seconds{station="KLGA"}' in metrics
+            race = (await _page_state(base))["observations"]["published_to_decision"]["KLGA"]
+            assert race["p50_s"] >= 0 and race["reports"] == 1
     finally:
         await box.stop()
 
