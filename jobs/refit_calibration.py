@@ -102,15 +102,10 @@ def fit_diurnal(
 
 
 def shape_from_row(row: dict[str, Any]) -> DiurnalShape:
-    return DiurnalShape(
-        extreme=row["extreme"],
-        hour=row["hour"],
-        hour_sd=row["hour_sd"],
-        amplitude_c=row["amplitude_c"],
-        amplitude_cv=row["amplitude_cv"],
-        still_open=tuple(json.loads(row["still_open"])),
-        days=row["days"],
-    )
+    names = {f.name for f in dataclasses.fields(DiurnalShape)}
+    values = {k: v for k, v in row.items() if k in names}
+    values["still_open"] = tuple(json.loads(row["still_open"]))
+    return DiurnalShape(**values)
 
 
 def _key(row: dict[str, Any]) -> ParamKey:
