@@ -80,6 +80,9 @@ def due_stations(
 ) -> tuple[list[str], dict[str, dt.datetime]]:
     """(stations to fetch now, station -> start of its earliest running day not in hand)."""
     live, timing = ctx.live, _timing(ctx)
+    # Half a tick of slack: a request sent a few ms into one tick is due again on the tick
+    # ``fast_s`` later, not one tick after that (3 s stays 3 s, not 3-4 s).
+    slack = dt.timedelta(seconds=ctx.settings.model.observation_tick / 2)
     due: list[str] = []
     catch_up: dict[str, dt.datetime] = {}
     for icao, events in targets.items():
@@ -91,7 +94,7 @@ def due_stations(
         if missing:
             catch_up[icao] = min(missing)
             # A first try at once; after a failure, retry at the fast cadence.
-            if tried is None or now - tried >= dt.timedelta(seconds=timing.fast_s):
+            if tried is None or now + slack - tried >= dt.timedelta(seconds=timing.fast_s):
                 due.append(icao)
             continue
         reports = live.station_reports(icao)
@@ -103,7 +106,7 @@ def due_stations(
             last_report=max(routine) if routine else None,
             timing=timing,
         )
-        if when <= now:
+        if when <= now + slack:
             due.append(icao)
     return due, catch_up
 
