@@ -256,7 +256,7 @@ def simulate_request_rate(stations: int = 55, hours: int = 6, seed: int = 3) -> 
             for m in minutes:
                 at = start + dt.timedelta(hours=h, minutes=m)
                 pub = at + dt.timedelta(seconds=delay * rng.uniform(0.85, 1.15))
-                reports.append(Observation(icao, at, 10.0, True, "METAR", "", pub))
+                reports.append(Observation(icao, at, 10.0, True, "METAR", "", published_at=pub))
         published[icao] = reports
         history[icao] = [o for o in reports if o.published_at and o.published_at <= start]  # type: ignore[operator]
     last_fetch: dict[str, dt.datetime] = {icao: start for icao, _, _ in specs}

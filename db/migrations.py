@@ -502,7 +502,7 @@ def m003_trading(db: Database) -> None:
 
 
 @migrations()
-def m004_observation_race(db: Database) -> None:
+def m006_observation_race(db: Database) -> None:
     """Issue 10: every report's observed -> published -> fetched -> applied -> decided times;
     each station's learnt diurnal shape."""
     _table(db, "report_timings").create(

@@ -15,7 +15,13 @@ from weatheredge.context import JobContext
 from weatheredge.model.diurnal_fit import fit_shape, global_shape
 from weatheredge.model.observations import Observation
 from weatheredge.sandbox import Sandbox
+from weatheredge.sandbox.weather import raw_metar
 from weatheredge.store import EventSettled, ObservationsSeen
+
+
+def _report(at: dt.datetime, temp_c: float) -> Observation:
+    raw = raw_metar("KLGA", at, temp_c, temp_c - 5.0, "METAR", True)
+    return Observation("KLGA", at, temp_c, True, "METAR", raw)
 
 
 def _day(peak: float, rng: float, *, low_at: float | None = None) -> list[tuple[float, float]]:
@@ -56,10 +62,8 @@ async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
         day = today - dt.timedelta(days=back)
         reports = []
         for hour, temp in _day(11.0, 4.0):
-            local = dt.datetime.combine(day, dt.time(int(hour), 51), tzinfo=NY)
-            reports.append(
-                Observation("KLGA", local.astimezone(dt.UTC), round(temp, 1), True, "METAR", "-")
-            )
+            at = dt.datetime.combine(day, dt.time(int(hour), 51), tzinfo=NY).astimezone(dt.UTC)
+            reports.append(_report(at, round(temp, 1)))
         ctx.store.submit(ObservationsSeen(tuple(reports), received))
         ctx.store.submit(
             EventSettled(
@@ -91,7 +95,7 @@ async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
     # else when the station peaks before noon than when it peaks at 15:48.
     event, now = _today_event(box, ctx)
     at = max(now - dt.timedelta(minutes=5), dt.datetime.combine(today, dt.time(0), tzinfo=NY))
-    ctx.live.add_observations([Observation("KLGA", at, 7.0, True, "METAR", "-")])
+    ctx.live.add_observations([_report(at, 7.0)])
     ctx.live.fetched_at["KLGA"] = now
     station = station_for(ctx, "KLGA")
     prior = ctx.live.priors[event.event_id]

@@ -23,7 +23,7 @@ TIMING = PollTiming(fast_s=3, slow_s=300, lead_s=20, give_up_s=900)
 
 def _report(at: dt.datetime, delay_s: float | None, kind: str = "METAR") -> Observation:
     published = None if delay_s is None else at + dt.timedelta(seconds=delay_s)
-    return Observation("KLGA", at, 10.0, True, kind, "KLGA ...", published)
+    return Observation("KLGA", at, 10.0, True, kind, "KLGA ...", published_at=published)
 
 
 def test_receipt_time_is_the_publication_time() -> None:
@@ -38,12 +38,20 @@ def test_receipt_time_is_the_publication_time() -> None:
                 "rawOb": "KLGA 252351Z 31012KT 10SM FEW250 12/M01 A3010 RMK AO2 T01171011",
             },
             {"icaoId": "EGLC", "obsTime": 1764114600, "temp": 9, "rawOb": "EGLC 252350Z ..."},
+            {  # newer captures: ISO with milliseconds and Z
+                "icaoId": "RKSI",
+                "receiptTime": "2025-11-25T23:53:30.000Z",
+                "obsTime": 1764114600,
+                "temp": 3,
+                "rawOb": "RKSI 252350Z 32010KT CAVOK 03/M05 Q1025 NOSIG",
+            },
         ]
     ).encode()
-    (eglc, klga), _ = decode_metars(body)
+    (eglc, klga, rksi), _ = decode_metars(body)
     assert klga.published_at == dt.datetime(2025, 11, 25, 23, 54, 12, tzinfo=dt.UTC)
     assert (klga.published_at - klga.observed_at).total_seconds() == 192
     assert eglc.published_at is None
+    assert rksi.published_at == dt.datetime(2025, 11, 25, 23, 53, 30, tzinfo=dt.UTC)
 
 
 def test_schedule_is_learnt_from_the_stations_own_reports() -> None:
