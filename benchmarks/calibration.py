@@ -10,13 +10,15 @@ The generator is known, so the oracle's probabilities are the truth:
   under-dispersed members (spread 0.9 °F). The oracle prices ``N(m, 2.7)``; raw counting is the
   share of members settling in each bucket; ours is the production pipeline: walk-forward
   multi-model EMOS refitted every 30 days on the last 90 settled days, starting from the priors.
-* **intraday** — hourly reports follow a diurnal curve peaking at a random hour (13-17 h) at the
-  day's latent maximum, with noise; the settled value is the max of the reports. At 10, 13, 16
-  and 19 h local, "ours" conditions on the running max and models the max still to come from
-  the latest report against a prior diurnal curve (``weatheredge.model.intraday``, default
-  priors, nothing fitted to this generator); "old" is the previous method (running max + a
-  fixed still-open table by hour); the oracle is the exact posterior predictive under the
-  generator (importance sampling). The generator is unchanged by the new model.
+* **intraday** — six synthetic stations, each with its own peak hour (11-18 h, wandering ±1 h
+  day to day) and diurnal range (7-18 °F); hourly reports follow the curve to the day's latent
+  maximum, with noise; the settled value is the max of the reports. At 10, 13, 16 and 19 h
+  local, "learnt" conditions on the running max and models the max still to come from the
+  latest report against the station's own diurnal shape, fitted from 60 earlier days of its
+  reports (``weatheredge.model.diurnal_fit``, shrunk toward the prior); "default curve" does
+  the same with the global prior (peak 15:00, 7 °C); "old" is running max + a fixed still-open
+  table by hour; the oracle is the exact posterior predictive under the generator
+  (importance sampling).
 
 Prints mean per-bucket Brier scores, our reliability per decile, and the gaps. Targets: ours
 within 5 % of the oracle and clearly better than raw counting; reliability within ±0.05.
@@ -42,7 +44,8 @@ from weatheredge.model.calibration import (
     prior_params,
 )
 from weatheredge.model.conditioning import conditioned_probabilities, still_open
-from weatheredge.model.intraday import remaining_cdf
+from weatheredge.model.diurnal_fit import fit_shape
+from weatheredge.model.intraday import DEFAULT_DIURNAL, DiurnalPrior, remaining_cdf
 from weatheredge.model.probability import Normal, probabilities_from_cdf
 from weatheredge.model.scoring import brier, outcome_pairs, reliability
 
@@ -132,67 +135,88 @@ def _inside(bucket: Bucket, values: np.ndarray) -> np.ndarray:
     return (values >= lo) & (values <= hi)
 
 
+# Synthetic stations (issue 10 §4): each its own peak hour and diurnal range (°F), so learning
+# the shape matters; the model's default prior is peak 15:00, range 7 °C (12.6 °F).
+STATIONS = ((11.0, 7.0), (12.5, 16.0), (14.0, 10.0), (15.5, 13.0), (17.0, 18.0), (18.0, 8.0))
+TRAIN_DAYS = 60  # settled days of reports per station the shape is learnt from
+
+
+def _station_days(
+    rng: np.random.Generator, n: int, peak: float, amp: float, centre: np.ndarray | float
+) -> tuple[np.ndarray, ...]:
+    """(latent max, peak hour, range, reports) of ``n`` days: the peak wanders ±1 h."""
+    xmax = np.asarray(centre) + rng.normal(0.0, TRUE_SD, n)
+    peaks = peak + rng.integers(-1, 2, n).astype(float)
+    amps = rng.gamma(9.0, amp / 9.0, n)
+    return xmax, peaks, amps, day_path(xmax, peaks, amps, rng.normal(0.0, REPORT_NOISE, (n, 24)))
+
+
+def learnt_prior(rng: np.random.Generator, peak: float, amp: float) -> DiurnalPrior:
+    """The station's shape fitted from its own ``TRAIN_DAYS`` of reports (in °C, as stored)."""
+    *_, reports = _station_days(rng, TRAIN_DAYS, peak, amp, rng.normal(60.0, 12.0, TRAIN_DAYS))
+    days = [[(float(h), (float(t) - 32.0) / 1.8) for h, t in enumerate(day)] for day in reports]
+    return fit_shape(days, "max").prior()
+
+
 def intraday(days: int, rng: np.random.Generator, samples: int = 60000) -> dict[int, dict]:
     check_hours = (10, 13, 16, 19)
-    out = {h: {"oracle": [], "old": [], "ours": [], "forecast": []} for h in check_hours}
-    sd = TRUE_SD
-    for _ in range(days):
-        centre = rng.normal(60.0, 12.0)
-        xmax = np.array(centre + rng.normal(0.0, sd))
-        peak = np.array(float(rng.integers(13, 18)))
-        amp = np.array(rng.gamma(9.0, AMPLITUDE / 9.0))
-        reports = day_path(xmax, peak, amp, rng.normal(0.0, REPORT_NOISE, 24))
-        settled = int(half_up(reports.max()))
-        buckets = ladder_for(centre)
-        won = winner_of(buckets, settled)
-        # Our forecast of the settled max: a calibrated Normal of the day's reported max
-        # (as EMOS learns it from settled days), then conditioning on the running max.
-        sim_x = centre + rng.normal(0.0, sd, samples)
-        sim_p = rng.integers(13, 18, samples).astype(float)
-        sim_a = rng.gamma(9.0, AMPLITUDE / 9.0, samples)
-        sim_paths = day_path(sim_x, sim_p, sim_a, rng.normal(0.0, REPORT_NOISE, (samples, 24)))
-        sim_max = sim_paths.max(axis=1)
-        forecast = Normal(float(sim_max.mean()), float(sim_max.std()))
-        base = probabilities_from_cdf(forecast.cdf, buckets, HALF_UP)
-        for h in check_hours:
-            seen = reports[: h + 1]
-            running = int(half_up(seen.max()))
-            old = conditioned_probabilities(  # running max + a fixed still-open table by hour
-                forecast.cdf,
-                buckets,
-                HALF_UP,
-                running,
-                "max",
-                open_weight=still_open("max", h + 0.5),
-                tail_sigma=forecast.sigma,
-            )
-            # + the latest report's level and hour against the station's usual diurnal curve
-            ours = conditioned_probabilities(
-                forecast.cdf,
-                buckets,
-                HALF_UP,
-                running,
-                "max",
-                remaining=remaining_cdf(
-                    forecast.mu,
-                    forecast.sigma,
-                    [(float(t), float(reports[t])) for t in range(h + 1)],
-                    Unit.F,
-                    window=WINDOW_H,
-                ),
-            )
-            # Oracle: the generator's posterior predictive given the reports so far.
-            resid = sim_paths[:, : h + 1] - seen
-            logw = -0.5 * np.sum(resid * resid, axis=1) / REPORT_NOISE**2
-            w = np.exp(logw - logw.max())
-            final = np.maximum(half_up(seen.max()), half_up(sim_paths[:, h + 1 :].max(axis=1)))
-            oracle = [float(np.sum(w[_inside(b, final)])) for b in buckets]
-            total = sum(oracle)
-            oracle = [p / total for p in oracle]
-            out[h]["oracle"].append(brier(oracle, won))
-            out[h]["old"].append(brier(old, won))
-            out[h]["ours"].append(brier(ours, won))
-            out[h]["forecast"].append(brier(base, won))
+    kinds = ("oracle", "old", "ours", "learnt", "forecast")
+    out = {h: {k: [] for k in kinds} for h in check_hours}
+    per_station = max(1, days // len(STATIONS))
+    for peak_s, amp_s in STATIONS:
+        learnt = learnt_prior(rng, peak_s, amp_s)
+        for _ in range(per_station):
+            centre = rng.normal(60.0, 12.0)
+            *_, paths = _station_days(rng, 1, peak_s, amp_s, centre)
+            reports = paths[0]
+            settled = int(half_up(reports.max()))
+            buckets = ladder_for(centre)
+            won = winner_of(buckets, settled)
+            # Our forecast of the settled max: a calibrated Normal of the day's reported max
+            # (as EMOS learns it from settled days), then conditioning on the running max.
+            *_, sim_paths = _station_days(rng, samples, peak_s, amp_s, centre)
+            sim_max = sim_paths.max(axis=1)
+            forecast = Normal(float(sim_max.mean()), float(sim_max.std()))
+            base = probabilities_from_cdf(forecast.cdf, buckets, HALF_UP)
+            for h in check_hours:
+                seen = reports[: h + 1]
+                running = int(half_up(seen.max()))
+                old = conditioned_probabilities(  # running max + a fixed still-open table
+                    forecast.cdf,
+                    buckets,
+                    HALF_UP,
+                    running,
+                    "max",
+                    open_weight=still_open("max", h + 0.5),
+                    tail_sigma=forecast.sigma,
+                )
+                today = [(float(t), float(reports[t])) for t in range(h + 1)]
+                # + the latest report against the default curve, then the station's own
+                mine = {}
+                for name, prior in (("ours", DEFAULT_DIURNAL), ("learnt", learnt)):
+                    mine[name] = conditioned_probabilities(
+                        forecast.cdf,
+                        buckets,
+                        HALF_UP,
+                        running,
+                        "max",
+                        remaining=remaining_cdf(
+                            forecast.mu, forecast.sigma, today, Unit.F, prior, window=WINDOW_H
+                        ),
+                    )
+                # Oracle: the generator's posterior predictive given the reports so far.
+                resid = sim_paths[:, : h + 1] - seen
+                logw = -0.5 * np.sum(resid * resid, axis=1) / REPORT_NOISE**2
+                w = np.exp(logw - logw.max())
+                final = np.maximum(half_up(seen.max()), half_up(sim_paths[:, h + 1 :].max(axis=1)))
+                oracle = [float(np.sum(w[_inside(b, final)])) for b in buckets]
+                total = sum(oracle)
+                oracle = [p / total for p in oracle]
+                out[h]["oracle"].append(brier(oracle, won))
+                out[h]["old"].append(brier(old, won))
+                out[h]["ours"].append(brier(mine["ours"], won))
+                out[h]["learnt"].append(brier(mine["learnt"], won))
+                out[h]["forecast"].append(brier(base, won))
     return {h: {k: float(np.mean(v)) for k, v in d.items()} for h, d in out.items()}
 
 
@@ -234,11 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  worst |gap| over deciles with n>=100: {worst:.3f}")
 
     print(f"\nintraday, {args.intraday_days} synthetic days (mean per-bucket Brier)")
-    print("  local hour  oracle    ours(new)  old(running max only)  forecast-only")
+    print(f"  {len(STATIONS)} stations, peaks {[p for p, _ in STATIONS]} h; shapes learnt from")
+    print(f"  {TRAIN_DAYS} days of each station's reports (weatheredge.model.diurnal_fit)")
+    print("  local hour  oracle    learnt    default-curve  old(running max only)  forecast-only")
     for hour, s in intraday(args.intraday_days, rng).items():
         print(
-            f"  {hour:>5}:00   {s['oracle']:.5f}   {s['ours']:.5f}    {s['old']:.5f}"
-            f"                {s['forecast']:.5f}"
+            f"  {hour:>5}:00   {s['oracle']:.5f}   {s['learnt']:.5f}   {s['ours']:.5f}"
+            f"        {s['old']:.5f}                {s['forecast']:.5f}"
         )
     print(f"\n({time.perf_counter() - started:.1f} s)")
     return 0

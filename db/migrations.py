@@ -557,6 +557,46 @@ def m005_settling_reports(db: Database) -> None:
     settlements.add_column("evidence", str)  # JSON: the reports that set or could change it
 
 
+# --- the observation race (issue 10) ----------------------------------------------------------
+
+
+@migrations()
+def m006_observation_race(db: Database) -> None:
+    """Issue 10: every report's observed -> published -> fetched -> applied -> decided times;
+    each station's learnt diurnal shape."""
+    _table(db, "report_timings").create(
+        {
+            "station": str,
+            "observed_at": str,
+            "published_at": str,  # the service's receipt time (aviationweather receiptTime)
+            "fetched_at": str,  # our request's answer in hand
+            "applied_at": str,  # merged into the running extreme, event priced
+            "decided_at": str,  # the engine re-evaluated the station's events' edges
+            "kind": str,  # METAR | SPECI
+        },
+        pk=("station", "observed_at"),
+        not_null=["fetched_at", "applied_at", "decided_at", "kind"],
+        strict=True,
+    )
+    _table(db, "report_timings").create_index(["published_at"])
+    _table(db, "diurnal_shapes").create(
+        {
+            "station": str,
+            "extreme": str,  # max | min
+            "hour": float,  # usual local hour of the day's extreme report
+            "hour_sd": float,
+            "amplitude_c": float,  # mean max - min of the day's reports
+            "amplitude_cv": float,
+            "still_open": str,  # JSON: P(a later report beats the running extreme), hours 0..24
+            "days": int,  # settled days behind the fit
+            "fitted_at": str,
+        },
+        pk=("station", "extreme"),
+        not_null=["hour", "hour_sd", "amplitude_c", "amplitude_cv", "still_open", "days"],
+        strict=True,
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping
 
@@ -42,14 +43,19 @@ def nws_covers(icao: str) -> bool:
 
 
 async def fetch_reports(
-    ctx: JobContext, feeds: Mapping[str, ObservationFeed], now: dt.datetime
+    ctx: JobContext,
+    feeds: Mapping[str, ObservationFeed],
+    now: dt.datetime,
+    *,
+    metar_hours: float = _METAR_HOURS,
 ) -> list[Observation]:
-    """The reports to apply for ``feeds`` (station code -> its feed), merged across sources."""
+    """The reports to apply for ``feeds`` (station code -> its feed), merged across sources;
+    aviationweather is asked for the last ``metar_hours``."""
     by_feed: dict[ObservationFeed, list[str]] = {}
     for code, feed in sorted(feeds.items()):
         by_feed.setdefault(feed, []).append(code)
     calls = {
-        ObservationFeed.METAR: _metar,
+        ObservationFeed.METAR: functools.partial(_metar, hours=metar_hours),
         ObservationFeed.HKO: _hko,
         ObservationFeed.CWA: _cwa,
     }
@@ -79,12 +85,14 @@ def _note(ctx: JobContext, source: str, problem: str | None) -> None:
     ctx.health.note(f"observations:{source}", problem)
 
 
-async def _metar(ctx: JobContext, icaos: list[str], now: dt.datetime) -> list[Observation]:
+async def _metar(
+    ctx: JobContext, icaos: list[str], now: dt.datetime, *, hours: float = _METAR_HOURS
+) -> list[Observation]:
     weather, ledger = ctx.settings.weather, ctx.live.sources
     apply: list[Observation] = []
     failed: str | None = None
     try:
-        reports = await fetch_metars(ctx.session, weather.metar_url, icaos, _METAR_HOURS)
+        reports = await fetch_metars(ctx.session, weather.metar_url, icaos, hours)
     except WeatherError as err:
         failed = str(err)
     else:

@@ -20,7 +20,7 @@ from weatheredge.engine import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
 from weatheredge.model.conditioning import conditioned_on_distribution, is_dead, still_open
 from weatheredge.model.intraday import diurnal_prior, remaining_max
-from weatheredge.model.live import EventPrior
+from weatheredge.model.live import AWAITING_REPORTS, EventPrior
 from weatheredge.model.market import Station, TemperatureEvent
 from weatheredge.model.observations import (
     Observation,
@@ -70,6 +70,7 @@ class Priced:
     observed: DayReading | None  # the day so far under the station's settling rule
     open_weight: float | None  # P(a later report still beats the running extreme)
     dead: int
+    blind_after: float | None = None  # epoch s: the local day starts, these prices lapse
 
 
 def _today_reports(
@@ -96,20 +97,25 @@ def compute(
     observed: DayReading | None = None
     weight: float | None = None
     remaining: Callable[[float], float] | None = None
+    blind_after: float | None = None
     if station is not None and event.rule.station is not None:
         start, end = local_day_window(station.timezone, event.date)
+        in_hand = ctx.live.in_hand(station.icao, start)
+        if now < start and event.rule.from_metar:
+            blind_after = start.timestamp()
+        elif event.rule.from_metar and not in_hand:
+            return AWAITING_REPORTS  # never price a running day blind (issue 10)
         if now >= start:
             reports = ctx.live.station_reports(station.icao)
             model = ctx.settings.model
-            polled = ctx.live.last_poll is not None
             problem = observation_problem(
                 reports,
                 now=now,
                 station_tz=station.timezone,
                 local_date=event.date,
                 unit=event.rule.unit,
-                # Before the first poll nobody knows whether the station is silent.
-                max_silence=dt.timedelta(seconds=model.max_report_silence if polled else 1e9),
+                # Until an answer is in hand nobody knows whether the station is silent.
+                max_silence=dt.timedelta(seconds=model.max_report_silence if in_hand else 1e9),
                 max_skew=dt.timedelta(seconds=model.max_clock_skew),
             )
             if problem is not None:
@@ -117,9 +123,15 @@ def compute(
             # Only reports the resolution table will show count (issue 16).
             observed = read_day(settling_rule(ctx, event), reports, station.timezone, event.date)
             if observed is not None:
-                weight = (
-                    0.0 if now >= end else still_open(extreme_of(event), local_hour(station, now))
-                )
+                hour = local_hour(station, now)
+                # The station's own shape once learnt from its settled days (issue 10 §4).
+                shape = ctx.live.shapes.get((station.icao, extreme_of(event)))
+                if now >= end:
+                    weight = 0.0
+                elif shape is not None:
+                    weight = shape.open_at(hour)
+                else:
+                    weight = still_open(extreme_of(event), hour)
                 # Highs: model the max still to come from the latest report against the
                 # station's usual diurnal curve (weather.md §3.6) when the forecast is a normal.
                 if (
@@ -135,7 +147,7 @@ def compute(
                             prior.sigma,
                             today,
                             event.rule.unit,
-                            diurnal_prior(station.icao),
+                            diurnal_prior(station.icao) if shape is None else shape.prior(),
                         )
                         remaining = rest.cdf
                         cut = Bucket(observed.settled, observed.settled, event.rule.unit)
@@ -162,13 +174,13 @@ def compute(
             1 for b in buckets if certain is not None and is_dead(b, certain, extreme_of(event))
         )
     by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
-    return Priced(by_market, observed, weight, dead)
+    return Priced(by_market, observed, weight, dead, blind_after)
 
 
 def pricing_of(priced: Priced, prior: EventPrior) -> Pricing:
     # The forecast's age, not the observation's, decides staleness: a report does not make an
     # old forecast of the rest of the day any fresher.
-    return Pricing(priced.probs, prior.forecast_id, prior.issued_mono)
+    return Pricing(priced.probs, prior.forecast_id, prior.issued_mono, priced.blind_after)
 
 
 def mark_stale(ctx: JobContext, event: TemperatureEvent, reason: str) -> None:

@@ -26,26 +26,56 @@ def settling_rule(ctx: JobContext, event: TemperatureEvent) -> SettlingRule:
     return rule_for(event.rule, ctx.live.station_facts.get(station) if station else None)
 
 
+async def load_history(ctx: JobContext, icaos: Sequence[str]) -> None:
+    """Each station's stored reports, read once (one query for every station not seen yet):
+    the only awaited step, done before a poll so nothing waits between an answer and its
+    decision."""
+    live = ctx.live
+    new = [icao for icao in icaos if icao not in live.report_history]
+    if not new:
+        return
+    since = dt.datetime.now(dt.UTC) - HISTORY
+    try:
+        found = await asyncio.to_thread(stored_reports, ctx.store.path, new, since)
+    except sqlite3.Error as err:
+        logger.warning("station history for %s unavailable: %s", ", ".join(new), err)
+        found = {}
+    for icao in new:
+        live.report_history[icao] = found.get(icao, [])
+
+
+def refresh_facts(ctx: JobContext, icaos: Sequence[str], extra: Sequence[Observation] = ()) -> None:
+    """(Re)learn each station's routine minutes from its history plus the reports in memory."""
+    live = ctx.live
+    for icao in icaos:
+        mine = [o for o in extra if o.icao == icao]
+        reports = [*live.report_history.get(icao, []), *live.station_reports(icao), *mine]
+        live.station_facts[icao] = learn_station_facts(icao, reports)
+
+
 async def learn_facts(
     ctx: JobContext, icaos: Sequence[str], extra: Sequence[Observation] = ()
 ) -> None:
     """(Re)learn each station's routine minutes from its stored history (read once, in one
     query for every station not seen yet) plus the reports in memory."""
-    live = ctx.live
-    new = [icao for icao in icaos if icao not in live.report_history]
-    if new:
-        since = dt.datetime.now(dt.UTC) - HISTORY
-        try:
-            found = await asyncio.to_thread(stored_reports, ctx.store.path, new, since)
-        except sqlite3.Error as err:
-            logger.warning("station history for %s unavailable: %s", ", ".join(new), err)
-            found = {}
-        for icao in new:
-            live.report_history[icao] = found.get(icao, [])
-    for icao in icaos:
-        mine = [o for o in extra if o.icao == icao]
-        reports = [*live.report_history[icao], *live.station_reports(icao), *mine]
-        live.station_facts[icao] = learn_station_facts(icao, reports)
+    await load_history(ctx, icaos)
+    refresh_facts(ctx, icaos, extra)
+
+
+def assess_reports(
+    ctx: JobContext,
+    targets: Mapping[str, Sequence[TemperatureEvent]],
+    fresh: Sequence[Observation],
+) -> None:
+    """Store each new report's status under its station's rule."""
+    rows = []
+    for obs in fresh:
+        events = targets.get(obs.icao)
+        if events:
+            assessed = settling_rule(ctx, events[0]).assess(obs)
+            rows.append((obs.icao, obs.observed_at, assessed.status.value, assessed.reason))
+    if rows:
+        ctx.store.submit(ReportsAssessed(tuple(rows)))
 
 
 async def apply_settling_rules(
@@ -55,14 +85,7 @@ async def apply_settling_rules(
 ) -> None:
     """After a poll: refresh the polled stations' facts, then store each new report's status."""
     await learn_facts(ctx, list(targets))
-    rows = []
-    for obs in fresh:
-        events = targets.get(obs.icao)
-        if events:
-            assessed = settling_rule(ctx, events[0]).assess(obs)
-            rows.append((obs.icao, obs.observed_at, assessed.status.value, assessed.reason))
-    if rows:
-        ctx.store.submit(ReportsAssessed(tuple(rows)))
+    assess_reports(ctx, targets, fresh)
 
 
 async def refresh_agreement(ctx: JobContext) -> None:

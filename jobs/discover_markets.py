@@ -69,6 +69,7 @@ async def run(ctx: JobContext) -> None:
             len(found.rejected),
         )
         ctx.request_run("refresh_forecasts")
+        ctx.request_run("poll_observations")  # a running day's reports at once (issue 10)
 
 
 def _store_changed(

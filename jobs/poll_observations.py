@@ -1,23 +1,28 @@
-"""Live station reports: poll METARs for events whose local day is running; re-price at once.
+"""Live station reports: fetch each station's report the moment it is published; re-price at once.
 
-The job ticks every ``model.observation_tick`` seconds but only fetches when a report is likely
-to be new: every ``observation_fast`` s in the minutes after each station's routine report time
-(learnt from its own reports; US ASOS files at ~:51, many airports at :20/:50), otherwise every
-``observation_slow`` s for specials. Each station is read from its resolution source's feed
-(``jobs._observation_sources``): one aviationweather request covers every airport, with the NWS
-API as second source; the Hong Kong Observatory and CWA stations through their open data.
+The job ticks every ``model.observation_tick`` s (1 s) and fetches only the stations due
+(``weatheredge.model.report_schedule``): a station whose running day has no reports in hand yet
+(start-up, restart, an event discovered mid-day, a failed request) is due at once; otherwise
+every ``observation_fast`` s (<= 5) from just before its next routine report is expected (its
+own routine minute + publication delay, learnt from ``receiptTime``) until that report is in
+hand, and every ``observation_slow`` s in between. Each station is read from its resolution
+source's feed (``jobs._observation_sources``): one aviationweather request covers every airport
+due (chunked under the 400-record cap), with the NWS API as second source; the Hong Kong
+Observatory and CWA stations through their open data. Never more than
+``observation_max_per_minute`` requests a minute.
 
-When a report moves an event's running extreme (or the afternoon wears on enough to change how
-much of the day is still open), that event's buckets are re-priced and its edges re-evaluated
-in the same tick — not at the next forecast refresh — through ``Engine.reprice_observed``. The
-time from the report in hand to the decision is recorded (``extreme_changes.latency_us``).
-Also sweeps forecasts older than ``weather.max_forecast_age`` into the stale list with a reason.
+When the answer is in hand the station's events are re-priced and their edges re-evaluated in
+the same tick through ``Engine.reprice_observed`` (nothing else is awaited between the answer
+and the decision), and every new report's observed / published / fetched / applied / decided
+times are recorded (``report_timings``). Until a running day's reports are in hand its events
+carry no price: ``jobs._pricing.compute`` says "awaiting today's reports".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections import defaultdict
 
@@ -30,22 +35,23 @@ from jobs._pricing import (
     pricing_of,
     station_for,
 )
-from jobs._settling import apply_settling_rules
+from jobs._settling import assess_reports, load_history, refresh_facts
 from weatheredge.context import JobContext
+from weatheredge.model.live import AWAITING_REPORTS
 from weatheredge.model.market import TemperatureEvent
-from weatheredge.model.observations import (
-    DEFAULT_REPORT_MINUTES,
-    local_day_window,
-    poll_due,
-    routine_minutes,
-)
-from weatheredge.store import ExtremeChanged, ForecastSnapshot, ObservationsSeen
+from weatheredge.model.observations import Observation, local_day_window
+from weatheredge.model.report_schedule import PollTiming, chunk_ids, learn_schedule, next_poll
+from weatheredge.model.rules import ObservationFeed
+from weatheredge.store import ExtremeChanged, ForecastSnapshot, ObservationsSeen, ReportTimed
+from weatheredge.weather.errors import WeatherError
 
 logger = logging.getLogger(__name__)
 
 _WEIGHT_STEP = 0.02  # re-price when the open-day weight moved this much
 _PROB_STEP = 0.005  # ... or any bucket's probability did (a new report's level, the clock)
 _KEEP = dt.timedelta(days=2)
+_ROUTINE_HOURS = 2.0  # look-back of a routine poll: the latest reports, corrections included
+_MAX_HOURS = 30
 
 
 def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[TemperatureEvent]]:
@@ -68,40 +74,196 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
     return out
 
 
+def _timing(ctx: JobContext) -> PollTiming:
+    model = ctx.settings.model
+    return PollTiming(
+        fast_s=model.observation_fast,
+        slow_s=model.observation_slow,
+        lead_s=model.observation_lead,
+        give_up_s=model.observation_give_up,
+    )
+
+
+def due_stations(
+    ctx: JobContext, targets: dict[str, list[TemperatureEvent]], now: dt.datetime
+) -> tuple[list[str], dict[str, dt.datetime]]:
+    """(stations to fetch now, station -> start of its earliest running day not in hand)."""
+    live, timing = ctx.live, _timing(ctx)
+    # Half a tick of slack: a request sent a few ms into one tick is due again on the tick
+    # ``fast_s`` later, not one tick after that (3 s stays 3 s, not 3-4 s).
+    slack = dt.timedelta(seconds=ctx.settings.model.observation_tick / 2)
+    due: list[str] = []
+    catch_up: dict[str, dt.datetime] = {}
+    for icao, events in targets.items():
+        station = station_for(ctx, icao)
+        assert station is not None
+        starts = [local_day_window(station.timezone, e.date)[0] for e in events]
+        missing = [s for s in starts if not live.in_hand(icao, s)]
+        tried = live.attempted_at.get(icao)
+        if missing:
+            catch_up[icao] = min(missing)
+            # A first try at once; after a failure, retry at the fast cadence.
+            if tried is None or now + slack - tried >= dt.timedelta(seconds=timing.fast_s):
+                due.append(icao)
+            continue
+        reports = live.station_reports(icao)
+        routine = [o.observed_at for o in reports if o.kind == "METAR"]
+        when = next_poll(
+            learn_schedule(reports),
+            now,
+            last_fetch=tried,
+            last_report=max(routine) if routine else None,
+            timing=timing,
+        )
+        if when <= now + slack:
+            due.append(icao)
+    return due, catch_up
+
+
 async def run(ctx: JobContext) -> None:
     now = dt.datetime.now(dt.UTC)
     _sweep_old_forecasts(ctx)
     targets = live_events(ctx, now)
     if not targets:
         return
-    live, model = ctx.live, ctx.settings.model
-    minutes = {m for icao in targets for m in routine_minutes(live.station_reports(icao))}
-    due = poll_due(
-        now,
-        live.last_poll,
-        minutes or DEFAULT_REPORT_MINUTES,
-        fast=dt.timedelta(seconds=model.observation_fast),
-        slow=dt.timedelta(seconds=model.observation_slow),
-    )
+    live = ctx.live
+    due, catch_up = due_stations(ctx, targets, now)
     if not due:
         return
-    feeds = {icao: events[0].rule.observation_feed for icao, events in targets.items()}
-    reports = await fetch_reports(ctx, feeds, now)
+    for icao in catch_up:  # no blind pricing while the first answer is on its way
+        for event in targets[icao]:
+            if event.event_id not in live.stale:
+                mark_stale(ctx, event, AWAITING_REPORTS)
+    await load_history(ctx, due)  # stored reports behind each station's schedule, read once
+    failures: list[str] = []
+    for hours, icaos in _batches(due, catch_up, now):
+        for chunk in chunk_ids(icaos, hours):
+            if _over_budget(ctx, now):
+                logger.warning("aviationweather: request budget reached, %s wait", chunk)
+                return
+            error = await _fetch_and_apply(ctx, chunk, hours, targets)
+            if error is not None:
+                failures.append(error)
+    live.prune(now - _KEEP)
+    if failures:
+        raise WeatherError("; ".join(failures[:3]))
+
+
+def _batches(
+    due: list[str], catch_up: dict[str, dt.datetime], now: dt.datetime
+) -> list[tuple[float, list[str]]]:
+    """Routine polls ask for the last 2 h; catching up asks back to the local day's start."""
+    routine = [i for i in due if i not in catch_up]
+    behind = [i for i in due if i in catch_up]
+    out: list[tuple[float, list[str]]] = []
+    if behind:
+        oldest = min(catch_up[i] for i in behind)
+        hours = min(_MAX_HOURS, math.ceil((now - oldest).total_seconds() / 3600) + 1)
+        out.append((float(hours), sorted(behind)))
+    if routine:
+        out.append((_ROUTINE_HOURS, sorted(routine)))
+    return out
+
+
+def _over_budget(ctx: JobContext, now: dt.datetime) -> bool:
+    since = now - dt.timedelta(minutes=1)
+    recent = sum(1 for t in ctx.live.requests if t >= since)
+    return recent >= ctx.settings.model.observation_max_per_minute
+
+
+async def _fetch_and_apply(
+    ctx: JobContext,
+    icaos: list[str],
+    hours: float,
+    targets: dict[str, list[TemperatureEvent]],
+) -> str | None:
+    """Fetch ``icaos`` (one request per feed), then price and decide on the answer at once."""
+    by_feed: dict[ObservationFeed, list[str]] = {}
+    for icao in icaos:
+        by_feed.setdefault(targets[icao][0].rule.observation_feed, []).append(icao)
+    errors = [
+        error
+        for feed, group in by_feed.items()
+        if (error := await _fetch_feed(ctx, feed, group, hours, targets)) is not None
+    ]
+    return "; ".join(errors) if errors else None
+
+
+async def _fetch_feed(
+    ctx: JobContext,
+    feed: ObservationFeed,
+    icaos: list[str],
+    hours: float,
+    targets: dict[str, list[TemperatureEvent]],
+) -> str | None:
+    live = ctx.live
+    sent = dt.datetime.now(dt.UTC)
+    live.requests.append(sent)
+    for icao in icaos:
+        live.attempted_at[icao] = sent
+    try:
+        reports = await fetch_reports(ctx, dict.fromkeys(icaos, feed), sent, metar_hours=hours)
+    except WeatherError as err:
+        for icao in icaos:  # what we hold may be missing reports now: price nothing blind
+            live.fetched_at.pop(icao, None)
+            for event in targets.get(icao, []):
+                mark_stale(ctx, event, f"{AWAITING_REPORTS} (observation source failed)")
+        return f"{','.join(icaos)}: {err}"
+    # From here to the decision nothing is awaited: the report reaches the engine at once.
     recv_ns = time.perf_counter_ns()
     received = dt.datetime.now(dt.UTC)
-    live.last_poll = now
     fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]
     live.add_observations(reports)
-    if fresh:
-        ctx.store.submit(ObservationsSeen(tuple(fresh), received))
-    await apply_settling_rules(ctx, targets, fresh)  # station schedules; mark each new report
-    for icao, events in targets.items():
-        for event in events:
+    refresh_facts(ctx, icaos)  # routine minutes: which of these reports certainly count
+    racing = {i for i in icaos if i in live.fetched_at}  # caught-up reports were not raced
+    for icao in icaos:
+        live.fetched_at[icao] = sent
+    applied = dt.datetime.now(dt.UTC)
+    decided: dict[str, dt.datetime] = {}
+    for icao in icaos:
+        for event in targets.get(icao, []):
             try:
                 reprice_event(ctx, event, icao, received, recv_ns)
             except Exception as err:  # one event's failure leaves the others conditioned
                 event_failed(ctx, event, "observation handling", err)
-    live.prune(received - _KEEP)
+        decided[icao] = dt.datetime.now(dt.UTC)
+    live.fetch_to_decision_us.append((time.perf_counter_ns() - recv_ns) // 1000)
+    if fresh:
+        ctx.store.submit(ObservationsSeen(tuple(fresh), received))
+        assess_reports(ctx, targets, fresh)
+        _record_timings(ctx, fresh, received, applied, decided, racing)
+    return None
+
+
+def _record_timings(
+    ctx: JobContext,
+    fresh: list[Observation],
+    received: dt.datetime,
+    applied: dt.datetime,
+    decided: dict[str, dt.datetime],
+    racing: set[str],
+) -> None:
+    live = ctx.live
+    newest: dict[str, Observation] = {}
+    for obs in fresh:
+        if obs.icao in decided:
+            ctx.store.submit(
+                ReportTimed(
+                    station=obs.icao,
+                    observed_at=obs.observed_at,
+                    published_at=obs.published_at,
+                    fetched_at=received,
+                    applied_at=applied,
+                    decided_at=decided[obs.icao],
+                    kind=obs.kind,
+                )
+            )
+            if obs.icao not in newest or obs.observed_at > newest[obs.icao].observed_at:
+                newest[obs.icao] = obs
+    for icao, obs in newest.items():
+        # A catch-up answer (start-up, new event, after a failure) holds reports we never raced.
+        if obs.published_at is not None and icao in racing:
+            live.record_race(icao, (decided[icao] - obs.published_at).total_seconds())
 
 
 def reprice_event(
@@ -110,7 +272,9 @@ def reprice_event(
     live = ctx.live
     prior = live.priors.get(event.event_id)
     if prior is None:
-        return  # no forecast yet: the forecast job will condition when it prices
+        if live.stale.get(event.event_id, "").startswith(AWAITING_REPORTS):
+            clear_stale(ctx, event)  # reports in hand; the forecast job prices when it can
+        return
     station = station_for(ctx, icao)
     priced = compute(ctx, event, prior, station, received)
     if isinstance(priced, str):

@@ -10,17 +10,29 @@ extreme; the fit is shrunk toward the priors by ``model.shrink_days``. Fitting r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
 from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from jobs._pricing import station_for
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Unit
 from weatheredge.model.calibration import EmosParams, TrainingCase, fit_emos, prior_params
+from weatheredge.model.diurnal_fit import DiurnalShape, fit_shape, global_shape
+from weatheredge.model.intraday import diurnal_prior
 from weatheredge.model.live import ParamKey
-from weatheredge.store import CalibrationSaved, saved_calibration, training_rows
+from weatheredge.store import (
+    CalibrationSaved,
+    DiurnalSaved,
+    diurnal_training,
+    saved_calibration,
+    saved_diurnal,
+    training_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +53,59 @@ async def run(ctx: JobContext) -> None:
         ctx.store.submit(CalibrationSaved(station, extreme, unit, lead, params, now))
     if fitted:
         logger.info("refitted EMOS for %d station/lead keys", len(fitted))
+    await _refit_diurnal(ctx, since, now)
+
+
+async def _refit_diurnal(ctx: JobContext, since: dt.date, now: dt.datetime) -> None:
+    """Each station's diurnal shape from its settled days' reports (issue 10 §4)."""
+    path, shrink = ctx.store.path, ctx.settings.model.diurnal_shrink_days
+    if not ctx.live.shapes:
+        for row in await asyncio.to_thread(saved_diurnal, path):
+            ctx.live.shapes[(row["station"], row["extreme"])] = shape_from_row(row)
+    rows = await asyncio.to_thread(diurnal_training, path, since)
+    zones = {}
+    for icao in {r["station"] for r in rows}:
+        station = station_for(ctx, icao)
+        if station is not None:
+            zones[icao] = station.timezone
+    shapes = await asyncio.to_thread(fit_diurnal, rows, zones, shrink)
+    for (icao, extreme), shape in shapes.items():
+        ctx.live.shapes[(icao, extreme)] = shape
+        ctx.store.submit(DiurnalSaved(icao, shape, now))
+    if shapes:
+        logger.info("refitted diurnal shapes for %d station/extreme keys", len(shapes))
+
+
+def fit_diurnal(
+    rows: list[dict[str, Any]], zones: dict[str, str], shrink_days: float
+) -> dict[tuple[str, str], DiurnalShape]:
+    """(station, extreme) -> shape, from ``diurnal_training`` rows; stations without a known
+    time zone are skipped (their local day cannot be told)."""
+    days: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        zone = zones.get(row["station"])
+        if zone is None:
+            continue
+        at = dt.datetime.fromisoformat(row["observed_at"]).astimezone(ZoneInfo(zone))
+        if at.date().isoformat() == row["date"]:
+            days[row["station"]][row["date"]].append((at.hour + at.minute / 60, row["temp_c"]))
+    out = {}
+    for icao, by_day in days.items():
+        for extreme in ("max", "min"):
+            prior = global_shape(extreme)
+            if extreme == "max":  # shrink toward the station's climatological peak if known
+                prior = dataclasses.replace(prior, hour=diurnal_prior(icao).peak_hour)
+            shape = fit_shape(list(by_day.values()), extreme, prior=prior, shrink_days=shrink_days)
+            if shape.days:
+                out[(icao, extreme)] = shape
+    return out
+
+
+def shape_from_row(row: dict[str, Any]) -> DiurnalShape:
+    names = {f.name for f in dataclasses.fields(DiurnalShape)}
+    values = {k: v for k, v in row.items() if k in names}
+    values["still_open"] = tuple(json.loads(row["still_open"]))
+    return DiurnalShape(**values)
 
 
 def _key(row: dict[str, Any]) -> ParamKey:

@@ -33,7 +33,7 @@ from jobs._pricing import (
 )
 from weatheredge.context import JobContext
 from weatheredge.model.calibration import ensemble_summary, prior_params
-from weatheredge.model.live import EventPrior
+from weatheredge.model.live import AWAITING_REPORTS, EventPrior
 from weatheredge.model.market import EnsembleForecast, Station, TemperatureEvent
 from weatheredge.store import ForecastSnapshot
 from weatheredge.weather.openmeteo import WeatherError, fetch_ensemble
@@ -161,6 +161,8 @@ async def _price_event(
     ctx.live.priors[event.event_id] = prior
     if stale is not None:
         mark_stale(ctx, event, stale)
+        if stale == AWAITING_REPORTS:
+            ctx.request_run("poll_observations")  # the day's reports now, not at the next tick
         return
     assert not isinstance(priced, str)
     clear_stale(ctx, event)

@@ -250,11 +250,17 @@ class ModelSettings(_Section):
 
     # A forecast with fewer usable ensemble members than this marks its events stale.
     min_members: Annotated[int, msgspec.Meta(ge=1)] = 10
-    # METAR polling: the job ticks every observation_tick s; it fetches every observation_fast
-    # s in the minutes after a routine report is due, else every observation_slow s.
-    observation_tick: Seconds = 15.0
-    observation_fast: Seconds = 30.0
+    # METAR polling (issue 10): the job ticks every observation_tick s; a station is fetched
+    # every observation_fast s from observation_lead s before its next report is expected
+    # (its own routine minute + publication delay) until the report is in hand, else every
+    # observation_slow s; a routine report not in hand observation_give_up s after it was
+    # expected is taken as not filed. Never more than observation_max_per_minute requests.
+    observation_tick: Seconds = 1.0
+    observation_fast: Annotated[float, msgspec.Meta(gt=0, le=5)] = 3.0
     observation_slow: Seconds = 300.0
+    observation_lead: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    observation_give_up: Seconds = 900.0
+    observation_max_per_minute: Annotated[int, msgspec.Meta(ge=1, le=100)] = 60
     # A live day whose station has been silent this long marks its events stale.
     max_report_silence: Seconds = 3 * 3600.0
     # A report stamped further than this in the future means a clock is wrong: stale.
@@ -268,6 +274,9 @@ class ModelSettings(_Section):
     refit_interval: Seconds = 6 * 3600.0
     training_days: Annotated[int, msgspec.Meta(ge=7, le=730)] = 90  # rolling EMOS window
     shrink_days: Annotated[float, msgspec.Meta(ge=0)] = 20.0  # prior weight, in settled days
+    # Each station's diurnal shape (peak hour, range, share of the extreme still to come by
+    # hour) is pulled toward the global prior with this weight, in settled days (issue 10).
+    diurnal_shrink_days: Annotated[float, msgspec.Meta(ge=0)] = 10.0
     # Ladder arbitrage: value per set after fees for an episode to open (its own threshold:
     # a locked-in cent is worth more than a modelled one).
     ladder_min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.005

@@ -23,6 +23,7 @@ from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
 from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
 from weatheredge.model.ladder import LadderLeg, LadderSide, ladder_quotes
+from weatheredge.model.live import AWAITING_REPORTS
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, from_micros, to_micros
 from weatheredge.polymarket import wire
@@ -51,6 +52,9 @@ class Pricing:
     probs: dict[str, float]  # market_id -> probability that YES pays
     forecast_id: int | None
     issued_mono: float  # time.monotonic() when the forecast was fetched
+    # Epoch s at which the station's local day starts: from then on these forecast-only prices
+    # are blind to the day's reports and carry no edge until re-priced with them (issue 10).
+    blind_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +479,8 @@ class Engine:
         if pricing is not None:
             if time.monotonic() - pricing.issued_mono > self.max_forecast_age:
                 reason = "forecast stale"
+            elif pricing.blind_after is not None and time.time() >= pricing.blind_after:
+                reason = AWAITING_REPORTS
             else:
                 prob = pricing.probs.get(market.market_id)
         is_open = self.tracker.is_open

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -42,6 +43,7 @@ import sqlite_utils
 from db.migrations import apply_migrations
 from db.transaction import immediate
 from weatheredge.model.calibration import EmosParams
+from weatheredge.model.diurnal_fit import DiurnalShape
 from weatheredge.model.edge import Quote, Side
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.observations import Observation
@@ -305,8 +307,41 @@ class CalibrationSaved:
         _require_aware(self.fitted_at)
 
 
+@dataclass(frozen=True, slots=True)
+class ReportTimed:
+    """One report's path (issue 10): observed, published by the service, fetched by us,
+    applied to the running extreme, decided on (edges re-evaluated). ``published_at`` is None
+    when the source gives no publication time."""
+
+    station: str
+    observed_at: dt.datetime
+    published_at: dt.datetime | None
+    fetched_at: dt.datetime
+    applied_at: dt.datetime
+    decided_at: dt.datetime
+    kind: str
+
+    def __post_init__(self) -> None:
+        for at in (self.observed_at, self.fetched_at, self.applied_at, self.decided_at):
+            _require_aware(at)
+
+
+@dataclass(frozen=True, slots=True)
+class DiurnalSaved:
+    """A station's learnt diurnal shape (issue 10 §4), one row per station and extreme."""
+
+    station: str
+    shape: DiurnalShape
+    fitted_at: dt.datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.fitted_at)
+
+
 ModelRecord = (
-    ObservationsSeen
+    ReportTimed
+    | DiurnalSaved
+    | ObservationsSeen
     | ReportsAssessed
     | ExtremeChanged
     | EventSettled
@@ -561,6 +596,30 @@ def _write_extreme_changed(db: sqlite_utils.Database, rec: ExtremeChanged) -> No
     )
 
 
+def _write_report_timed(db: sqlite_utils.Database, rec: ReportTimed) -> None:
+    published = None if rec.published_at is None else utc_iso(rec.published_at)
+    db.table("report_timings").insert(
+        {
+            "station": rec.station,
+            "observed_at": utc_iso(rec.observed_at),
+            "published_at": published,
+            "fetched_at": utc_iso(rec.fetched_at),
+            "applied_at": utc_iso(rec.applied_at),
+            "decided_at": utc_iso(rec.decided_at),
+            "kind": rec.kind,
+        },
+        pk=("station", "observed_at"),
+        ignore=True,  # the first time a report reached us is the one that raced
+    )
+
+
+def _write_diurnal(db: sqlite_utils.Database, rec: DiurnalSaved) -> None:
+    row = {"station": rec.station, **dataclasses.asdict(rec.shape)}
+    row["still_open"] = json.dumps(list(rec.shape.still_open))
+    row["fitted_at"] = utc_iso(rec.fitted_at)
+    db.table("diurnal_shapes").upsert(row, pk=("station", "extreme"))
+
+
 def _write_settled(db: sqlite_utils.Database, rec: EventSettled) -> None:
     db.table("settlements").upsert(
         {
@@ -659,6 +718,8 @@ _WRITERS: dict[type, Callable[[sqlite_utils.Database, Any], Any]] = {
     ObservationsSeen: _write_observations,
     ReportsAssessed: _write_assessed,
     ExtremeChanged: _write_extreme_changed,
+    ReportTimed: _write_report_timed,
+    DiurnalSaved: _write_diurnal,
     EventSettled: _write_settled,
     VenueChecked: _write_venue_checked,
     HorizonSnapshot: _write_horizon,
@@ -1049,6 +1110,27 @@ def training_rows(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
               WHERE g.event_id = f.event_id AND g.kind = 'forecast'
                 AND g.lead_days = f.lead_days)
         ORDER BY s.date
+        """,
+        [since.isoformat()],
+    )
+
+
+def saved_diurnal(path: str | Path) -> list[dict[str, Any]]:
+    return _rows(path, "SELECT * FROM diurnal_shapes")
+
+
+def diurnal_training(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+    """Reports of the stations' settled days since ``since`` (a day's UTC span covers the
+    local one: the caller keeps each report's local day and only the settled ones)."""
+    return _rows(
+        path,
+        """
+        SELECT o.icao AS station, o.observed_at, o.temp_c, d.date
+        FROM observations o
+        JOIN (SELECT DISTINCT station, date FROM settlements
+              WHERE status = 'settled' AND date >= ?) d ON d.station = o.icao
+        WHERE o.observed_at >= date(d.date, '-1 day') AND o.observed_at < date(d.date, '+2 day')
+        ORDER BY o.icao, o.observed_at
         """,
         [since.isoformat()],
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from weatheredge.feed.metrics import exposition, gauge
+
 # The feed is unhealthy when subscribed but without a socket (or without data) this long.
 FEED_GRACE_S = 60.0
 JOB_FAILURES_UNHEALTHY = 3
@@ -31,6 +33,9 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
         tape = getattr(request.app[key], "tape", None)
         if tape is not None:
             text += tape.metrics_text()
+        ctx = request.app[key].ctx
+        if ctx is not None:
+            text += observation_metrics(ctx.live)
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -176,8 +181,11 @@ def status_document(daemon: Any) -> dict[str, Any]:
         "feed": stream.status() if stream is not None else {"mode": "disabled"},
         "engine": daemon.engine.status() if daemon.engine is not None else {},
         "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
-        # Report feeds: first deliveries per source, duplicates, disagreements, fallbacks.
-        "observations": daemon.ctx.live.sources.status() if daemon.ctx is not None else {},
+        # Report feeds: first deliveries per source, duplicates, disagreements, fallbacks; events
+        # awaiting today's reports and published -> decision per station (issue 10).
+        "observations": {**daemon.ctx.live.sources.status(), **daemon.ctx.live.race_status()}
+        if daemon.ctx is not None
+        else {},
         # Station schedules learnt from their reports, settlement agreement (issue 16).
         "model": daemon.ctx.live.status() if daemon.ctx is not None else {},
         "jobs": jobs,
@@ -192,6 +200,35 @@ def status_document(daemon: Any) -> dict[str, Any]:
         or "; ".join((trading.get("halts") or {}).values()),
         "tape": tape.status() if (tape := getattr(daemon, "tape", None)) else {"enabled": False},
     }
+
+
+def observation_metrics(live: Any) -> str:
+    """The observation race on /metrics (rendered by prometheus_client like the feed's):
+    published -> decision per station, events awaiting reports, request rate."""
+    race = live.race_summary()
+    families = [
+        gauge(
+            f"weatheredge_report_published_to_decision_{q}_seconds",
+            f"Report published by the weather service -> edges re-evaluated, {q}, per station.",
+            {("station", icao): v[f"{q}_s"] for icao, v in race.items()},
+        )
+        for q in ("p50", "p90")
+    ]
+    families.append(
+        gauge(
+            "weatheredge_events_awaiting_reports",
+            "Running days priced with no edge until today's reports are in hand.",
+            len(live.race_status()["awaiting_reports"]),
+        )
+    )
+    families.append(
+        gauge(
+            "weatheredge_metar_requests_last_hour",
+            "aviationweather requests sent in the last hour.",
+            live.requests_per_hour(dt.datetime.now(dt.UTC)),
+        )
+    )
+    return exposition(families)
 
 
 def _notify_status(notifier: Any) -> dict[str, Any]:

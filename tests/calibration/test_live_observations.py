@@ -74,7 +74,7 @@ async def test_new_running_max_kills_buckets_and_opens_the_dead_bucket_edge_at_o
 
     # The same report again changes nothing: no new decision, no new row.
     before = len(signals)
-    ctx.live.last_poll = None
+    ctx.live.attempted_at.clear()
     await poll_observations.run(ctx)
     assert len(signals) == before
 

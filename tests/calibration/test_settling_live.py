@@ -52,7 +52,7 @@ async def test_off_minute_report_shades_a_bucket_a_routine_one_kills_it(
 
     # The routine report (with SLP) at the same level is one the table shows: now they die.
     box.weather.add_metar("KLGA", routine, 12.8, receipt_delay=dt.timedelta(0))
-    ctx.live.last_poll = None
+    ctx.live.attempted_at.clear()  # poll again now
     await poll_observations.run(ctx)
 
     killed = _by_label(ctx, event)

@@ -46,7 +46,7 @@ async def test_a_daemon_run_records_every_source_and_its_decisions(
     async with running_daemon(sandbox, db, SHARDED) as (daemon, base):
         await eventually(lambda: len(sandbox.notifications) >= 2, within=20)
         await eventually(lambda: daemon.stream.status()["mode"] == "live", within=20)
-        await eventually(lambda: bool(daemon.ctx.live.last_poll), within=20)
+        await eventually(lambda: bool(daemon.ctx.live.attempted_at), within=20)
         shards = {s.index for s in daemon.stream.shards if s.tokens}
         metrics, status = await _get(base)
     assert len(shards) == 5  # one event (22 tokens) per socket

@@ -60,7 +60,7 @@ async def _edge(box: Sandbox, daemon: Any, *, traded: bool = True) -> str:
     """Wait for the daemon to be ready, then open a 0.16 ask for 20 shares on the modal bucket."""
     nyc, yes = _modal_yes(box)
     await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
-    await eventually(lambda: daemon.engine.books[yes].synced)
+    await eventually(lambda: yes in daemon.engine.books and daemon.engine.books[yes].synced)
     if traded:
         assert daemon.trading is not None
         await daemon.trading.trader.ready()

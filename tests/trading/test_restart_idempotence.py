@@ -150,7 +150,7 @@ async def test_edges_left_open_are_closed_at_start_and_reopened_only_if_they_hol
         wire = {s: [(lvl["price"], lvl["size"]) for lvl in fair[s]] for s in ("bids", "asks")}
         async with running_daemon(box, db, extra=PAPER) as (daemon, _):
             await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
-            await eventually(lambda: daemon.engine.books[yes].synced)
+            await eventually(lambda: yes in daemon.engine.books and daemon.engine.books[yes].synced)
             await daemon.trading.trader.ready()
             box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
             await eventually(lambda: bool(db_rows(db, "SELECT * FROM positions")))
@@ -166,7 +166,7 @@ async def test_edges_left_open_are_closed_at_start_and_reopened_only_if_they_hol
             await daemon.trading.trader.ready()
             [row] = db_rows(db, "SELECT edge_id, status, close_reason FROM edges")
             assert row == {"edge_id": old, "status": "closed", "close_reason": "daemon restarted"}
-            await eventually(lambda: daemon.engine.books[yes].synced)
+            await eventually(lambda: yes in daemon.engine.books and daemon.engine.books[yes].synced)
             await eventually(lambda: nyc.event["id"] in daemon.engine.pricing, within=8)
             assert len(db_rows(db, "SELECT * FROM edges")) == 1  # not reopened: it no longer holds
             box.venue.set_book(yes, [("0.10", "50")], [("0.16", "30")], mirror=False)

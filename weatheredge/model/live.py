@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from weatheredge.model.calibration import EmosParams
+from weatheredge.model.diurnal_fit import DiurnalShape
 from weatheredge.model.observations import Observation
 from weatheredge.model.report_sources import SourceLedger
 from weatheredge.model.settling import StationFacts
 
 ParamKey = tuple[str, str, str, int]  # (station, extreme, unit, lead days)
+
+# Why a running day has no price yet: its reports up to now are not in hand (issue 10).
+AWAITING_REPORTS = "awaiting today's reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,6 @@ class LiveState:
     extremes: dict[str, int] = field(default_factory=dict)  # event_id -> last R priced with
     open_weights: dict[str, float] = field(default_factory=dict)  # event_id -> last w used
     params: dict[ParamKey, EmosParams] = field(default_factory=dict)
-    last_poll: dt.datetime | None = None
     stale: dict[str, str] = field(default_factory=dict)  # event_id -> why no edge
     latencies_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
     snapshotted: set[tuple[str, int]] = field(default_factory=set)  # (event_id, horizon h)
@@ -49,6 +52,41 @@ class LiveState:
     station_facts: dict[str, StationFacts] = field(default_factory=dict)
     report_history: dict[str, list[Observation]] = field(default_factory=dict)
     agreement: dict[str, object] | None = None
+    # station -> when the request whose answer we hold was sent; dropped when a request for
+    # the station fails, so its running days go back to "awaiting today's reports".
+    fetched_at: dict[str, dt.datetime] = field(default_factory=dict)
+    attempted_at: dict[str, dt.datetime] = field(default_factory=dict)  # station -> last try
+    # station -> seconds from the service publishing a report to our decision on it.
+    race: dict[str, deque[float]] = field(default_factory=dict)
+    fetch_to_decision_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
+    requests: deque[dt.datetime] = field(default_factory=lambda: deque(maxlen=5000))
+    # (station, "max" | "min") -> its diurnal shape learnt from its own settled days.
+    shapes: dict[tuple[str, str], DiurnalShape] = field(default_factory=dict)
+
+    def in_hand(self, icao: str, day_start: dt.datetime) -> bool:
+        """True once a request sent after ``day_start`` answered for this station."""
+        fetched = self.fetched_at.get(icao)
+        return fetched is not None and fetched >= day_start
+
+    def record_race(self, icao: str, seconds: float) -> None:
+        self.race.setdefault(icao, deque(maxlen=200)).append(seconds)
+
+    def race_summary(self) -> dict[str, dict[str, float | int]]:
+        """Per station: published -> decision p50/p90 in seconds over recent reports."""
+        out: dict[str, dict[str, float | int]] = {}
+        for icao, values in sorted(self.race.items()):
+            if values:
+                ordered = sorted(values)
+                out[icao] = {
+                    "p50_s": round(_rank(ordered, 0.5), 3),
+                    "p90_s": round(_rank(ordered, 0.9), 3),
+                    "reports": len(ordered),
+                }
+        return out
+
+    def requests_per_hour(self, now: dt.datetime) -> int:
+        since = now - dt.timedelta(hours=1)
+        return sum(1 for t in self.requests if t >= since)
 
     def add_observations(self, observations: list[Observation]) -> set[str]:
         """Merge reports; returns the stations that got a report not seen before."""
@@ -79,3 +117,18 @@ class LiveState:
             "stations": {k: f.as_dict() for k, f in sorted(self.station_facts.items())},
             "settlement_agreement": self.agreement,
         }
+
+    def race_status(self) -> dict[str, object]:
+        """Issue 10: events awaiting today's reports, published -> decision per station."""
+        return {
+            "awaiting_reports": sorted(
+                e for e, why in self.stale.items() if why.startswith(AWAITING_REPORTS)
+            ),
+            "published_to_decision": self.race_summary(),
+            "metar_requests_last_hour": self.requests_per_hour(dt.datetime.now(dt.UTC)),
+        }
+
+
+def _rank(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted, non-empty list."""
+    return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.999999) - 1))]

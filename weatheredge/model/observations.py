@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from weatheredge.model.buckets import Unit
@@ -34,6 +34,8 @@ class Observation:
     slp: bool | None = None  # remarks carry a sea-level pressure (the NOAA hourly view keys on it)
     cor: bool | None = None  # a correction (it replaces the report it corrects)
     auto: bool | None = None  # unattended station
+    # When the service had it (AWC ``receiptTime``): timing, not part of the report's identity.
+    published_at: dt.datetime | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.slp is None or self.cor is None or self.auto is None:

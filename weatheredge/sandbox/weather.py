@@ -162,6 +162,10 @@ class WeatherState:
         """The next request to ``path`` fails with ``status`` and ``body`` (queued, FIFO)."""
         self._faults.setdefault(path, deque()).append((status, body))
 
+    def clear_faults(self, path: str) -> None:
+        """The service at ``path`` recovers: queued failures are dropped."""
+        self._faults.pop(path, None)
+
     def take_fault(self, path: str) -> tuple[int, str] | None:
         queue = self._faults.get(path)
         return queue.popleft() if queue else None

@@ -23,8 +23,10 @@ Quirks and limits:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import math
 from collections.abc import Sequence
 
 import aiohttp
@@ -60,7 +62,7 @@ _RECORD = msgspec.json.Decoder(_MetarRecord).decode
 
 
 async def fetch_metars(
-    session: aiohttp.ClientSession, metar_url: str, icaos: Sequence[str], hours: int = 24
+    session: aiohttp.ClientSession, metar_url: str, icaos: Sequence[str], hours: float = 24
 ) -> list[Observation]:
     """Reports of the last ``hours`` for ``icaos``, oldest first per station.
 
@@ -71,7 +73,7 @@ async def fetch_metars(
     params = {
         "ids": ",".join(i.strip().upper() for i in icaos),
         "format": "json",
-        "hours": str(hours),
+        "hours": str(math.ceil(hours)),  # whole hours, as the service documents
     }
     status, raw = await get_bytes(session, metar_url, params, "aviationweather")
     if status == 204:
@@ -127,10 +129,23 @@ def _observation(record: _MetarRecord) -> Observation | None:
         observed = dt.datetime.fromtimestamp(record.obs_time, dt.UTC)
     except (OverflowError, OSError, ValueError):  # a time no calendar holds: skip the report
         return None
-    return observation_from_report(
+    obs = observation_from_report(
         record.icao_id.strip().upper(),
         observed,
         record.raw_ob,
         kind=record.metar_type,
         temp_c=record.temp,
     )
+    if obs is None:
+        return None
+    return dataclasses.replace(obs, published_at=_receipt(record.receipt_time))
+
+
+def _receipt(text: str | None) -> dt.datetime | None:
+    """``receiptTime`` ("2025-11-25 23:54:12", UTC): when the report became available."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None  # a malformed receipt time only costs us the delay measurement

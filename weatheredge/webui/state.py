@@ -202,9 +202,12 @@ class StateBuilder:
                 "bad_frames": base["engine"].get("bad_frames", {}),
             },
             "latency": _latency(base["engine"], self.history),
+            "observations": base.get("observations", {}),
             "jobs": base["jobs"],
             "events": self._events(
-                engine, events[page.events_offset : page.events_offset + page.events_limit]
+                engine,
+                events[page.events_offset : page.events_offset + page.events_limit],
+                _stale(daemon),
             ),
             "events_total": len(events),
             "events_offset": page.events_offset,
@@ -227,7 +230,7 @@ class StateBuilder:
             self._order_of = (engine.events, len(engine.events))
         return self._order
 
-    def _events(self, engine: Any, page: list[Any]) -> list[dict[str, Any]]:
+    def _events(self, engine: Any, page: list[Any], stale: dict[str, str]) -> list[dict[str, Any]]:
         if engine is None:
             return []
         out = []
@@ -276,6 +279,7 @@ class StateBuilder:
                     "extreme": event.rule.extreme.value,
                     "unit": event.rule.unit.value,
                     "priced": pricing is not None,
+                    "why_unpriced": stale.get(event.event_id),  # "awaiting today's reports"
                     "forecast_age_s": (
                         round(mono - pricing.issued_mono, 1) if pricing is not None else None
                     ),
@@ -350,6 +354,11 @@ def _shards(feed: dict[str, Any]) -> list[dict[str, Any]]:
             entry["state"] = mode if mode else ("connected" if connected else "disconnected")
         out.append(entry)
     return out
+
+
+def _stale(daemon: Any) -> dict[str, str]:
+    ctx = getattr(daemon, "ctx", None)
+    return dict(ctx.live.stale) if ctx is not None else {}
 
 
 def _latency(engine_status: Any, history: History) -> dict[str, Any]:

@@ -152,7 +152,8 @@ function renderEvents(events) {
   const cards = events.map((ev) => {
     const edges = ev.buckets.filter((b) => b.edge).length;
     const sub = `${ev.date} · ${ev.extreme} · °${ev.unit} · ` +
-      (ev.priced ? `forecast ${fmt.age(ev.forecast_age_s)} old` : "not priced yet") +
+      (ev.why_unpriced ? ev.why_unpriced
+        : ev.priced ? `forecast ${fmt.age(ev.forecast_age_s)} old` : "not priced yet") +
       (edges ? ` · ${edges} edge${edges > 1 ? "s" : ""}` : "");
     return el("div", { class: "card", "data-event": ev.event_id },
       el("h3", {}, ev.title), el("div", { class: "sub muted" }, sub), ladder(ev));
@@ -230,6 +231,14 @@ function renderFeed(feed, latency, tape) {
   kv($("latency"), pairs);
 }
 
+function renderRace(obs) {
+  const race = Object.entries((obs && obs.published_to_decision) || {});
+  $("no-race").hidden = race.length > 0;
+  fill($("race").tBodies[0], race.map(([station, r]) => el("tr", { "data-station": station },
+    el("td", {}, station), el("td", { class: "num" }, `${fmt.num(r.p50_s, 1)} s`),
+    el("td", { class: "num" }, `${fmt.num(r.p90_s, 1)} s`), el("td", { class: "num" }, fmt.num(r.reports)))));
+}
+
 function renderJobs(jobs) {
   fill($("jobs").tBodies[0], Object.entries(jobs).map(([name, j]) => el("tr", {},
     el("td", {}, name), el("td", { title: j.last_run || "" }, fmt.time(j.last_run)),
@@ -274,6 +283,7 @@ function render(doc) {
   renderPager(doc);
   renderTrading(doc.trading);
   renderFeed(doc.feed, doc.latency, doc.tape);
+  renderRace(doc.observations);
   renderJobs(doc.jobs);
   renderAgreement((doc.model || {}).settlement_agreement);
   // "live" only when a shard streams; otherwise the feed's own word (idle, polling, …).
