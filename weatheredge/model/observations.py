@@ -9,11 +9,12 @@ local day is the station's civil day 00:00-23:59, DST-aware (23 or 25 hours on c
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from weatheredge.model.buckets import Unit
+from weatheredge.model.buckets import PHYSICAL_RANGE, Unit
 from weatheredge.model.metar_text import parse_report
 
 
@@ -76,9 +77,18 @@ def observation_from_report(
         value, tenths = temp_c, False
     else:
         return None
+    if not plausible_c(value):
+        return None
     report_kind = text.kind or (kind if kind in ("METAR", "SPECI") else "METAR")
     fields = (text.body_c, text.slp, text.cor, text.auto)
     return Observation(icao, observed_at, value, tenths, report_kind, raw, *fields)
+
+
+def plausible_c(temp_c: float) -> bool:
+    """A reading a station can report: finite and inside the physical range the bucket labels
+    are held to. A feed's 1e300 or NaN would otherwise settle every bucket of the day."""
+    low, high = PHYSICAL_RANGE[Unit.C]
+    return math.isfinite(temp_c) and low <= temp_c <= high
 
 
 def local_day_window(station_tz: str, local_date: dt.date) -> tuple[dt.datetime, dt.datetime]:

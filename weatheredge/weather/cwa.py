@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import aiohttp
 import msgspec
 
-from weatheredge.model.observations import Observation
+from weatheredge.model.observations import Observation, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -91,7 +91,7 @@ def decode_cwa(raw: bytes) -> tuple[list[Observation], int]:
     """``(observations, stations skipped for a missing temperature)``."""
     try:
         body = msgspec.json.decode(raw, type=_Body, strict=False)  # numbers may come as text
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:  # RecursionError: hostile nesting
         raise WeatherError(f"cwa: malformed body: {err}") from err
     if body.success != "true":
         raise WeatherError("cwa: request not successful")
@@ -100,7 +100,7 @@ def decode_cwa(raw: bytes) -> tuple[list[Observation], int]:
     for station in body.records.station:
         value = station.weather_element.air_temperature
         when = station.obs_time.date_time
-        if value is None or value <= _MISSING or when.tzinfo is None:
+        if value is None or value <= _MISSING or not plausible_c(value) or when.tzinfo is None:
             skipped += 1
             continue
         out.append(

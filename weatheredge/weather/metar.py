@@ -81,7 +81,7 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
         return [], 0
     try:
         records = msgspec.json.decode(raw, type=list[_MetarRecord])
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:  # RecursionError: hostile nesting
         raise WeatherError(f"aviationweather: malformed body: {err}") from err
     observations: dict[tuple[str, int], Observation] = {}
     skipped = 0
@@ -99,9 +99,13 @@ def decode_metars(raw: bytes) -> tuple[list[Observation], int]:
 def _observation(record: _MetarRecord) -> Observation | None:
     if record.temp is None:
         return None  # sensor out ("//"), or a NIL report: AWC sends null
+    try:
+        observed = dt.datetime.fromtimestamp(record.obs_time, dt.UTC)
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: skip the report
+        return None
     return observation_from_report(
         record.icao_id,
-        dt.datetime.fromtimestamp(record.obs_time, dt.UTC),
+        observed,
         record.raw_ob,
         kind=record.metar_type,
         temp_c=record.temp,

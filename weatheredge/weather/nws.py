@@ -26,7 +26,7 @@ import aiohttp
 import msgspec
 
 from weatheredge.model.metar_text import parse_t_group
-from weatheredge.model.observations import Observation
+from weatheredge.model.observations import Observation, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -81,7 +81,7 @@ def decode_nws_observations(raw: bytes, icao: str) -> tuple[list[Observation], i
     """``(observations, features skipped)`` from one station's observations body."""
     try:
         collection = msgspec.json.decode(raw, type=_Collection)
-    except msgspec.DecodeError as err:  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, RecursionError) as err:  # ValidationError is a DecodeError
         raise WeatherError(f"nws: malformed body: {err}") from err
     out: dict[dt.datetime, Observation] = {}
     skipped = 0
@@ -105,6 +105,8 @@ def _observation(props: _Properties, icao: str) -> Observation | None:
     elif value is not None and props.temperature.unit_code.endswith("degC"):
         temp_c = float(value)
     else:
+        return None
+    if not plausible_c(temp_c):
         return None
     return Observation(
         icao=icao,
