@@ -128,3 +128,19 @@ def test_a_crash_in_a_command_prints_a_masked_traceback(
     err = capsys.readouterr().err
     assert "RuntimeError: cannot reach" in err and "Traceback" in err
     assert SECRET not in err and "****" in err
+
+
+@pytest.mark.parametrize("written", ["!{s}", "*{s}", "!!{s} x", "[*{s}]"])
+def test_a_secret_yaml_reads_as_a_tag_or_alias_is_withheld_from_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    """An unquoted secret starting with ! or * is a tag or alias to YAML: PyYAML's message
+    quotes it ("could not determine a constructor for the tag '!hunter2…'")."""
+    config = _config_dir(
+        tmp_path, "web:\n  token: !secret web_token\n", f"web_token: {written.format(s=SECRET)}\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["check-config", "-c", str(config)])
+    assert exit_.value.code == cli.EXIT_CONFIG
+    out = capsys.readouterr()
+    assert "secrets.yaml, line 1" in out.err and "hunter2" not in out.err + out.out
