@@ -135,3 +135,23 @@ async def test_deep_json_and_absurd_sizes_are_counted_bad_frames(
     deep_lines = [r for r in caplog.records if "too_deep" in r.getMessage()]
     assert len(deep_lines) == 1 and not deep_lines[0].exc_info  # one line, no traceback
     assert int(size) * MICRO > MAX_SIZE_MICROS
+
+
+async def test_a_hijacker_with_an_older_looking_id_never_prices_the_books_it_claims(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Gamma ids are the venue's to choose: an impostor listed with id 1 wins the first
+    discovery's tie on NYC's tokens, but the venue files those books under NYC's markets."""
+    nyc = sandbox.quoted[0].event
+    hijacker = _impostor(nyc, "1", list(scenario._ladder_f(77)))  # NYC's tokens, +40 °F
+    sandbox.venue.add_event(hijacker)
+    claimed = [t for m in nyc["markets"] for t in json.loads(m["clobTokenIds"])]
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        engine = daemon.engine
+        await eventually(lambda: engine.bad_frames["foreign_token"] >= len(claimed), within=15)
+        others = len(engine.books) - len(claimed)
+        await eventually(lambda: engine.status()["books_synced"] == others)
+        status = await _status(base)
+        assert not any(engine.books[t].synced for t in claimed)
+        assert not set(engine.tracker.open_keys()) & set(claimed)  # no edge on a claimed book
+    assert status["engine"]["bad_frames"]["foreign_token"] >= len(claimed)
