@@ -155,3 +155,28 @@ async def test_a_hijacker_with_an_older_looking_id_never_prices_the_books_it_cla
         assert not any(engine.books[t].synced for t in claimed)
         assert not set(engine.tracker.open_keys()) & set(claimed)  # no edge on a claimed book
     assert status["engine"]["bad_frames"]["foreign_token"] >= len(claimed)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("orderPriceMinTickSize", "9" * 30),
+        ("orderPriceMinTickSize", "1"),
+        ("orderMinSize", "9" * 400),
+        ("orderMinSize", 1e300),
+    ],
+)
+async def test_oversize_tick_or_minimum_is_rejected_with_its_field(
+    sandbox: Sandbox, tmp_path: Path, field: str, value: object
+) -> None:
+    nyc = sandbox.quoted[0].event
+    hostile = _impostor(nyc, "259004", [m["groupItemTitle"] for m in nyc["markets"]])
+    _fresh_tokens(hostile)
+    hostile["markets"][3][field] = value
+    sandbox.venue.add_event(hostile)
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        await eventually(lambda: len(daemon.engine.pricing) == 4, within=15)
+        status = await _status(base)
+    assert hostile["id"] not in daemon.engine.events
+    [reason] = [r for r in status["discovery"]["rejected_sample"] if "gotham" in r]
+    assert f"{field} " in reason and "out of range" in reason and "9" * 13 not in reason

@@ -35,7 +35,7 @@ from weatheredge.failures import describe, with_hint
 from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
 from weatheredge.model.catalogue import self_reuse, unique_owners
 from weatheredge.model.market import BucketMarket, TemperatureEvent
-from weatheredge.model.prices import to_micros
+from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, to_micros
 from weatheredge.model.rules import parse_rule, parse_title
 from weatheredge.polymarket.wire import (
     GammaEvent,
@@ -322,8 +322,8 @@ def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
         bucket=bucket,
         yes_token=yes,
         no_token=no,
-        tick=_micros_field(market.order_price_min_tick_size, name, "orderPriceMinTickSize"),
-        min_size=_micros_field(market.order_min_size, name, "orderMinSize"),
+        tick=_micros_field(market.order_price_min_tick_size, name, "orderPriceMinTickSize", MICRO),
+        min_size=_micros_field(market.order_min_size, name, "orderMinSize", MAX_SIZE_MICROS + 1),
         fee_rate=_fee_rate(market, name),
         neg_risk=bool(market.neg_risk if market.neg_risk is not None else event.neg_risk),
         accepting_orders=bool(market.accepting_orders),
@@ -353,7 +353,9 @@ def _token_ids(market: GammaMarket, name: str) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-def _micros_field(value: float | str | None, name: str, field_name: str) -> int:
+def _micros_field(value: float | str | None, name: str, field_name: str, below: int) -> int:
+    """A positive amount under ``below`` (a tick under 1, a size a book can hold): a 30-digit
+    tick or a 1e300 minimum would pass as a market nobody can ever trade or price."""
     if value is None:
         raise Rejected(f"market {name}: no {field_name}")
     try:
@@ -363,6 +365,8 @@ def _micros_field(value: float | str | None, name: str, field_name: str) -> int:
         raise Rejected(f"market {name}: bad {field_name} {value!r}") from err
     if micros <= 0:
         raise Rejected(f"market {name}: {field_name} must be positive")
+    if micros >= below:
+        raise Rejected(f"market {name}: {field_name} {str(value)[:12]} is out of range")
     return micros
 
 
