@@ -67,3 +67,44 @@ async def test_deep_and_malformed_frames_do_not_drop_the_user_channel(
     malformed = [r for r in caplog.records if "malformed trade" in r.getMessage()]
     assert len(malformed) == 1
     assert not [r for r in caplog.records if "user channel lost" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price", "NaN"),
+        ("price", float("nan")),  # json.dumps writes the NaN literal, json.loads takes it
+        ("price", "1.5"),
+        ("price", "-0"),
+        ("size", "Infinity"),
+        ("size", 1e400),  # inf on our side, "Infinity" on the wire
+        ("size", "-10"),
+        ("size", "9" * 400),
+        ("size", "sNaN"),
+    ],
+)
+async def test_a_fill_with_an_impossible_price_or_size_is_dropped(
+    caplog: pytest.LogCaptureFixture, field: str, value: object
+) -> None:
+    async def venue(ws: ServerConnection) -> None:
+        await ws.recv()
+        await ws.send(json.dumps({**TRADE, "id": "bad", field: value}))
+        await ws.send(json.dumps(TRADE))
+        await ws.wait_closed()
+
+    trades: list[TradeView] = []
+    async with serve(venue, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        channel = UserChannel(
+            f"ws://127.0.0.1:{port}", ("k", "s", "p"), on_trade=trades.append, on_reconnect=print
+        )
+        with caplog.at_level(logging.WARNING, logger="weatheredge.trading.userchannel"):
+            task = asyncio.create_task(channel.run())
+            try:
+                await eventually(lambda: len(trades) == 1)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    assert [t.trade_id for t in trades] == ["t-1"]
+    assert any("malformed trade" in r.getMessage() for r in caplog.records)
