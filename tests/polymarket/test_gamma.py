@@ -370,3 +370,32 @@ async def test_an_event_reusing_an_id_across_its_own_markets_is_rejected(
         "market_id": "market 77 used twice within the event",
     }
     assert expected[shared] in reason
+
+
+@pytest.mark.parametrize("poison", [b"\\ud800", b"\x01"])
+async def test_a_record_msgspec_refuses_never_sinks_its_page(
+    session: aiohttp.ClientSession, poison: bytes
+) -> None:
+    """A lone surrogate escape is valid JSON grammar, a raw control character is common: msgspec
+    refuses both, and used to refuse the whole page, so discovery found nothing at all."""
+    good = make_event("NYC")
+    bad = make_event("London", labels=c_labels(10), rules=WU_C_RULES)
+    bad_json = json.dumps(bad).replace(', "slug"', ', "x": "a' + poison.decode() + 'b", "slug"', 1)
+    page = b'{"events": [' + bad_json.encode() + b", " + json.dumps(good).encode() + b"]}"
+
+    async def keyset(_request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/events/keyset", keyset)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        found = await discover_temperature_events(
+            session, f"http://127.0.0.1:{server.port}", tag_slugs=["weather"]
+        )
+    finally:
+        await server.close()
+    assert [e.event_id for e in found.events] == [good["id"]]
+    if poison == b"\\ud800":
+        assert len(found.rejected) == 1 and "malformed event" in found.rejected[0][1]
