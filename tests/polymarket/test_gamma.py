@@ -17,6 +17,7 @@ from tests.polymarket.factories import (
     make_market,
     token_id,
 )
+from tests.polymarket.helpers import serving
 from weatheredge.model.buckets import Unit
 from weatheredge.model.rules import Extreme, SourceKind
 from weatheredge.polymarket.gamma import GammaError, discover_temperature_events
@@ -383,19 +384,8 @@ async def test_a_record_msgspec_refuses_never_sinks_its_page(
     bad_json = json.dumps(bad).replace(', "slug"', ', "x": "a' + poison.decode() + 'b", "slug"', 1)
     page = b'{"events": [' + bad_json.encode() + b", " + json.dumps(good).encode() + b"]}"
 
-    async def keyset(_request: web.Request) -> web.Response:
-        return web.Response(body=page, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/events/keyset", keyset)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        found = await discover_temperature_events(
-            session, f"http://127.0.0.1:{server.port}", tag_slugs=["weather"]
-        )
-    finally:
-        await server.close()
+    async with serving("GET", "/events/keyset", page) as base:
+        found = await discover_temperature_events(session, base, tag_slugs=["weather"])
     assert [e.event_id for e in found.events] == [good["id"]]
     if poison == b"\\ud800":
         assert len(found.rejected) == 1 and "malformed event" in found.rejected[0][1]

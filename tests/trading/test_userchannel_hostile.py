@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
@@ -29,21 +30,10 @@ TRADE = {
 }
 
 
-async def test_deep_and_malformed_frames_do_not_drop_the_user_channel(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    connections = 0
-
-    async def venue(ws: ServerConnection) -> None:
-        nonlocal connections
-        connections += 1
-        await ws.recv()  # the subscription
-        await ws.send("[" * 200_000 + "]" * 200_000)
-        for _ in range(25):
-            await ws.send(json.dumps({**TRADE, "maker_orders": ["not an object"], "owner": "k"}))
-        await ws.send(json.dumps(TRADE))
-        await ws.wait_closed()
-
+async def _until_one_trade(
+    venue: Callable[[ServerConnection], Awaitable[None]], caplog: pytest.LogCaptureFixture
+) -> tuple[UserChannel, list[TradeView]]:
+    """A channel on ``venue`` (a loopback WebSocket server), run until it hands over a trade."""
     trades: list[TradeView] = []
     async with serve(venue, "127.0.0.1", 0, max_size=None) as server:
         port = server.sockets[0].getsockname()[1]
@@ -61,6 +51,25 @@ async def test_deep_and_malformed_frames_do_not_drop_the_user_channel(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+    return channel, trades
+
+
+async def test_deep_and_malformed_frames_do_not_drop_the_user_channel(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connections = 0
+
+    async def venue(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.recv()  # the subscription
+        await ws.send("[" * 200_000 + "]" * 200_000)
+        for _ in range(25):
+            await ws.send(json.dumps({**TRADE, "maker_orders": ["not an object"], "owner": "k"}))
+        await ws.send(json.dumps(TRADE))
+        await ws.wait_closed()
+
+    channel, trades = await _until_one_trade(venue, caplog)
     assert connections == 1 and channel.connects == 1  # never dropped
     assert channel.bad_frames["RecursionError"] == 1
     assert trades[0].trade_id == "t-1"
@@ -92,19 +101,6 @@ async def test_a_fill_with_an_impossible_price_or_size_is_dropped(
         await ws.send(json.dumps(TRADE))
         await ws.wait_closed()
 
-    trades: list[TradeView] = []
-    async with serve(venue, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        channel = UserChannel(
-            f"ws://127.0.0.1:{port}", ("k", "s", "p"), on_trade=trades.append, on_reconnect=print
-        )
-        with caplog.at_level(logging.WARNING, logger="weatheredge.trading.userchannel"):
-            task = asyncio.create_task(channel.run())
-            try:
-                await eventually(lambda: len(trades) == 1)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    _, trades = await _until_one_trade(venue, caplog)
     assert [t.trade_id for t in trades] == ["t-1"]
     assert any("malformed trade" in r.getMessage() for r in caplog.records)
