@@ -180,3 +180,22 @@ async def test_oversize_tick_or_minimum_is_rejected_with_its_field(
     assert hostile["id"] not in daemon.engine.events
     [reason] = [r for r in status["discovery"]["rejected_sample"] if "gotham" in r]
     assert f"{field} " in reason and "out of range" in reason and "9" * 13 not in reason
+
+
+async def test_a_full_copy_seen_with_its_original_prices_neither(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Tokens and condition ids copied, labels shifted, a lower Gamma id: the venue files both
+    events' books alike, so nothing tells them apart at first sight. Neither is priced."""
+    nyc = sandbox.quoted[0].event
+    copy = _impostor(nyc, "1", list(scenario._ladder_f(77)))
+    for mine, theirs in zip(copy["markets"], nyc["markets"], strict=True):
+        mine["conditionId"] = theirs["conditionId"]
+    sandbox.venue.add_event(copy)
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        await eventually(lambda: len(daemon.engine.pricing) == 3, within=15)
+        status = await _status(base)
+    assert nyc["id"] not in daemon.engine.events and copy["id"] not in daemon.engine.events
+    sample = status["discovery"]["rejected_sample"]
+    assert {r.partition(":")[0] for r in sample} >= {nyc["slug"], copy["slug"]}, sample
+    assert any("neither priced" in r for r in sample)
