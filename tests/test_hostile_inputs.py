@@ -199,3 +199,36 @@ async def test_a_full_copy_seen_with_its_original_prices_neither(
     sample = status["discovery"]["rejected_sample"]
     assert {r.partition(":")[0] for r in sample} >= {nyc["slug"], copy["slug"]}, sample
     assert any("neither priced" in r for r in sample)
+
+
+async def test_a_duplicate_listed_ahead_never_displaces_the_running_event(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Same city, kind and date, its own tokens, listed before the running event on a later
+    discovery: the first listed used to win the slot, dropping the running event's books."""
+    london = sandbox.quoted[2].event
+    assert "london" in london["slug"]
+    ahead = sandbox.quoted[1].event["slug"]  # the slot listed just before London
+    async with running_daemon(
+        sandbox, tmp_path / "we.db", extra="jobs: {discovery_interval: 0.2}\n"
+    ) as (daemon, _):
+        engine = daemon.engine
+        await eventually(lambda: london["id"] in engine.pricing, within=15)
+        twin = copy.deepcopy(london)
+        twin.update(id="259006", slug=ahead)
+        _fresh_tokens(twin)
+        for i, market in enumerate(twin["markets"]):
+            market.update(id=f"259006{i:02d}", conditionId=f"0x259006{i:02d}")
+        sandbox.venue.add_event(twin)
+        assert daemon.ctx is not None
+        summary = daemon.ctx.discovery
+        verdict = f"{ahead}: duplicate of {london['slug']}"
+        displaced = f"{london['slug']}: duplicate of {ahead}"
+
+        def decided() -> bool:
+            sample = summary.get("rejected_sample") or []
+            return verdict in sample or displaced in sample
+
+        await eventually(decided, within=15)
+        assert verdict in summary["rejected_sample"]
+    assert london["id"] in engine.events and twin["id"] not in engine.events

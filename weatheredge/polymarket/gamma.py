@@ -133,7 +133,7 @@ async def discover_temperature_events(
         if parse_title(gamma.title or "") is None:
             discovery.ignored += 1  # a hurricane or rainfall market under "weather": not ours
             continue
-        if (event := _accept(gamma, discovery, seen)) is not None:
+        if (event := _accept(gamma, discovery, seen, owner_of)) is not None:
             tags_of[event.event_id] = tags
     discovery.events, clashes = unique_owners(seen.values(), owner_of)
     # First in the list: /status samples its head, and a hijack attempt matters more than
@@ -225,6 +225,7 @@ def _accept(
     gamma: GammaEvent,
     discovery: Discovery,
     seen: dict[tuple[str, str, dt.date], TemperatureEvent],
+    owner_of: Callable[[str], str | None],
 ) -> TemperatureEvent | None:
     ident = gamma.slug or gamma.id or "?"
     try:
@@ -238,7 +239,14 @@ def _accept(
         return None
     key = (event.city.lower(), event.rule.extreme.value, event.date)
     kept = seen.get(key)
-    if kept is None or (kept.slug.startswith("arch-") and not event.slug.startswith("arch-")):
+
+    def standing(e: TemperatureEvent) -> tuple[bool, bool]:
+        # The running event first (a duplicate listed ahead of it must not displace it and its
+        # books), then the canonical slug over its "arch-" copy; else the first listed stays.
+        running = any(owner_of(m.yes_token) == e.event_id for m in e.markets)
+        return running, not e.slug.startswith("arch-")
+
+    if kept is None or standing(event) > standing(kept):
         if kept is not None:
             discovery.rejected.append((kept.slug, f"duplicate of {event.slug}"))
         seen[key] = event
