@@ -135,3 +135,100 @@ async def test_deep_json_and_absurd_sizes_are_counted_bad_frames(
     deep_lines = [r for r in caplog.records if "too_deep" in r.getMessage()]
     assert len(deep_lines) == 1 and not deep_lines[0].exc_info  # one line, no traceback
     assert int(size) * MICRO > MAX_SIZE_MICROS
+
+
+async def test_a_hijacker_with_an_older_looking_id_never_prices_the_books_it_claims(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Gamma ids are the venue's to choose: an impostor listed with id 1 wins the first
+    discovery's tie on NYC's tokens, but the venue files those books under NYC's markets."""
+    nyc = sandbox.quoted[0].event
+    hijacker = _impostor(nyc, "1", list(scenario._ladder_f(77)))  # NYC's tokens, +40 °F
+    sandbox.venue.add_event(hijacker)
+    claimed = [t for m in nyc["markets"] for t in json.loads(m["clobTokenIds"])]
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        engine = daemon.engine
+        await eventually(lambda: engine.bad_frames["foreign_token"] >= len(claimed), within=15)
+        others = len(engine.books) - len(claimed)
+        await eventually(lambda: engine.status()["books_synced"] == others)
+        status = await _status(base)
+        assert not any(engine.books[t].synced for t in claimed)
+        assert not set(engine.tracker.open_keys()) & set(claimed)  # no edge on a claimed book
+    assert status["engine"]["bad_frames"]["foreign_token"] >= len(claimed)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("orderPriceMinTickSize", "9" * 30),
+        ("orderPriceMinTickSize", "1"),
+        ("orderMinSize", "9" * 400),
+        ("orderMinSize", 1e300),
+    ],
+)
+async def test_oversize_tick_or_minimum_is_rejected_with_its_field(
+    sandbox: Sandbox, tmp_path: Path, field: str, value: object
+) -> None:
+    nyc = sandbox.quoted[0].event
+    hostile = _impostor(nyc, "259004", [m["groupItemTitle"] for m in nyc["markets"]])
+    _fresh_tokens(hostile)
+    hostile["markets"][3][field] = value
+    sandbox.venue.add_event(hostile)
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        await eventually(lambda: len(daemon.engine.pricing) == 4, within=15)
+        status = await _status(base)
+    assert hostile["id"] not in daemon.engine.events
+    [reason] = [r for r in status["discovery"]["rejected_sample"] if "gotham" in r]
+    assert f"{field} " in reason and "out of range" in reason and "9" * 13 not in reason
+
+
+async def test_a_full_copy_seen_with_its_original_prices_neither(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Tokens and condition ids copied, labels shifted, a lower Gamma id: the venue files both
+    events' books alike, so nothing tells them apart at first sight. Neither is priced."""
+    nyc = sandbox.quoted[0].event
+    copy = _impostor(nyc, "1", list(scenario._ladder_f(77)))
+    for mine, theirs in zip(copy["markets"], nyc["markets"], strict=True):
+        mine["conditionId"] = theirs["conditionId"]
+    sandbox.venue.add_event(copy)
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        await eventually(lambda: len(daemon.engine.pricing) == 3, within=15)
+        status = await _status(base)
+    assert nyc["id"] not in daemon.engine.events and copy["id"] not in daemon.engine.events
+    sample = status["discovery"]["rejected_sample"]
+    assert {r.partition(":")[0] for r in sample} >= {nyc["slug"], copy["slug"]}, sample
+    assert any("neither priced" in r for r in sample)
+
+
+async def test_a_duplicate_listed_ahead_never_displaces_the_running_event(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Same city, kind and date, its own tokens, listed before the running event on a later
+    discovery: the first listed used to win the slot, dropping the running event's books."""
+    london = sandbox.quoted[2].event
+    assert "london" in london["slug"]
+    ahead = sandbox.quoted[1].event["slug"]  # the slot listed just before London
+    async with running_daemon(
+        sandbox, tmp_path / "we.db", extra="jobs: {discovery_interval: 0.2}\n"
+    ) as (daemon, _):
+        engine = daemon.engine
+        await eventually(lambda: london["id"] in engine.pricing, within=15)
+        twin = copy.deepcopy(london)
+        twin.update(id="259006", slug=ahead)
+        _fresh_tokens(twin)
+        for i, market in enumerate(twin["markets"]):
+            market.update(id=f"259006{i:02d}", conditionId=f"0x259006{i:02d}")
+        sandbox.venue.add_event(twin)
+        assert daemon.ctx is not None
+        summary = daemon.ctx.discovery
+        verdict = f"{ahead}: duplicate of {london['slug']}"
+        displaced = f"{london['slug']}: duplicate of {ahead}"
+
+        def decided() -> bool:
+            sample = summary.get("rejected_sample") or []
+            return verdict in sample or displaced in sample
+
+        await eventually(decided, within=15)
+        assert verdict in summary["rejected_sample"]
+    assert london["id"] in engine.events and twin["id"] not in engine.events

@@ -9,6 +9,7 @@ the bytes must be UTF-8, and every error names the file, line and column but nev
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Any
 
 import yaml
@@ -120,6 +121,17 @@ def load(text: str, loader_cls: type[StrictLoader], source: str) -> tuple[Any, l
         loader.dispose()
 
 
+# PyYAML quotes the offending text in some problems ("could not determine a constructor for the
+# tag '!s3cret'", "found undefined alias 's3cret'"): a secret starting with ! or * lands there.
+# A quoted single character ("found character '%'") says what is wrong and gives nothing away.
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _withhold(match: re.Match[str]) -> str:
+    quoted = match.group(0)
+    return quoted if len(quoted) <= 4 else "(text withheld)"
+
+
 def yaml_error(source: str, err: yaml.YAMLError) -> str:
     """File, line and what is wrong, never the offending text: PyYAML's own message quotes the
     line, and in secrets.yaml (or next to a resolved !secret) that line is a secret."""
@@ -128,7 +140,9 @@ def yaml_error(source: str, err: yaml.YAMLError) -> str:
     context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
     if mark is not None:
         where += f", line {mark.line + 1}, column {mark.column + 1}"
-    text = f"{where}: invalid YAML: {getattr(err, 'problem', None) or 'not valid'}"
+    problem = _QUOTED.sub(_withhold, getattr(err, "problem", None) or "not valid")
+    text = f"{where}: invalid YAML: {problem}"
     if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
-        text += f" ({context} at line {context_mark.line + 1})"  # an unclosed quote, bracket
+        # An unclosed quote or bracket: say where it opened.
+        text += f" ({_QUOTED.sub(_withhold, context)} at line {context_mark.line + 1})"
     return text

@@ -309,7 +309,7 @@ class Engine:
         touched: dict[str, TokenRef] = {}
         for book in books:
             ref = self.tokens.get(book.asset_id)
-            if ref is None:
+            if ref is None or self._foreign(book.asset_id, book.market, ref):
                 continue
             local = self.books[book.asset_id]
             if local.ws:
@@ -406,7 +406,7 @@ class Engine:
     def _apply(self, msg: wire.MarketEvent, touched: dict, recv_ns: int) -> None:
         if type(msg) is _BookEvent:
             ref = self.tokens.get(msg.asset_id)
-            if ref is None:
+            if ref is None or self._foreign(msg.asset_id, msg.market, ref):
                 return
             book = self.books[msg.asset_id]
             tick = self._micros(msg.tick_size) if msg.tick_size else book.tick
@@ -657,6 +657,17 @@ class Engine:
                 kind=kind,
             )
         )
+
+    def _foreign(self, token: str, market: str, ref: TokenRef) -> bool:
+        """The venue files this book under another market than the event claiming the token:
+        that event listed a token it does not own (a Gamma id can be chosen to look oldest), so
+        its book is never used. The venue's snapshot is the one authority on a token's market."""
+        if market == ref.market.condition_id:
+            return False
+        self._bad(
+            "foreign_token", f"book {token}: venue market {market}, {ref.event.slug} claims it"
+        )
+        return True
 
     def _bad(self, kind: str, sample: str) -> None:
         self.bad_frames[kind] += 1

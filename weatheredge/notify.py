@@ -36,6 +36,8 @@ MASK = "****"
 # Shorter fragments (a path like "/api/") are not secrets, and masking them would shred every log
 # line that happens to contain them.
 _MIN_SECRET_LEN = 5
+# A lower-case word shorter than any token worth the name: a path segment like "market".
+_PUBLIC_WORD = re.compile(r"[a-z][a-z_-]{0,14}")
 # Loggers that print request URLs from inside the notification call. A filter on a logger only
 # sees records created by that exact logger, so they are listed one by one.
 _URL_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "requests")
@@ -136,10 +138,16 @@ def secret_strings(secrets: Iterable[str], urls: Iterable[str] = ()) -> set[str]
     and query appended. JSON-escaped forms cover documents served as JSON.
     """
     out: set[str] = set()
-    for value in [*secrets, *urls]:
+    notify = set(urls)
+    for value in [*secrets, *notify]:
         if not value:
             continue
         pieces = {value, *url_secrets(value)} if "://" in value else {value}
+        if value not in notify:
+            # An API URL's path words ("ws/market", "api/data") are public and everywhere (job
+            # names, JSON keys, metric names): masking them would break the documents, not
+            # protect anything. A notify URL's segments are its token, so they stay masked.
+            pieces = {p for p in pieces if p == value or not _PUBLIC_WORD.fullmatch(p)}
         for piece in pieces:
             out.update(
                 {piece, json.dumps(piece)[1:-1], json.dumps(piece, ensure_ascii=False)[1:-1]}

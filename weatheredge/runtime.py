@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import fcntl
 import logging
+import os
 import pkgutil
 import signal
 import socket
@@ -351,8 +353,44 @@ def preflight(settings: Settings) -> socket.socket:
         raise StartupError(
             f"cannot open the database {settings.database}: {err}; check `database:` in the config"
         ) from None
+    try:
+        _lock_database(settings.database)
+    except StartupError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
+
+
+# database path -> the descriptor holding its lock, for as long as a daemon serves it
+_DB_LOCKS: dict[str, int] = {}
+
+
+def _lock_database(path: str) -> None:
+    """One daemon per database: two (say, two configs on different ports) would each take the
+    same offer, since what was taken is read from the ledger at start. The kernel drops the lock
+    when the process dies, so a ``kill -9`` never leaves it behind."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    lock = f"{path}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as err:
+        raise StartupError(f"cannot create the lock file {lock}: {err.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StartupError(
+            f"the database {path} is in use by another weatheredge; stop it or change `database:`"
+        ) from None
+    _DB_LOCKS[path] = fd
+
+
+def _unlock_database(path: str) -> None:
+    fd = _DB_LOCKS.pop(path, None)
+    if fd is not None:
+        os.close(fd)
 
 
 async def serve(
@@ -360,6 +398,12 @@ async def serve(
 ) -> web.AppRunner:
     """Start the app on ``sock`` (default: ``preflight``); returns once serving."""
     sock = sock if sock is not None else preflight(app[DAEMON].settings)
+    database = app[DAEMON].settings.database
+
+    async def unlock(_app: web.Application) -> None:
+        _unlock_database(database)
+
+    app.on_cleanup.append(unlock)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
     try:
         await runner.setup()
@@ -367,6 +411,7 @@ async def serve(
         await site.start()
     except BaseException:
         sock.close()
+        _unlock_database(database)
         raise
     return runner
 

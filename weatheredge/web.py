@@ -59,11 +59,16 @@ def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     async def halt(request: web.Request) -> web.Response:
         daemon = request.app[key]
         body = await json_body(request)  # a write: JSON only (see webui.guard)
-        reason = str(body.get("reason") or "halted over HTTP")
+        reason, cancel = body.get("reason") or "halted over HTTP", body.get("cancel")
+        if not isinstance(reason, str) or not isinstance(cancel, bool | None):
+            # "cancel": "no" is truthy: a typed field only, never a guess.
+            return web.json_response(
+                {"error": "reason must be a string and cancel true, false or null"}, status=400
+            )
         cancelled = 0
         daemon.halted, daemon.halt_reason = True, reason
         if daemon.trading is not None:
-            cancelled = await daemon.trading.halt(reason, cancel=body.get("cancel"))
+            cancelled = await daemon.trading.halt(reason, cancel=cancel)
         return web.json_response({"halted": True, "reason": reason, "cancelled": cancelled})
 
     async def resume(request: web.Request) -> web.Response:

@@ -20,7 +20,7 @@ def _engine() -> tuple[Engine, list[EdgeSignal]]:
     engine.set_events([EVENT])
     frame = {
         "event_type": "book",
-        "market": "0xcond",
+        "market": M2.condition_id,  # the venue files a book under its market's condition id
         "asset_id": M2.yes_token,
         "bids": [{"price": "0.05", "size": "100"}],
         "asks": [{"price": "0.10", "size": "100"}],

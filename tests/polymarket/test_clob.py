@@ -7,6 +7,7 @@ import pytest
 
 from tests.polymarket.conftest import VenueServer
 from tests.polymarket.factories import f_labels, make_event
+from tests.polymarket.helpers import serving
 from weatheredge.polymarket.clob import ClobError, RateLimited, fetch_book, fetch_books
 
 pytestmark = pytest.mark.timeout(10)
@@ -85,21 +86,8 @@ async def test_http_errors_become_clob_errors(
 
 
 async def test_a_hostile_deep_body_is_a_clob_error(session: aiohttp.ClientSession) -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
     deep = '[{"market": "0x1", "asset_id": "1", "timestamp": "1", "bids": [], "asks": [], "x": '
     body = deep + "[" * 200_000 + "]" * 200_000 + "}]"
-
-    async def books(_request: web.Request) -> web.Response:
-        return web.Response(text=body, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_post("/books", books)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with serving("POST", "/books", body) as base:
         with pytest.raises(ClobError, match="nested too deep"):
-            await fetch_books(session, f"http://127.0.0.1:{server.port}", ["1"])
-    finally:
-        await server.close()
+            await fetch_books(session, base, ["1"])

@@ -17,6 +17,7 @@ from tests.polymarket.factories import (
     make_market,
     token_id,
 )
+from tests.polymarket.helpers import serving
 from weatheredge.model.buckets import Unit
 from weatheredge.model.rules import Extreme, SourceKind
 from weatheredge.polymarket.gamma import GammaError, discover_temperature_events
@@ -405,3 +406,21 @@ async def test_weather_fee_type_without_schedule_uses_the_published_rate(
     assert [m.fee_rate for m in event.markets[:2]] == [0.0, 0.05]
     ((slug, reason),) = discovery.rejected
     assert slug == other["slug"] and "no feeSchedule.rate" in reason
+
+
+@pytest.mark.parametrize("poison", [b"\\ud800", b"\x01"])
+async def test_a_record_msgspec_refuses_never_sinks_its_page(
+    session: aiohttp.ClientSession, poison: bytes
+) -> None:
+    """A lone surrogate escape is valid JSON grammar, a raw control character is common: msgspec
+    refuses both, and used to refuse the whole page, so discovery found nothing at all."""
+    good = make_event("NYC")
+    bad = make_event("London", labels=c_labels(10), rules=WU_C_RULES)
+    bad_json = json.dumps(bad).replace(', "slug"', ', "x": "a' + poison.decode() + 'b", "slug"', 1)
+    page = b'{"events": [' + bad_json.encode() + b", " + json.dumps(good).encode() + b"]}"
+
+    async with serving("GET", "/events/keyset", page) as base:
+        found = await discover_temperature_events(session, base, tag_slugs=["weather"])
+    assert [e.event_id for e in found.events] == [good["id"]]
+    if poison == b"\\ud800":
+        assert len(found.rejected) == 1 and "malformed event" in found.rejected[0][1]

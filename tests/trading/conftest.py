@@ -161,7 +161,10 @@ class Harness:
     def book(self, token: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> None:
         frame = {
             "event_type": "book",
-            "market": "0xcond",
+            "market": next(
+                (m.condition_id for m in EVENT.markets if token in (m.yes_token, m.no_token)),
+                "0xcond",
+            ),  # the venue files a book under its token's market (the engine checks)
             "asset_id": token,
             "bids": [{"price": p, "size": s} for p, s in bids],
             "asks": [{"price": p, "size": s} for p, s in asks],

@@ -26,11 +26,15 @@ async def test_a_secret_url_is_masked_in_every_document_and_log(
 ) -> None:
     caplog.set_level(logging.INFO)
     assert sandbox.urls is not None
-    gamma = sandbox.urls.gamma_url
+    gamma, ws = sandbox.urls.gamma_url, sandbox.urls.ws_url
     text = sandbox.config_yaml(str(tmp_path / "we.db"), extra="jobs: {discovery_interval: 0.2}\n")
     text = text.replace(f"gamma_url: {gamma}", "gamma_url: !env WE_GAMMA")
+    # A secret URL's public path words (".../ws/market") must not be masked everywhere: that
+    # turned /status into "discover_****s" and "Poly**** Gamma".
+    assert ws.endswith("/ws/market")
+    text = text.replace(f"ws_url: {ws}", "ws_url: !env WE_WS")
     # The venue answers 404 under that prefix: discovery fails and names the URL it tried.
-    loaded = parse_config(text, env={"WE_GAMMA": f"{gamma}/{PIECE}"})
+    loaded = parse_config(text, env={"WE_GAMMA": f"{gamma}/{PIECE}", "WE_WS": ws})
     app = make_app(loaded)
     runner = await serve(app, asyncio.Event())
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
@@ -59,6 +63,8 @@ async def test_a_secret_url_is_masked_in_every_document_and_log(
         for path, body in bodies.items():
             assert PIECE not in body, path
         assert "failed" in bodies["/healthz"] and "****" in bodies["/healthz"]
+        assert "Polymarket Gamma" in bodies["/healthz"] and "discover_markets" in bodies["/status"]
+        assert "****s" not in bodies["/healthz"] + bodies["/status"]
         last_error = json.loads(bodies["/status"])["jobs"]["discover_markets"]["last_error"]
         assert "****" in last_error
         assert "discover_markets" in caplog.text and PIECE not in caplog.text
@@ -128,3 +134,19 @@ def test_a_crash_in_a_command_prints_a_masked_traceback(
     err = capsys.readouterr().err
     assert "RuntimeError: cannot reach" in err and "Traceback" in err
     assert SECRET not in err and "****" in err
+
+
+@pytest.mark.parametrize("written", ["!{s}", "*{s}", "!!{s} x", "[*{s}]"])
+def test_a_secret_yaml_reads_as_a_tag_or_alias_is_withheld_from_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    """An unquoted secret starting with ! or * is a tag or alias to YAML: PyYAML's message
+    quotes it ("could not determine a constructor for the tag '!hunter2…'")."""
+    config = _config_dir(
+        tmp_path, "web:\n  token: !secret web_token\n", f"web_token: {written.format(s=SECRET)}\n"
+    )
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["check-config", "-c", str(config)])
+    assert exit_.value.code == cli.EXIT_CONFIG
+    out = capsys.readouterr()
+    assert "secrets.yaml, line 1" in out.err and "hunter2" not in out.err + out.out

@@ -186,3 +186,27 @@ async def test_halt_and_resume_commands_pass_the_check(sandbox: Sandbox, tmp_pat
         assert daemon.halted is False
     finally:
         await runner.cleanup()
+
+
+async def test_hostile_json_bodies_are_refused_cleanly(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Deep nesting, NaN and wrongly typed fields: a 400 naming the problem, never a 500."""
+    json_write = {**WRITE, "Content-Type": "application/json; charset=utf-8"}
+    deep = b"[" * 200_000 + b"]" * 200_000
+    async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
+        halt = f"{base}/api/v1/trading/halt"
+        async with aiohttp.ClientSession() as http:
+            for body in (
+                deep,
+                b'{"reason": ' + deep + b"}",
+                b'{"reason": NaN}',
+                b'{"reason": "x", "cancel": Infinity}',
+                b'{"reason": {"a": [1]}}',
+                b'{"reason": "x", "cancel": "no"}',  # truthy: would have cancelled every order
+            ):
+                status, answer = await _post(http, halt, data=body, headers=json_write)
+                assert status == 400 and "error" in answer, body[:40]
+            assert daemon.halted is False
+            status, _ = await _post(
+                http, halt, json={"reason": "ops", "cancel": False}, headers=WRITE
+            )
+            assert status == 200 and daemon.halted is True

@@ -7,7 +7,10 @@ are refused with a reason rather than "last writer wins".
 
 Who keeps a contested id: the event that already owns it in the running catalogue, else the
 oldest event (lowest numeric Gamma id, then listing order). A copy is necessarily created after
-the event it copies, so the answer does not depend on page order or on a restart.
+the event it copies, so the answer does not depend on page order or on a restart. But the id is
+the venue's to write: a copy listing the same condition ids too, met before either is
+established, leaves neither priced (the engine also drops a book the venue files under another
+condition id than its claimant's, which catches a copy that kept its own).
 """
 
 from __future__ import annotations
@@ -68,9 +71,11 @@ def unique_owners(
         return not mine, _age_key(event)
 
     owners: tuple[dict[str, str], ...] = ({}, {}, {})  # per kind: id -> owning slug
+    condition_of: dict[str, int] = {}  # condition id -> index of the kept event listing it
     by_id: dict[str, str] = {}
     keep: list[int] = []
     rejected: list[tuple[str, str]] = []
+    copied: dict[int, str] = {}  # kept, but a full copy came with it: index -> the copy's slug
     for i in sorted(range(len(listed)), key=rank):
         event, mine = listed[i], ids[i]
         reason = _reused(mine)
@@ -82,10 +87,19 @@ def unique_owners(
                 reason = f"{kind} {_short(taken)} belongs to {owned[taken]}"
         if reason is not None:
             rejected.append((event.slug, reason))
+            # The same condition ids too, and the holder not yet established: the venue files
+            # both events' books alike, so only the Gamma id ranks them, and a copy can pick a
+            # lower one. Neither is priced until one of them is gone.
+            holders = {condition_of[c] for c in mine[1] if c in condition_of}
+            copied.update((j, event.slug) for j in holders if rank(j)[0])
             continue
         for group, owned in zip(mine, owners, strict=True):
             owned.update(dict.fromkeys(group, event.slug))
+        condition_of.update(dict.fromkeys(mine[1], i))
         by_id[event.event_id] = event.slug
         keep.append(i)
+    for j, copy in copied.items():
+        keep.remove(j)
+        rejected.append((listed[j].slug, f"its markets are listed by {copy} too; neither priced"))
     keep.sort()
     return [listed[i] for i in keep], rejected

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from weatheredge.model.buckets import Unit
+from weatheredge.model.buckets import PHYSICAL_RANGE, Unit
 from weatheredge.model.metar_text import parse_report
 
 
@@ -79,9 +80,18 @@ def observation_from_report(
         value, tenths = temp_c, False
     else:
         return None
+    if not plausible_c(value):
+        return None
     report_kind = text.kind or (kind if kind in ("METAR", "SPECI") else "METAR")
     fields = (text.body_c, text.slp, text.cor, text.auto)
     return Observation(icao, observed_at, value, tenths, report_kind, raw, *fields)
+
+
+def plausible_c(temp_c: float) -> bool:
+    """A reading a station can report: finite and inside the physical range the bucket labels
+    are held to. A feed's 1e300 or NaN would otherwise settle every bucket of the day."""
+    low, high = PHYSICAL_RANGE[Unit.C]
+    return math.isfinite(temp_c) and low <= temp_c <= high
 
 
 # Cached: the model jobs ask it for every event on every tick (10,000 events: 10,000 calls).

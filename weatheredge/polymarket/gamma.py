@@ -35,7 +35,7 @@ from weatheredge.failures import describe, with_hint
 from weatheredge.model.buckets import Bucket, parse_bucket_label, validate_ladder
 from weatheredge.model.catalogue import self_reuse, unique_owners
 from weatheredge.model.market import BucketMarket, TemperatureEvent
-from weatheredge.model.prices import to_micros
+from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, to_micros
 from weatheredge.model.rules import parse_rule, parse_title
 from weatheredge.polymarket.wire import (
     GammaEvent,
@@ -135,7 +135,7 @@ async def discover_temperature_events(
         if parse_title(gamma.title or "") is None:
             discovery.ignored += 1  # a hurricane or rainfall market under "weather": not ours
             continue
-        if (event := _accept(gamma, discovery, seen)) is not None:
+        if (event := _accept(gamma, discovery, seen, owner_of)) is not None:
             tags_of[event.event_id] = tags
     discovery.events, clashes = unique_owners(seen.values(), owner_of)
     # First in the list: /status samples its head, and a hijack attempt matters more than
@@ -227,6 +227,7 @@ def _accept(
     gamma: GammaEvent,
     discovery: Discovery,
     seen: dict[tuple[str, str, dt.date], TemperatureEvent],
+    owner_of: Callable[[str], str | None],
 ) -> TemperatureEvent | None:
     ident = gamma.slug or gamma.id or "?"
     try:
@@ -240,7 +241,14 @@ def _accept(
         return None
     key = (event.city.lower(), event.rule.extreme.value, event.date)
     kept = seen.get(key)
-    if kept is None or (kept.slug.startswith("arch-") and not event.slug.startswith("arch-")):
+
+    def standing(e: TemperatureEvent) -> tuple[bool, bool]:
+        # The running event first (a duplicate listed ahead of it must not displace it and its
+        # books), then the canonical slug over its "arch-" copy; else the first listed stays.
+        running = any(owner_of(m.yes_token) == e.event_id for m in e.markets)
+        return running, not e.slug.startswith("arch-")
+
+    if kept is None or standing(event) > standing(kept):
         if kept is not None:
             discovery.rejected.append((kept.slug, f"duplicate of {event.slug}"))
         seen[key] = event
@@ -324,8 +332,8 @@ def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
         bucket=bucket,
         yes_token=yes,
         no_token=no,
-        tick=_micros_field(market.order_price_min_tick_size, name, "orderPriceMinTickSize"),
-        min_size=_micros_field(market.order_min_size, name, "orderMinSize"),
+        tick=_micros_field(market.order_price_min_tick_size, name, "orderPriceMinTickSize", MICRO),
+        min_size=_micros_field(market.order_min_size, name, "orderMinSize", MAX_SIZE_MICROS + 1),
         fee_rate=_fee_rate(market, name),
         neg_risk=bool(market.neg_risk if market.neg_risk is not None else event.neg_risk),
         accepting_orders=bool(market.accepting_orders),
@@ -360,7 +368,9 @@ def _token_ids(market: GammaMarket, name: str) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-def _micros_field(value: float | str | None, name: str, field_name: str) -> int:
+def _micros_field(value: float | str | None, name: str, field_name: str, below: int) -> int:
+    """A positive amount under ``below`` (a tick under 1, a size a book can hold): a 30-digit
+    tick or a 1e300 minimum would pass as a market nobody can ever trade or price."""
     if value is None:
         raise Rejected(f"market {name}: no {field_name}")
     try:
@@ -370,6 +380,8 @@ def _micros_field(value: float | str | None, name: str, field_name: str) -> int:
         raise Rejected(f"market {name}: bad {field_name} {value!r}") from err
     if micros <= 0:
         raise Rejected(f"market {name}: {field_name} must be positive")
+    if micros >= below:
+        raise Rejected(f"market {name}: {field_name} {str(value)[:12]} is out of range")
     return micros
 
 

@@ -20,6 +20,7 @@ CLOB REST ``/book`` and ``/books`` return book objects with bids ascending and a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -461,7 +462,32 @@ _STR_LIST = _bounded(msgspec.json.Decoder(list[str]).decode)
 
 
 def decode_raw_events_page(data: bytes) -> RawEventsKeysetPage:
-    return _RAW_PAGE(data)
+    try:
+        return _RAW_PAGE(data)
+    except TooDeep:
+        raise
+    except msgspec.DecodeError:
+        # msgspec refuses a lone surrogate escape (\ud800, valid JSON grammar) or a raw control
+        # character anywhere in the page: split the page with the lenient stdlib parser so the
+        # record carrying it is rejected alone, not the whole listing with every event on it.
+        page = _lenient_page(data)
+        if page is None:
+            raise
+        return page
+
+
+def _lenient_page(data: bytes) -> RawEventsKeysetPage | None:
+    try:
+        value = json.loads(data, strict=False)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or not isinstance(events := value.get("events"), list):
+        return None
+    cursor = value.get("next_cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        return None
+    # Re-encoded with escapes: the record keeps what made msgspec refuse it, and is refused alone.
+    return RawEventsKeysetPage([msgspec.Raw(json.dumps(e).encode()) for e in events], cursor)
 
 
 def decode_gamma_event(data: bytes | msgspec.Raw) -> GammaEvent:

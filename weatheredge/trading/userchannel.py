@@ -28,6 +28,19 @@ logger = logging.getLogger(__name__)
 _log = RateLimitedLog(logger)
 
 
+_MAX_PRICE = Decimal(1)
+_MAX_SHARES = Decimal(10**12)  # no book holds a trillion shares (model.prices.MAX_SIZE_MICROS)
+
+
+def _amount(value: Any, upper: Decimal) -> Decimal:
+    """A fill's price or size: finite, positive, at most ``upper``. ``NaN`` would poison every
+    sum it enters (and raise on comparison), a negative size would unwind a position."""
+    amount = Decimal(str(value))
+    if not amount.is_finite() or not 0 < amount <= upper:
+        raise ValueError(f"amount out of range: {str(value)[:20]}")
+    return amount
+
+
 def trades_from_event(
     event: dict[str, Any], api_key: str, log: RateLimitedLog = _log
 ) -> list[TradeView]:
@@ -47,8 +60,8 @@ def trades_from_event(
                     str(event["taker_order_id"]),
                     str(event["asset_id"]),
                     str(event["side"]),
-                    Decimal(str(event["price"])),
-                    Decimal(str(event["size"])),
+                    _amount(event["price"], _MAX_PRICE),
+                    _amount(event["size"], _MAX_SHARES),
                     status,
                     "TAKER",
                     None,
@@ -65,8 +78,8 @@ def trades_from_event(
                     str(m["order_id"]),
                     str(m["asset_id"]),
                     str(m["side"]),
-                    Decimal(str(m["price"])),
-                    Decimal(str(m["matched_amount"])),
+                    _amount(m["price"], _MAX_PRICE),
+                    _amount(m["matched_amount"], _MAX_SHARES),
                     status,
                     "MAKER",
                     Decimal(0),

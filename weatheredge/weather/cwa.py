@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import aiohttp
 import msgspec
 
-from weatheredge.model.observations import Observation
+from weatheredge.model.observations import Observation, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -153,6 +153,8 @@ def _reading(
 ) -> Observation | None:
     if value is None or value <= _MISSING or when is None or when.tzinfo is None:
         return None
+    if not plausible_c(value):
+        return None  # a value no station reports (1e300, NaN)
     return Observation(
         icao=station_id,
         observed_at=when.astimezone(dt.UTC),

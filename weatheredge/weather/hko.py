@@ -31,7 +31,7 @@ from typing import Annotated
 import aiohttp
 import msgspec
 
-from weatheredge.model.observations import Observation
+from weatheredge.model.observations import Observation, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -74,7 +74,10 @@ def decode_hko_csv(raw: bytes, wanted: dict[str, str]) -> tuple[list[Observation
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise WeatherError(f"hko: body is not UTF-8: {err}") from err
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:  # e.g. a field over the csv module's 128 KiB limit
+        raise WeatherError(f"hko: not a readable CSV: {err}") from err
     if not rows or len(rows[0]) < 3 or "temperature" not in rows[0][2].lower():
         raise WeatherError(f"hko: not the temperature CSV: {text[:120]!r}")
     out: list[Observation] = []
@@ -89,6 +92,9 @@ def decode_hko_csv(raw: bytes, wanted: dict[str, str]) -> tuple[list[Observation
             observed = dt.datetime.strptime(row.time, "%Y%m%d%H%M").replace(tzinfo=HONG_KONG)
         except (msgspec.ValidationError, ValueError) as err:
             skipped.append(f"{line!r}: {err}")
+            continue
+        if not plausible_c(row.temp_c):
+            skipped.append(f"{line[:2]!r}: temperature outside the physical range")
             continue
         out.append(
             Observation(

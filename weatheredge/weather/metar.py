@@ -33,7 +33,7 @@ import aiohttp
 import msgspec
 
 from weatheredge.model.metar_text import ReportText, parse_report, parse_t_group
-from weatheredge.model.observations import Observation, observation_from_report
+from weatheredge.model.observations import Observation, observation_from_report, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -136,8 +136,8 @@ def _observation(record: _MetarRecord) -> Observation | None:
         kind=record.metar_type,
         temp_c=record.temp,
     )
-    if obs is None:
-        return None
+    if obs is None or not plausible_c(obs.temp_c):
+        return None  # NIL, no temperature, or a value no station reports (1e300, NaN)
     return dataclasses.replace(obs, published_at=_receipt(record.receipt_time))
 
 

@@ -30,7 +30,7 @@ import logging
 import aiohttp
 import msgspec
 
-from weatheredge.model.observations import Observation, observation_from_report
+from weatheredge.model.observations import Observation, observation_from_report, plausible_c
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
 
@@ -119,4 +119,5 @@ def _observation(props: _Properties, icao: str) -> Observation | None:
     if quantity is not None and quantity.value is not None and quantity.unit_code.endswith("degC"):
         value = quantity.value
     # The same reading of the text as for aviationweather: T-group, else body, else the value.
-    return observation_from_report(icao, props.timestamp.astimezone(dt.UTC), text, temp_c=value)
+    obs = observation_from_report(icao, props.timestamp.astimezone(dt.UTC), text, temp_c=value)
+    return obs if obs is not None and plausible_c(obs.temp_c) else None

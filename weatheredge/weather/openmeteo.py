@@ -29,7 +29,7 @@ from typing import Literal, NamedTuple
 import aiohttp
 import msgspec
 
-from weatheredge.model.buckets import Unit
+from weatheredge.model.buckets import PHYSICAL_RANGE, Unit
 from weatheredge.model.market import EnsembleForecast, Station
 from weatheredge.weather._http import get_bytes
 from weatheredge.weather.errors import WeatherError
@@ -129,7 +129,7 @@ def parse_ensemble(
 def _check(status: int, raw: bytes, source: str) -> _Daily:
     try:
         body = msgspec.json.decode(raw, type=_Body)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:  # RecursionError: hostile nesting
         if status != 200:
             raise WeatherError(f"{source}: HTTP {status}: {raw[:200]!r}") from err
         raise WeatherError(f"{source}: malformed body: {err}") from err
@@ -185,8 +185,18 @@ def _day(
     return EnsembleForecast(station_icao, day, tuple(members), tuple(counts), issued_at)
 
 
+# Wide enough for either unit (°F -100…150 holds every °C reading too): a member beyond it is
+# garbage or hostile, and a 1e300 member would own the whole distribution.
+_MEMBER_RANGE = PHYSICAL_RANGE[Unit.F]
+
+
 def _finite(values: Iterable[str | float | None]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    low, high = _MEMBER_RANGE
+    return [
+        float(v)
+        for v in values
+        if isinstance(v, (int, float)) and math.isfinite(v) and low <= v <= high
+    ]
 
 
 def _dates(daily: Mapping[str, Series]) -> list[dt.date]:

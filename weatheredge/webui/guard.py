@@ -97,13 +97,17 @@ def write_refusal(request: web.Request) -> web.Response | None:
     return None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # json.loads takes NaN and Infinity by default
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object ({} when there is no body); 400 for anything else."""
     if not request.body_exists:
         return {}
     try:
-        body = json.loads(await request.read() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(await request.read() or b"{}", parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile nesting
         raise web.HTTPBadRequest(
             text=json.dumps({"error": "body is not valid JSON"}), content_type="application/json"
         ) from None
