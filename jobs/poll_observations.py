@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from jobs._observation_sources import fetch_reports
 from jobs._pricing import (
@@ -52,12 +53,37 @@ _PROB_STEP = 0.005  # ... or any bucket's probability did (a new report's level,
 _KEEP = dt.timedelta(days=2)
 _ROUTINE_HOURS = 2.0  # look-back of a routine poll: the latest reports, corrections included
 _MAX_HOURS = 30
+_REINDEX_AT_LEAST = dt.timedelta(hours=1)  # running days re-indexed at least this often
+_SWEEP_EVERY_S = 30.0
+
+
+@dataclass(slots=True)
+class _RunningDays:
+    """Station -> events whose local day is running, valid until the next day boundary of any
+    event (or a catalogue or station change)."""
+
+    catalogue: object
+    size: int
+    stations: object
+    valid_until: dt.datetime
+    by_station: dict[str, list[TemperatureEvent]]
 
 
 def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[TemperatureEvent]]:
     """Station -> events whose local day has started and not yet ended."""
+    events, stations = ctx.engine.events, ctx.settings.weather.stations
+    cached = ctx.live.running_days
+    if (
+        isinstance(cached, _RunningDays)
+        and cached.catalogue is events
+        and cached.size == len(events)
+        and cached.stations is stations
+        and now < cached.valid_until
+    ):
+        return cached.by_station
     out: dict[str, list[TemperatureEvent]] = defaultdict(list)
-    for event in ctx.engine.events.values():
+    valid_until = now + _REINDEX_AT_LEAST
+    for event in events.values():
         icao = event.rule.station
         if icao is None:
             continue
@@ -71,6 +97,10 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
             continue
         if start <= now < end:
             out[station.icao].append(event)
+        boundary = start if now < start else end if now < end else None
+        if boundary is not None and boundary < valid_until:
+            valid_until = boundary
+    ctx.live.running_days = _RunningDays(events, len(events), stations, valid_until, out)
     return out
 
 
@@ -339,9 +369,13 @@ def reprice_event(
 
 
 def _sweep_old_forecasts(ctx: JobContext) -> None:
-    """A forecast past ``max_forecast_age`` stops edges; say so where people look."""
-    max_age = ctx.settings.weather.max_forecast_age
+    """A forecast past ``max_forecast_age`` stops edges (the engine checks that itself); say so
+    where people look, at most every ``_SWEEP_EVERY_S``: ages are counted in hours."""
     now = time.monotonic()
+    if now - ctx.live.swept_mono < _SWEEP_EVERY_S:
+        return
+    ctx.live.swept_mono = now
+    max_age = ctx.settings.weather.max_forecast_age
     for event_id, pricing in list(ctx.engine.pricing.items()):
         age = now - pricing.issued_mono
         if age > max_age:

@@ -44,6 +44,10 @@ class LiveState:
     open_weights: dict[str, float] = field(default_factory=dict)  # event_id -> last w used
     params: dict[ParamKey, EmosParams] = field(default_factory=dict)
     stale: dict[str, str] = field(default_factory=dict)  # event_id -> why no edge
+    # The observation job's index of running local days and when it last swept old forecasts:
+    # it ticks every second, and walking 10,000 events each tick was most of the idle cost.
+    running_days: object | None = None
+    swept_mono: float = float("-inf")
     latencies_us: deque[int] = field(default_factory=lambda: deque(maxlen=500))
     snapshotted: set[tuple[str, int]] = field(default_factory=set)  # (event_id, horizon h)
     sources: SourceLedger = field(default_factory=SourceLedger)  # which feed reported what first
