@@ -10,8 +10,10 @@ together as one digest at the end of the window. Every message is handed to the 
 callback as one :class:`Delivery` (the daemon writes it to the ``notifications`` table).
 Failures are logged and recorded, never raised: a notification must not stop the daemon.
 
-``offer`` takes an engine signal whose fate is decided on the outbox's task by ``screen`` (the
-renotify policy, :mod:`weatheredge.alerts`), so the hot path pays for one enqueue only.
+``offer`` takes an engine signal whose fate ``screen`` decides (the renotify policy,
+:mod:`weatheredge.alerts`) in a loop callback of the outbox scheduled after the hot path's
+current one, never inside it: the hot path pays for one append. Signals never wait behind a slow
+delivery, and only messages to send take places in the queue.
 Secrets in notify URLs are masked in every log record (:mod:`weatheredge.redact`).
 """
 
@@ -21,6 +23,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,7 +82,7 @@ def _status(result: object) -> str:
     return getattr(status, "name", None) or ("SUCCESS" if result else "FAILURE")
 
 
-_Item = EdgeMessage | TradeMessage | object  # object: a signal for ``screen``
+_Item = EdgeMessage | TradeMessage
 
 
 class Notifier:
@@ -105,6 +108,8 @@ class Notifier:
         self._record_fn = record or store
         self._deliver_fn = deliver
         self._screen = screen
+        self._offered: deque[Any] = deque()
+        self._screen_due = False
         self._clock = clock
         self._targets: list[_Target] = []
         self._retries = max(0, retries)
@@ -163,10 +168,26 @@ class Notifier:
             self._put(TradeMessage(kind, title, body, ref), ref)
 
     def offer(self, signal: object) -> None:
-        """Queue an engine signal; ``screen`` decides on the outbox's task whether it is sent.
-        Queued even without targets: the policy must see every change in order."""
-        if self._screen is not None:
-            self._put(signal, None)
+        """Hand over an engine signal; ``screen`` decides, right after the caller's callback,
+        whether it is sent. Taken even without targets: the policy sees every change, in order."""
+        if self._screen is None:
+            return
+        self._offered.append(signal)
+        if not self._screen_due:
+            self._screen_due = True
+            asyncio.get_running_loop().call_soon(self._screen_offered)
+
+    def _screen_offered(self) -> None:
+        self._screen_due = False
+        assert self._screen is not None
+        while self._offered:
+            try:
+                message = self._screen(self._offered.popleft())
+            except Exception:  # a bug in the policy must not stop the others
+                logger.exception("notifier: the renotify policy failed on a signal")
+                continue
+            if message is not None:
+                self.send(message)
 
     def _put(self, item: _Item, ref: str | None) -> None:
         if self._closing:
@@ -234,6 +255,8 @@ class Notifier:
         stop. Idempotent."""
         if self._closing:
             return
+        if self._offered:
+            self._screen_offered()  # what the hot path handed over last is still sent
         self._closing = True
         if not self._running and not self._queue.empty():
             self.start()
@@ -265,14 +288,9 @@ class Notifier:
         if isinstance(item, TradeMessage):
             await self._handle_trade(item)
             return
-        message = item if isinstance(item, EdgeMessage) else self._screened(item)
-        if message is not None and self.enabled:
-            title, body = format_edge(message)
-            await self._push(title, body, message.kind, message.edge_id)
-
-    def _screened(self, signal: object) -> EdgeMessage | None:
-        assert self._screen is not None
-        return self._screen(signal)
+        if self.enabled:
+            title, body = format_edge(item)
+            await self._push(title, body, item.kind, item.edge_id)
 
     async def _handle_trade(self, message: TradeMessage) -> None:
         now = self._clock()

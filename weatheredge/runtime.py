@@ -129,7 +129,7 @@ class Daemon:
         self.store.submit(record)
         if self.tape is not None:
             self.tape.record("edge", record)
-        self.notifier.offer(signal_)  # the renotify policy runs on the outbox's task
+        self.notifier.offer(signal_)  # the renotify policy runs on the outbox's side
         if self.trading is not None:
             self.trading.on_signal(signal_)  # enqueue only
 

@@ -38,7 +38,7 @@ async def test_edge_and_trade_messages_share_one_queue_sender_and_record(hook: H
     assert outbox.sent == 3 and outbox.dropped == 0
 
 
-async def test_offered_signals_are_screened_on_the_outbox_task_in_order(hook: Hook) -> None:
+async def test_offered_signals_are_screened_after_the_callers_callback_in_order(hook: Hook) -> None:
     seen: list[str] = []
 
     def screen(signal: str) -> EdgeMessage | None:
