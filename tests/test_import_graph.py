@@ -17,11 +17,7 @@ PACKAGES = ("weatheredge", "jobs")
 
 # Circles that other in-flight work of issue 11 still owns. Each is expected to be present
 # (strict xfail): once it is gone, its entry here must go too.
-KNOWN: dict[frozenset[str], str] = {
-    frozenset({"weatheredge.web", "weatheredge.webui", "weatheredge.webui.state"}): (
-        "web.py -> webui/ -> web.py: the status page's split (issue 11, item 7)"
-    ),
-}
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from weatheredge.feed.metrics import LatencyHistogram
+from weatheredge.metrics_core import LatencyHistogram
 from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
 from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side

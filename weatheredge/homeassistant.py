@@ -157,7 +157,7 @@ def state_document(daemon: Any) -> dict[str, Any]:
             with contextlib.suppress(TypeError, ValueError):
                 pnl = round(float(trading[k]), 2)
             break
-    from weatheredge.web import DEGRADED, HEALTHY, health_verdict
+    from weatheredge.status import DEGRADED, HEALTHY, health_verdict
 
     return {
         "feed_state": feed_state,

@@ -59,16 +59,15 @@ def apply(
         daemon.ctx.settings = s  # the jobs read their settings at every run
     install_redaction(secret_strings(loaded.secrets, s.notify.urls))
     # Targets before thresholds: a URL added with a lower min_edge gets the edges it opens.
+    # The outbox reads notify.on_close and notify.renotify_window per signal.
     if daemon.notifier is not None and d.touched("notify.urls", "notify.retries"):
         daemon.notifier.set_urls(s.notify.urls, s.notify.retries)
-    if daemon.renotify is not None:
-        daemon.renotify.window_s = s.notify.renotify_window
+    if daemon.notifier is not None and d.touched("trading.notify"):
+        daemon.notifier.levels = s.trading.notify
     trading = daemon.trading
     if trading is not None:
         if d.touched("trading"):
             trading.trader.set_settings(s.trading)
-        if d.touched("notify.urls", "trading.notify"):
-            trading.notifier.set_targets(s.notify.urls, s.trading.notify)
     if daemon.stream is not None and d.touched("feed", "jobs.poll_interval"):
         daemon.stream.set_config(FeedConfig.from_settings(s))
     engine = daemon.engine

@@ -18,7 +18,6 @@ import pkgutil
 import signal
 import socket
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from weatheredge import homeassistant
 from weatheredge import web as web_routes
+from weatheredge.alerts import EdgeAlerts
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -37,12 +37,11 @@ from weatheredge.errors import StartupError
 from weatheredge.failures import describe
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
-from weatheredge.model.edge import Change, EpisodeTracker
-from weatheredge.model.renotify import RenotifyGuard
+from weatheredge.model.edge import EpisodeTracker
 from weatheredge.notify import Notifier
 from weatheredge.reloader import Reloader
 from weatheredge.reloader import add_routes as reloader_routes
-from weatheredge.sinks import edge_message, edge_record
+from weatheredge.sinks import edge_record, notification_record
 from weatheredge.store import Store
 from weatheredge.tape import open_recorder
 from weatheredge.tape.hooks import failure_trace, response_class, settings_sources
@@ -96,7 +95,6 @@ class Daemon:
     stream: FeedManager | None = None
     scheduler: AsyncIOScheduler | None = None
     ctx: JobContext | None = None
-    renotify: RenotifyGuard | None = None
     reloader: Any = None  # weatheredge.reloader.Reloader (issue 15)
     _running: set[str] = field(default_factory=set)
     _pending: set[str] = field(default_factory=set)
@@ -133,15 +131,7 @@ class Daemon:
         self.store.submit(record)
         if self.tape is not None:
             self.tape.record("edge", record)
-        if self.renotify is None:
-            self.renotify = RenotifyGuard(self.settings.notify.renotify_window)
-        price = signal_.quote.price if signal_.quote is not None else None
-        key = (signal_.market.market_id, signal_.side.value, signal_.kind)
-        fresh = self.renotify.observe(
-            signal_.change.value, key, price, signal_.reason, time.monotonic()
-        )
-        if fresh or (signal_.change is Change.CLOSE and self.settings.notify.on_close):
-            self.notifier.send(edge_message(signal_))
+        self.notifier.offer(signal_)  # the renotify policy runs on the outbox's side
         if self.trading is not None:
             self.trading.on_signal(signal_)  # enqueue only
 
@@ -187,8 +177,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         timeout=timeout, response_class=responses, trace_configs=traces
     ) as session:
         daemon.store = Store.open(settings.database, close_open_edges="daemon restarted")
-        daemon.notifier = Notifier(
-            settings.notify.urls, store=daemon.store.submit, retries=settings.notify.retries
+        store = daemon.store
+        daemon.notifier = Notifier(  # the one outbox: edge and trading messages
+            settings.notify.urls,
+            levels=settings.trading.notify,
+            screen=EdgeAlerts(lambda: daemon.settings.notify).message_for,
+            record=lambda delivery: store.submit(notification_record(delivery)),
+            retries=settings.notify.retries,
         )
         daemon.engine = Engine(
             min_edge=settings.min_edge,
@@ -227,13 +222,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 async def _start_trading(daemon: Daemon) -> None:
     from weatheredge.trading.setup import TradingRefused, start_trading
 
-    assert daemon.store is not None
+    assert daemon.store is not None and daemon.notifier is not None
     try:
         daemon.trading = await start_trading(
             daemon.settings,
             engine=daemon.engine,
             stream=lambda: daemon.stream,
-            record=daemon.store.submit,
+            notifier=daemon.notifier,
             tape=daemon.tape,
         )
     except TradingRefused as err:

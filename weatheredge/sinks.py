@@ -1,13 +1,14 @@
-"""Turn the engine's edge signals into store records and notification messages."""
+"""Turn the engine's edge signals into store records and notification messages, and the
+outbox's deliveries into store records (so the outbox never imports the store)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from weatheredge.engine import EdgeSignal
+from weatheredge.messages import Delivery, EdgeMessage
 from weatheredge.model.edge import Change
-from weatheredge.notify import EdgeMessage
-from weatheredge.store import EdgeClosed, EdgeOpened, EdgeUpdated, Record
+from weatheredge.store import EdgeClosed, EdgeOpened, EdgeUpdated, NotificationResult, Record
 
 
 def edge_record(signal: EdgeSignal) -> Record:
@@ -55,4 +56,10 @@ def _message(signal: EdgeSignal) -> EdgeMessage:
         prob=float("nan"),
         edge=float("nan"),
         reason=signal.reason,
+    )
+
+
+def notification_record(d: Delivery) -> NotificationResult:
+    return NotificationResult(
+        d.edge_id, d.kind, d.title, d.body, d.sent_at, d.ok, d.attempts, d.error
     )

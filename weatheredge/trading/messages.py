@@ -1,7 +1,7 @@
 """Every message the trader sends, worded in one place and sent through one callable.
 
-The callable is the :class:`~weatheredge.trading.notify.TradeNotifier`'s ``send`` in the daemon
-(which enqueues and returns): composing a message never waits on a push.
+The callable is the daemon outbox's :meth:`~weatheredge.notify.Notifier.post` (which enqueues
+and returns): composing a message never waits on a push.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Composition of the trading subsystem for the daemon: ledger, gateway, notifier, trader.
+"""Composition of the trading subsystem for the daemon: ledger, gateway, trader; its messages
+go through the daemon's one outbox.
 
 Live mode places orders only when all three hold: ``mode: live``, keys present, and armed
 (``armed: true`` in the config, or ``weatheredge arm`` recorded in the database). Otherwise
@@ -16,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
-from weatheredge.notify import install_redaction
+from weatheredge.notify import Notifier, install_redaction
 from weatheredge.trading.gateway import OrderGateway
 from weatheredge.trading.ledger import Ledger, read_state
-from weatheredge.trading.notify import TradeNotifier
 from weatheredge.trading.paper import PaperGateway
 from weatheredge.trading.trader import EngineView, Trader
 
@@ -65,7 +65,7 @@ def user_ws_url(settings: Settings) -> str:
 class Trading:
     trader: Trader
     ledger: Ledger
-    notifier: TradeNotifier
+    notifier: Notifier  # the daemon's outbox, shared (closed by the daemon)
     gateway: OrderGateway | None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -87,8 +87,6 @@ class Trading:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 1.0)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.notifier.drain(), 1.0)
         with contextlib.suppress(Exception):  # nobody watches them once the daemon is gone
             await self.ledger.close_open_episodes("daemon stopped")
         if self.gateway is not None:
@@ -102,7 +100,7 @@ async def start_trading(
     *,
     engine: Any,
     stream: Callable[[], Any],
-    record: Callable[[Any], None] | None = None,
+    notifier: Notifier,
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
     tape: Any = None,
@@ -133,17 +131,15 @@ async def start_trading(
         gateway = paper
     if tape is not None:
         ledger.tape = tape.record
-    notifier = TradeNotifier(settings.notify.urls, t.notify, record=record)
     trader = Trader(
         mode=mode,
         settings=t,
         ledger=ledger,
         gateway=gateway,
         view=EngineView(engine, stream),
-        notify=notifier.send if mode is not Mode.DRY_RUN else None,
+        notify=notifier.post if mode is not Mode.DRY_RUN else None,
     )
     trading = Trading(trader, ledger, notifier, gateway)
-    trading.tasks.append(asyncio.create_task(notifier.run(), name="trade-notifier"))
     trading.tasks.append(trader.start())
     if t.heartbeat and mode is Mode.LIVE:
         trading.tasks.append(asyncio.create_task(trader.heartbeat_loop(), name="heartbeat"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weatheredge import web as web_routes
+from weatheredge import status as status_doc
 from weatheredge.model.edge import quote
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class StateBuilder:
     def build(self, page: Page | None = None) -> dict[str, Any]:
         page = page or Page()
         daemon = self.daemon
-        base = web_routes.status_document(daemon)
+        base = status_doc.status_document(daemon)
         engine = daemon.engine
         now = time.time()
         trading = _trading(daemon)
