@@ -4,18 +4,17 @@ so call them from a thread; none can take the writer's lock."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from db.readonly import connect_read_only
+
 
 def _open_read_only(path: str | Path) -> sqlite_utils.Database:
-    # mode=ro so a typo'd path fails instead of creating an empty database, and so the CLI can
-    # never take the write lock the daemon's writer needs.
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    return sqlite_utils.Database(sqlite3.connect(uri, uri=True), recursive_triggers=False)
+    conn = connect_read_only(path, named_rows=False)
+    return sqlite_utils.Database(conn, recursive_triggers=False)
 
 
 def recent_edges(path: str | Path, limit: int = 50) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from db.migrations import apply_migrations
+from db.readonly import connect_read_only
 from db.transaction import immediate
 
 T = TypeVar("T")
@@ -366,9 +367,7 @@ def read_state(path: str | Path, key: str) -> str | None:
 
 
 def query(path: str | Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
-    conn.row_factory = sqlite3.Row
+    conn = connect_read_only(path)
     try:
         return [dict(r) for r in conn.execute(sql, params or [])]
     finally:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.readonly import connect_read_only
 from weatheredge import web as web_routes
 from weatheredge.model.edge import quote
 
@@ -124,8 +125,7 @@ class History:
             return
         since = _iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LATENCY_WINDOW_S))
         try:
-            uri = self.path.resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=1.0)
+            conn = connect_read_only(self.path, timeout=1.0, named_rows=False)
             try:
                 self.opened_at = dict(
                     conn.execute(
