@@ -2,7 +2,8 @@
 
 Every table stores its times as ISO-8601 UTC text with milliseconds and ``Z``
 (``2026-07-01T12:00:00.000Z``): it sorts as text and parses with ``fromisoformat``. Both the
-edge store and the trading ledger write this one format, so they format through here.
+edge store, the trading ledger and the status page use this one format, so they format
+through here.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ def require_aware(at: dt.datetime) -> None:
         raise ValueError(f"naive datetime {at!r}: pass a timezone-aware (UTC) time")
 
 
-def utc_iso(at: dt.datetime) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z``: sorts as text, parses with fromisoformat."""
+def utc_iso(at: dt.datetime, *, zulu: bool = True) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``: sorts as text, parses with fromisoformat.
+
+    ``zulu=False`` keeps ``+00:00`` instead: only ``weatheredge tape info`` prints that form
+    (never stored), and its output is read by people and scripts as it is.
+    """
     require_aware(at)
-    return at.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    text = at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z") if zulu else text
 
 
 def now_iso() -> str:

@@ -13,7 +13,6 @@ Nothing secret is ever written here: no key, no API secret, no order signature.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import sqlite_utils
 from db.migrations import apply_migrations
 from db.readonly import connect_read_only
 from db.transaction import immediate
+from weatheredge.timestamps import now_iso as now_iso  # the ledger's clock text, as before
 
 T = TypeVar("T")
 
@@ -46,10 +46,6 @@ REJECTED, CANCELLED, FAILED, ABANDONED, UNKNOWN = (
 DRY_RUN = "dry_run"
 WORKING = (PENDING, SENDING, OPEN, UNKNOWN)  # may still become (more) filled
 UNRESOLVED = (PENDING, SENDING, UNKNOWN)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
