@@ -43,12 +43,15 @@ from weatheredge.store.records import (
     describe,
     new_edge_id,
 )
+from weatheredge.store.rows import CalibrationRow, DiurnalReport, ScoringRow, TrainingRow
 from weatheredge.store.sql import MissingRowError
 from weatheredge.store.writer import Store, StoreError, is_transient
 from weatheredge.timestamps import utc_iso
 
 __all__ = [
+    "CalibrationRow",
     "CalibrationSaved",
+    "DiurnalReport",
     "DiurnalSaved",
     "EdgeClosed",
     "EdgeOpened",
@@ -65,8 +68,10 @@ __all__ = [
     "Record",
     "ReportTimed",
     "ReportsAssessed",
+    "ScoringRow",
     "Store",
     "StoreError",
+    "TrainingRow",
     "VenueChecked",
     "_rows",
     "count_rows",

@@ -10,6 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from db.readonly import connect_read_only
+from weatheredge.store.rows import CalibrationRow, DiurnalReport, ScoringRow, TrainingRow
 
 
 def _open_read_only(path: str | Path) -> sqlite_utils.Database:
@@ -80,9 +81,9 @@ def event_markets(path: str | Path, event_id: str) -> list[dict[str, Any]]:
     )
 
 
-def training_rows(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+def training_rows(path: str | Path, since: dt.date) -> list[TrainingRow]:
     """For each settled event and lead, the last ensemble forecast at that lead and the truth."""
-    return _rows(
+    rows = _rows(
         path,
         """
         SELECT s.station, s.extreme, s.unit, s.date, s.observed_value, f.lead_days,
@@ -99,16 +100,17 @@ def training_rows(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
         """,
         [since.isoformat()],
     )
+    return [TrainingRow.from_row(r) for r in rows]
 
 
 def saved_diurnal(path: str | Path) -> list[dict[str, Any]]:
     return _rows(path, "SELECT * FROM diurnal_shapes")
 
 
-def diurnal_training(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+def diurnal_training(path: str | Path, since: dt.date) -> list[DiurnalReport]:
     """Reports of the stations' settled days since ``since`` (a day's UTC span covers the
     local one: the caller keeps each report's local day and only the settled ones)."""
-    return _rows(
+    rows = _rows(
         path,
         """
         SELECT o.icao AS station, o.observed_at, o.temp_c, d.date
@@ -120,15 +122,16 @@ def diurnal_training(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
         """,
         [since.isoformat()],
     )
+    return [DiurnalReport.from_row(r) for r in rows]
 
 
-def saved_calibration(path: str | Path) -> list[dict[str, Any]]:
-    return _rows(path, "SELECT * FROM calibration_params")
+def saved_calibration(path: str | Path) -> list[CalibrationRow]:
+    return [CalibrationRow.from_row(r) for r in _rows(path, "SELECT * FROM calibration_params")]
 
 
-def scoring_rows(path: str | Path) -> list[dict[str, Any]]:
+def scoring_rows(path: str | Path) -> list[ScoringRow]:
     """Per settled event, horizon and bucket: our probability, the mid, and whether it won."""
-    return _rows(
+    rows = _rows(
         path,
         """
         SELECT s.event_id, s.date, e.city, s.extreme, s.winning_market_id, s.agreement,
@@ -141,6 +144,7 @@ def scoring_rows(path: str | Path) -> list[dict[str, Any]]:
         ORDER BY s.event_id, h.horizon_h, m.bucket_lo IS NOT NULL, m.bucket_lo
         """,
     )
+    return [ScoringRow.from_row(r) for r in rows]
 
 
 def settlement_summary(path: str | Path) -> dict[str, int]:
