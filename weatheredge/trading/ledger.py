@@ -353,7 +353,7 @@ def write_state(path: str | Path, key: str, value: str) -> None:
 def read_state(path: str | Path, key: str) -> str | None:
     if not Path(path).exists():
         return None
-    conn = sqlite3.connect(str(path), timeout=5.0)
+    conn = connect_read_only(path, named_rows=False)
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trading_state'").fetchone():
             return None
