@@ -26,8 +26,11 @@ from weatheredge.model.diurnal_fit import DiurnalShape, fit_shape, global_shape
 from weatheredge.model.intraday import diurnal_prior
 from weatheredge.model.live import ParamKey
 from weatheredge.store import (
+    CalibrationRow,
     CalibrationSaved,
+    DiurnalReport,
     DiurnalSaved,
+    TrainingRow,
     diurnal_training,
     saved_calibration,
     saved_diurnal,
@@ -64,7 +67,7 @@ async def _refit_diurnal(ctx: JobContext, since: dt.date, now: dt.datetime) -> N
             ctx.live.shapes[(row["station"], row["extreme"])] = shape_from_row(row)
     rows = await asyncio.to_thread(diurnal_training, path, since)
     zones = {}
-    for icao in {r["station"] for r in rows}:
+    for icao in {r.station for r in rows}:
         station = station_for(ctx, icao)
         if station is not None:
             zones[icao] = station.timezone
@@ -77,18 +80,18 @@ async def _refit_diurnal(ctx: JobContext, since: dt.date, now: dt.datetime) -> N
 
 
 def fit_diurnal(
-    rows: list[dict[str, Any]], zones: dict[str, str], shrink_days: float
+    rows: list[DiurnalReport], zones: dict[str, str], shrink_days: float
 ) -> dict[tuple[str, str], DiurnalShape]:
     """(station, extreme) -> shape, from ``diurnal_training`` rows; stations without a known
     time zone are skipped (their local day cannot be told)."""
     days: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        zone = zones.get(row["station"])
+        zone = zones.get(row.station)
         if zone is None:
             continue
-        at = dt.datetime.fromisoformat(row["observed_at"]).astimezone(ZoneInfo(zone))
-        if at.date().isoformat() == row["date"]:
-            days[row["station"]][row["date"]].append((at.hour + at.minute / 60, row["temp_c"]))
+        at = dt.datetime.fromisoformat(row.observed_at).astimezone(ZoneInfo(zone))
+        if at.date().isoformat() == row.date:
+            days[row.station][row.date].append((at.hour + at.minute / 60, row.temp_c))
     out = {}
     for icao, by_day in days.items():
         for extreme in ("max", "min"):
@@ -108,35 +111,35 @@ def shape_from_row(row: dict[str, Any]) -> DiurnalShape:
     return DiurnalShape(**values)
 
 
-def _key(row: dict[str, Any]) -> ParamKey:
-    extreme = {"high": "max", "low": "min"}.get(row["extreme"], row["extreme"])
-    return (row["station"], extreme, row["unit"], int(row["lead_days"]))
+def _key(row: TrainingRow | CalibrationRow) -> ParamKey:
+    extreme = {"high": "max", "low": "min"}.get(row.extreme, row.extreme)
+    return (row.station, extreme, row.unit, int(row.lead_days))
 
 
-def params_from_row(row: dict[str, Any]) -> EmosParams:
+def params_from_row(row: CalibrationRow) -> EmosParams:
     return EmosParams(
-        a=row["a"],
-        b=row["b"],
-        c=row["c"],
-        d=row["d"],
-        x_ref=row["x_ref"],
-        weights=json.loads(row["weights"]),
-        n=row["n"],
-        crps=row["crps"],
-        crps_raw=row["crps_raw"],
+        a=row.a,
+        b=row.b,
+        c=row.c,
+        d=row.d,
+        x_ref=row.x_ref,
+        weights=json.loads(row.weights),
+        n=row.n,
+        crps=row.crps,
+        crps_raw=row.crps_raw,
     )
 
 
-def fit_all(rows: list[dict[str, Any]], shrink_days: float) -> dict[ParamKey, EmosParams]:
+def fit_all(rows: list[TrainingRow], shrink_days: float) -> dict[ParamKey, EmosParams]:
     cases: dict[ParamKey, list[TrainingCase]] = defaultdict(list)
     for row in rows:
+        if row.model_means is None:
+            continue
         try:
-            means = {k: float(v) for k, v in json.loads(row["model_means"]).items()}
+            means = {k: float(v) for k, v in json.loads(row.model_means).items()}
         except (TypeError, ValueError):
             continue
-        cases[_key(row)].append(
-            TrainingCase(means, float(row["spread"] or 0.0), row["observed_value"])
-        )
+        cases[_key(row)].append(TrainingCase(means, float(row.spread or 0.0), row.observed_value))
     out = {}
     for key, items in cases.items():
         prior = prior_params(Unit(key[2]), key[3])

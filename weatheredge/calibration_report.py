@@ -24,7 +24,7 @@ from weatheredge.model.scoring import (
     summarise,
 )
 from weatheredge.settlement_reads import settlement_agreement
-from weatheredge.store import scoring_rows, settlement_summary
+from weatheredge.store import ScoringRow, scoring_rows, settlement_summary
 
 Ladder = tuple[list[float], int]
 
@@ -47,25 +47,25 @@ class CalibrationReport:
 
 
 def ladders_by_horizon(
-    rows: list[dict[str, Any]],
+    rows: list[ScoringRow],
 ) -> dict[int, list[tuple[Ladder | None, Ladder | None]]]:
     """horizon -> per event (our ladder, market ladder); either None when incomplete."""
-    grouped: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    grouped: dict[tuple[str, int], list[ScoringRow]] = defaultdict(list)
     for row in rows:
-        grouped[(row["event_id"], row["horizon_h"])].append(row)
+        grouped[(row.event_id, row.horizon_h)].append(row)
     out: dict[int, list[tuple[Ladder | None, Ladder | None]]] = defaultdict(list)
     for (_, horizon), legs in grouped.items():
-        ids = [leg["market_id"] for leg in legs]
-        winner_id = legs[0]["winning_market_id"]
+        ids = [leg.market_id for leg in legs]
+        winner_id = legs[0].winning_market_id
         if winner_id not in ids:
             continue
         winner = ids.index(winner_id)
-        probs = [leg["prob"] for leg in legs]
+        probs = [leg.prob for leg in legs]
         ours = None
         if all(p is not None for p in probs):
             total = sum(probs)
             ours = ([p / total for p in probs], winner) if total > 0 else None
-        market = market_probabilities([leg["mid"] for leg in legs])
+        market = market_probabilities([leg.mid for leg in legs])
         out[horizon].append((ours, None if market is None else (market, winner)))
     return out
 

@@ -175,11 +175,13 @@ def pnl_today(database: str) -> float | None:
     import sqlite3
     from pathlib import Path
 
+    from db.readonly import connect_read_only
+
     path = Path(database)
     if not path.exists():
         return None
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0)
+        conn = connect_read_only(path, timeout=1.0, named_rows=False)
         try:
             row = conn.execute(
                 "SELECT COALESCE(SUM(CAST(realized_pnl AS REAL)), 0) FROM trade_fills "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from weatheredge.tape.reader import read_segment, segments
+from weatheredge.timestamps import utc_iso
 
 GAP_S = 60.0  # no record at all for this long is a gap (the daemon down, or the tape)
 
@@ -98,7 +99,7 @@ def scan(path: str | Path, gap_s: float = GAP_S) -> TapeInfo:
 def _iso(ns: int | None) -> str | None:
     if ns is None:
         return None
-    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).isoformat(timespec="milliseconds")
+    return utc_iso(dt.datetime.fromtimestamp(ns / 1e9, dt.UTC), zulu=False)
 
 
 def _dur(a: int, b: int | None) -> str:

@@ -17,6 +17,7 @@ from weatheredge.config import TradingSettings
 from weatheredge.engine import EdgeSignal, TokenRef
 from weatheredge.model.edge import Change, Side
 from weatheredge.model.prices import MICRO
+from weatheredge.timestamps import utc_iso
 from weatheredge.trading import ledger as L
 from weatheredge.trading.flags import Counters, Halts
 from weatheredge.trading.holdings import Holdings
@@ -209,8 +210,7 @@ class Decider:
     def day_start(self) -> str:
         """Start of the venue's current day, as the ledger's UTC text."""
         local = dt.datetime.now(self._day_tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        utc = local.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-        return utc.replace("+00:00", "Z")
+        return utc_iso(local)
 
     def day_pnl(self) -> Decimal:
         """Realised in the venue's day so far plus unrealised (marked at the bid) now."""

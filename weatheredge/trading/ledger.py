@@ -13,7 +13,6 @@ Nothing secret is ever written here: no key, no API secret, no order signature.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable
@@ -26,7 +25,9 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from db.migrations import apply_migrations
+from db.readonly import connect_read_only
 from db.transaction import immediate
+from weatheredge.timestamps import now_iso as now_iso  # the ledger's clock text, as before
 
 T = TypeVar("T")
 
@@ -45,10 +46,6 @@ REJECTED, CANCELLED, FAILED, ABANDONED, UNKNOWN = (
 DRY_RUN = "dry_run"
 WORKING = (PENDING, SENDING, OPEN, UNKNOWN)  # may still become (more) filled
 UNRESOLVED = (PENDING, SENDING, UNKNOWN)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -356,7 +353,7 @@ def write_state(path: str | Path, key: str, value: str) -> None:
 def read_state(path: str | Path, key: str) -> str | None:
     if not Path(path).exists():
         return None
-    conn = sqlite3.connect(str(path), timeout=5.0)
+    conn = connect_read_only(path, named_rows=False)
     try:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trading_state'").fetchone():
             return None
@@ -366,9 +363,7 @@ def read_state(path: str | Path, key: str) -> str | None:
 
 
 def query(path: str | Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
-    conn.row_factory = sqlite3.Row
+    conn = connect_read_only(path)
     try:
         return [dict(r) for r in conn.execute(sql, params or [])]
     finally:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from db import QUERIES_DIR
+from db.readonly import connect_read_only as connect_read_only  # the page's and CLI's opener
 
 # Where the tables that are not in m001 come from, for the "not there yet" message.
 TABLE_ORIGIN = {
@@ -117,14 +118,6 @@ def missing(conn: sqlite3.Connection, query: SavedQuery) -> list[str]:
         if lacking:
             reasons.append(f"needs column(s) {', '.join(lacking)} in table {table}")
     return reasons
-
-
-def connect_read_only(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection: never creates a file, never takes the writer's lock."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=5.0)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 @dataclass(frozen=True, slots=True)

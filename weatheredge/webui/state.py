@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.readonly import connect_read_only
 from weatheredge import status as status_doc
 from weatheredge.model.edge import quote
+from weatheredge.timestamps import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +77,6 @@ def _best(book: Any, which: str) -> tuple[float | None, float | None]:
     return _price(level[0]), _price(level[1])
 
 
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def percentiles(values: list[int], ps: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, Any]:
     """Nearest-rank percentiles, the same definition as db/queries/latency_percentiles.sql."""
     if not values:
@@ -122,10 +120,9 @@ class History:
         """Blocking: call with asyncio.to_thread."""
         if not self.path.exists():
             return
-        since = _iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LATENCY_WINDOW_S))
+        since = utc_iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LATENCY_WINDOW_S))
         try:
-            uri = self.path.resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=1.0)
+            conn = connect_read_only(self.path, timeout=1.0, named_rows=False)
             try:
                 self.opened_at = dict(
                     conn.execute(
@@ -178,7 +175,7 @@ class StateBuilder:
         edges = self._edges(engine, now)
         return {
             "api_version": API_VERSION,
-            "now": _iso(dt.datetime.now(dt.UTC)),
+            "now": utc_iso(dt.datetime.now(dt.UTC)),
             "mode": base["mode"],
             "config": base.get("config", {}),  # version, load time, "rejected" and why
             # Manual halt (switch, CLI) or the trader's own automatic halt (stale data).
