@@ -72,6 +72,7 @@ def cmd_halt(args: argparse.Namespace) -> int:
     try:
         answer = _daemon_call(s, "/api/v1/trading/halt", {"reason": reason, "cancel": args.cancel})
         print(f"HALTED: no new orders. {answer.get('cancelled', 0)} open order(s) cancelled.")
+        print(f"resume with: {again(args, 'resume')}")
         return 0
     except (OSError, urllib.error.URLError, ValueError) as err:
         L.write_state(db, "halted", reason)
