@@ -12,12 +12,12 @@ from tests.calibration.test_no_blind_day import (
     CONFIG,
     METAR,
     NWS,
-    NY,
     _rows,
     _status,
+    nyc_running_day,
 )
 from tests.conftest import eventually, running_daemon
-from weatheredge.sandbox import Sandbox, scenario
+from weatheredge.sandbox import Sandbox
 
 
 async def test_a_restart_waits_for_the_reports_filed_while_down(tmp_path: Path) -> None:
@@ -26,17 +26,7 @@ async def test_a_restart_waits_for_the_reports_filed_while_down(tmp_path: Path) 
     db = tmp_path / "paper.db"
     try:
         now = dt.datetime.now(dt.UTC)
-        today = now.astimezone(NY).date()
-        spec = scenario.event_specs()[0]  # NYC highest, °F
-        box.weather.set_daily(spec.lat, spec.lon, today, 8.0, 1.0, "max")
-        raw = scenario.gamma_event(spec, today, 390002)
-        box.venue.add_event(raw)
-        q = scenario.Quoted(spec, raw, scenario.fair_probs(spec))
-        labels = [m["groupItemTitle"] for m in raw["markets"]]
-        for i in range(len(labels)):
-            yes, _no = q.tokens(i)
-            box.venue.set_book(yes, [("0.01", "100")], [("0.95", "100")])
-        start = dt.datetime.combine(today, dt.time(0), tzinfo=NY)
+        raw, q, labels, start = nyc_running_day(box, 390002)
         early = max(start + dt.timedelta(seconds=1), now - dt.timedelta(minutes=40))
         box.weather.add_metar("KLGA", early, 12.0, receipt_delay=dt.timedelta(0))  # 54 °F
         event_id = raw["id"]
