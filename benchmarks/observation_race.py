@@ -142,7 +142,7 @@ def _instrument(daemon: Any, races: list[Race]) -> None:
     """Timestamps at the fetch's answer and at the order's send/answer (benchmark only)."""
     by_station = {r.icao: r for r in races}
     by_token = {r.no_token: r for r in races}
-    real_fetch = poll_job.fetch_metars
+    real_fetch = poll_job.fetch_reports
 
     async def fetch(*args: Any, **kwargs: Any) -> list[Observation]:
         reports = await real_fetch(*args, **kwargs)
@@ -153,7 +153,7 @@ def _instrument(daemon: Any, races: list[Race]) -> None:
                 race.fetched_ns = got
         return reports
 
-    poll_job.fetch_metars = fetch  # type: ignore[assignment]
+    poll_job.fetch_reports = fetch  # type: ignore[assignment]
     gateway = daemon.trading.trader.gateway
     real_place = gateway.place
 

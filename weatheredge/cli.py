@@ -288,7 +288,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        print(format_status(doc, url))
+        print(format_status(doc, url, again(args, "resume", db=False)))
     return exit_code(doc)
 
 

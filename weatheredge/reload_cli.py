@@ -56,14 +56,39 @@ def _lenient_web(path: str | None) -> WebSettings:
     return msgspec.convert(web, WebSettings)
 
 
+def _listening(database: str) -> tuple[str, int] | None:
+    """Where the daemon holding ``database`` listens, from its lock file (see runtime)."""
+    try:
+        _pid, host, port = Path(f"{database}.lock").read_text().split()
+        return host, int(port)
+    except (OSError, ValueError):
+        return None
+
+
+def _call(settings: Any) -> dict[str, Any]:
+    from weatheredge.trading.cli import _daemon_call
+
+    try:
+        return _daemon_call(settings, "/api/v1/reload", {})
+    except urllib.error.HTTPError:
+        raise
+    except OSError:
+        # An edited web.host/port: the daemon still listens where it started.
+        found = _listening(settings.database)
+        if found is None or found == (settings.web.host, settings.web.port):
+            raise
+        web = msgspec.structs.replace(settings.web, host=found[0], port=found[1])
+        return _daemon_call(msgspec.structs.replace(settings, web=web), "/api/v1/reload", {})
+
+
 def cmd_reload(args: argparse.Namespace) -> int:
     from weatheredge.cli_common import _config_path
-    from weatheredge.trading.cli import _daemon_call
+    from weatheredge.failures import describe
 
     path = _config_path(args.config)
     settings, local_problems = _daemon_settings(path)
     try:
-        answer = _daemon_call(settings, "/api/v1/reload", {})
+        answer = _call(settings)
     except urllib.error.HTTPError as err:  # 422: rejected, with the reasons in the body
         try:
             answer = json.loads(err.read() or b"{}")
@@ -73,7 +98,8 @@ def cmd_reload(args: argparse.Namespace) -> int:
             print(f"the daemon refused: HTTP {err.code} {answer.get('error', '')}", file=sys.stderr)
             return 1
     except (OSError, ValueError) as err:
-        print(f"weatheredge is not answering ({type(err).__name__})", file=sys.stderr)
+        where = f"{settings.web.host}:{settings.web.port}"
+        print(f"weatheredge is not answering at {where}: {describe(err)}", file=sys.stderr)
         if local_problems:
             _print_problems(local_problems)
             return EXIT_REJECTED

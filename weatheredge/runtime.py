@@ -349,7 +349,7 @@ def preflight(settings: Settings) -> socket.socket:
             f"cannot open the database {settings.database}: {err}; check `database:` in the config"
         ) from None
     try:
-        _lock_database(settings.database)
+        _lock_database(settings.database, sock.getsockname()[:2])
     except StartupError:
         sock.close()
         raise
@@ -361,10 +361,12 @@ def preflight(settings: Settings) -> socket.socket:
 _DB_LOCKS: dict[str, int] = {}
 
 
-def _lock_database(path: str) -> None:
+def _lock_database(path: str, address: tuple[str, int] | None = None) -> None:
     """One daemon per database: two (say, two configs on different ports) would each take the
     same offer, since what was taken is read from the ledger at start. The kernel drops the lock
-    when the process dies, so a ``kill -9`` never leaves it behind."""
+    when the process dies, so a ``kill -9`` never leaves it behind. The lock file also says where
+    the daemon listens: after an edit of ``web.port`` the file no longer does, and ``weatheredge
+    reload`` must still reach the daemon to be told that change needs a restart."""
     if path == ":memory:" or path.startswith("file:"):
         return
     lock = f"{path}.lock"
@@ -380,6 +382,9 @@ def _lock_database(path: str) -> None:
             f"the database {path} is in use by another weatheredge; stop it or change `database:`"
         ) from None
     _DB_LOCKS[path] = fd
+    if address:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {address[0]} {address[1]}\n".encode(), 0)
 
 
 def _unlock_database(path: str) -> None:

@@ -45,27 +45,34 @@ async def _status(base: str) -> dict:
         return await resp.json()
 
 
+def nyc_running_day(
+    box: Sandbox, event_id: int
+) -> tuple[dict, scenario.Quoted, list[str], dt.datetime]:
+    """Today's NYC high (forecast ~46 °F; ladder 37°F or below .. 56°F+) on the sandbox, every
+    YES offered at 0.95: (event, its quotes, bucket labels, start of the local day)."""
+    today = dt.datetime.now(dt.UTC).astimezone(NY).date()
+    spec = scenario.event_specs()[0]
+    box.weather.set_daily(spec.lat, spec.lon, today, 8.0, 1.0, "max")
+    raw = scenario.gamma_event(spec, today, event_id)
+    box.venue.add_event(raw)
+    q = scenario.Quoted(spec, raw, scenario.fair_probs(spec))
+    labels = [m["groupItemTitle"] for m in raw["markets"]]
+    for i in range(len(labels)):
+        box.venue.set_book(q.tokens(i)[0], [("0.01", "100")], [("0.95", "100")])
+    return raw, q, labels, dt.datetime.combine(today, dt.time(0), tzinfo=NY)
+
+
 async def test_a_killed_bucket_never_gets_a_yes_edge_or_order(tmp_path: Path) -> None:
     box = Sandbox()
     await box.start(play=False)
     db = tmp_path / "paper.db"
     try:
         now = dt.datetime.now(dt.UTC)
-        today = now.astimezone(NY).date()
-        spec = scenario.event_specs()[0]  # NYC highest, °F, ladder 37°F or below .. 56°F+
-        box.weather.set_daily(spec.lat, spec.lon, today, 8.0, 1.0, "max")  # ~46 °F
-        raw = scenario.gamma_event(spec, today, 390001)
-        box.venue.add_event(raw)
-        q = scenario.Quoted(spec, raw, scenario.fair_probs(spec))
-        labels = [m["groupItemTitle"] for m in raw["markets"]]
+        raw, q, labels, start = nyc_running_day(box, 390001)
         killed = labels.index("46-47°F")  # the forecast's favourite, dead after a 54 °F report
-        for i in range(len(labels)):
-            yes, no = q.tokens(i)
-            box.venue.set_book(yes, [("0.01", "100")], [("0.95", "100")])
         yes, no = q.tokens(killed)
         box.venue.set_book(yes, [("0.05", "50")], [("0.10", "50")], mirror=False)
         box.venue.set_book(no, [("0.75", "50")], [("0.80", "50")], mirror=False)
-        start = dt.datetime.combine(today, dt.time(0), tzinfo=NY)
         at = max(start + dt.timedelta(seconds=1), now - dt.timedelta(minutes=20))
         box.weather.add_metar("KLGA", at, 12.0, receipt_delay=dt.timedelta(0))  # 53.6 -> 54 °F
         for _ in range(500):  # both observation sources are down at start-up

@@ -72,10 +72,22 @@ def cmd_halt(args: argparse.Namespace) -> int:
     try:
         answer = _daemon_call(s, "/api/v1/trading/halt", {"reason": reason, "cancel": args.cancel})
         print(f"HALTED: no new orders. {answer.get('cancelled', 0)} open order(s) cancelled.")
+        print(f"resume with: {again(args, 'resume')}")
         return 0
-    except (OSError, urllib.error.URLError, ValueError) as err:
+    except urllib.error.HTTPError as err:
+        # Something answered and refused: a daemon may be running on, so never say "halted".
         L.write_state(db, "halted", reason)
-        print(f"daemon not reachable ({type(err).__name__}); halt recorded in {db}:")
+        print(
+            f"the daemon refused the halt (HTTP {err.code}): a running daemon is NOT halted; "
+            f"stop it. The halt is recorded in {db} for its next start.",
+            file=sys.stderr,
+        )
+        return 1
+    except (OSError, ValueError) as err:
+        from weatheredge.failures import describe
+
+        L.write_state(db, "halted", reason)
+        print(f"daemon not reachable ({describe(err)}); halt recorded in {db}:")
         print(f"it will start halted. Resume with: {again(args, 'resume')}")
         return 0
 

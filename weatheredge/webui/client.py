@@ -42,7 +42,8 @@ def _age(seconds: Any) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def format_status(doc: dict[str, Any], url: str) -> str:
+def format_status(doc: dict[str, Any], url: str, resume: str = "weatheredge resume") -> str:
+    """``resume``: the command that lifts a halt, with the ``-c`` the user gave."""
     feed = doc.get("feed", {})
     engine = doc.get("engine", {})
     health = doc.get("health") or {}
@@ -59,9 +60,7 @@ def format_status(doc: dict[str, Any], url: str) -> str:
         f"open edges: {engine.get('open_edges', 0)}",
     ]
     if doc.get("halted"):
-        lines.append(
-            f"  HALTED: {doc.get('halt_reason') or 'no reason given'} (weatheredge resume)"
-        )
+        lines.append(f"  HALTED: {doc.get('halt_reason') or 'no reason given'} ({resume})")
     for problem in health.get("problems") or []:
         lines.append(f"  problem: {problem}")
     if state == "starting":
