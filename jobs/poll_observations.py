@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections import defaultdict
 
 from jobs._observation_sources import fetch_reports
@@ -69,7 +68,7 @@ def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[Temperature
 
 
 async def run(ctx: JobContext) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     _sweep_old_forecasts(ctx)
     targets = live_events(ctx, now)
     if not targets:
@@ -87,8 +86,8 @@ async def run(ctx: JobContext) -> None:
         return
     feeds = {icao: events[0].rule.observation_feed for icao, events in targets.items()}
     reports = await fetch_reports(ctx, feeds, now)
-    recv_ns = time.perf_counter_ns()
-    received = dt.datetime.now(dt.UTC)
+    recv_ns = ctx.engine.clock.perf_ns()
+    received = ctx.engine.clock.now()
     live.last_poll = now
     fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]
     live.add_observations(reports)
@@ -177,7 +176,7 @@ def reprice_event(
 def _sweep_old_forecasts(ctx: JobContext) -> None:
     """A forecast past ``max_forecast_age`` stops edges; say so where people look."""
     max_age = ctx.settings.weather.max_forecast_age
-    now = time.monotonic()
+    now = ctx.engine.clock.monotonic()
     for event_id, pricing in list(ctx.engine.pricing.items()):
         age = now - pricing.issued_mono
         if age > max_age:

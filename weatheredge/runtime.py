@@ -16,7 +16,6 @@ import pkgutil
 import signal
 import socket
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from weatheredge import homeassistant
 from weatheredge import web as web_routes
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -136,12 +136,16 @@ class Daemon:
         price = signal_.quote.price if signal_.quote is not None else None
         key = (signal_.market.market_id, signal_.side.value, signal_.kind)
         fresh = self.renotify.observe(
-            signal_.change.value, key, price, signal_.reason, time.monotonic()
+            signal_.change.value, key, price, signal_.reason, self.clock.monotonic()
         )
         if fresh or (signal_.change is Change.CLOSE and self.settings.notify.on_close):
             self.notifier.send(edge_message(signal_))
         if self.trading is not None:
             self.trading.on_signal(signal_)  # enqueue only
+
+    @property
+    def clock(self) -> Clock:
+        return self.engine.clock if self.engine is not None else SYSTEM
 
     @property
     def settings(self) -> Settings:

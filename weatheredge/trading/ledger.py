@@ -13,7 +13,6 @@ Nothing secret is ever written here: no key, no API secret, no order signature.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import sqlite_utils
 
 from db.migrations import apply_migrations
 from db.transaction import immediate
+from weatheredge.clock import SYSTEM, Clock
 
 T = TypeVar("T")
 
@@ -47,8 +47,18 @@ WORKING = (PENDING, SENDING, OPEN, UNKNOWN)  # may still become (more) filled
 UNRESOLVED = (PENDING, SENDING, UNKNOWN)
 
 
+_clock: Clock = SYSTEM  # the ledger's timestamps; a replay points it at its virtual clock
+
+
+def use_clock(clock: Clock) -> None:
+    """Stamp ledger rows from ``clock`` (the trader's); module-wide because rows are stamped
+    by dataclass defaults too."""
+    global _clock
+    _clock = clock
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)

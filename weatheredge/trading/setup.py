@@ -18,7 +18,7 @@ from typing import Any
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
 from weatheredge.notify import install_redaction
 from weatheredge.trading.gateway import OrderGateway
-from weatheredge.trading.ledger import Ledger, read_state
+from weatheredge.trading.ledger import Ledger, read_state, use_clock
 from weatheredge.trading.notify import TradeNotifier
 from weatheredge.trading.paper import PaperGateway
 from weatheredge.trading.trader import EngineView, Trader
@@ -127,6 +127,7 @@ async def start_trading(
         install_redaction(creds.secrets())
         gateway = await SdkGateway.connect(creds, environment=sdk_environment(settings))
     ledger = Ledger.open(settings.database)
+    use_clock(engine.clock)
     if mode is Mode.PAPER and gateway is None:
         paper = PaperGateway(lambda token: engine.books.get(token), ledger)
         await paper.load()  # what earlier runs took: never the same offer twice
@@ -141,6 +142,7 @@ async def start_trading(
         gateway=gateway,
         view=EngineView(engine, stream),
         notify=notifier.send if mode is not Mode.DRY_RUN else None,
+        clock=engine.clock,
     )
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(asyncio.create_task(notifier.run(), name="trade-notifier"))
