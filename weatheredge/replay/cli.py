@@ -52,8 +52,8 @@ def _summary(result: ReplayResult) -> str:
     lines = [
         f"replayed {sum(result.counts.values())} records ({frames} frames) over "
         f"{result.span_ns / 1e9:.1f} s of tape in {result.cpu_s:.2f} s CPU ({rate:,.0f} frames/s)",
-        f"edges: {sum(1 for r in edges if r[0] == 'open')} opened, "
-        f"{sum(1 for r in edges if r[0] == 'close')} closed; "
+        f"edges: {sum(1 for r in edges if r[1] == 'open')} opened, "
+        f"{sum(1 for r in edges if r[1] == 'close')} closed; "
         f"intents: {sum(1 for r in trades if r[0] == 'intent')}, "
         f"fills: {sum(1 for r in trades if r[0] == 'fill')}",
     ]
@@ -99,7 +99,7 @@ def _pnl(result: ReplayResult) -> dict[str, Any]:
             fills += 1
             fees += float(f.get("fee") or 0)
             realised += float(f.get("realized_pnl") or 0)
-    edges = sum(1 for r in edge_rows(result.decisions) if r[0] == "open")
+    edges = sum(1 for r in edge_rows(result.decisions) if r[1] == "open")
     return {"edges": edges, "trades": fills, "fees": fees, "realised": realised}
 
 

@@ -16,8 +16,10 @@ The tape is read in file order (the live event loop's order). Each record first 
   times they ran live and read the bodies they read;
 - decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed.
 
-The paper trader steps after each socket read that produced a signal and once per virtual
-second, as its live task does.
+The paper trader (its own task live) steps where the tape shows the live trader acting (the
+first of its ``intent``/``fill``… records after an input), so it sees the books it saw live;
+else once per virtual second (its timer), and a signal the live run never had (another config)
+is read within a virtual second.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 INPUTS = frozenset({"frame", "feed", "http", "rest_books", "stale", "user"})
 DECISIONS = frozenset({"edge", "intent", "intent_update", "fill", "rejection"})
+TRADER = DECISIONS - {"edge"}  # the live trader acted here
+_TICK_NS = 1_000_000_000  # the trader's own timer (reprice, settle) and the longest a signal waits
 # Which job reads which source's answers (the first answer of a source whose job is not
 # running starts that job at that virtual time).
 JOB_OF_SOURCE = {
@@ -106,7 +110,8 @@ class Replay:
         self._clob: list[bytes] = []
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._blocked: Counter[str] = Counter()
-        self._trader_due = False
+        self._signal_since: int | None = None  # virtual time the oldest unread signal was queued
+        self._acting = False  # inside a run of the live trader's records
         self._last_step_ns = 0
         self._mono_offset: int | None = None
         self._stopped = False
@@ -123,7 +128,8 @@ class Replay:
         self._keep("edge", record)
         if self.trading is not None:
             self.trading.on_signal(signal)
-            self._trader_due = True
+            if self._signal_since is None:
+                self._signal_since = self.clock.mono_ns
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -210,14 +216,16 @@ class Replay:
         kind = rec["kind"]
         self.result.counts[kind] += 1
         if kind in DECISIONS:
+            if kind in TRADER and not self._acting and self.trading is not None:
+                await self._step()  # where the live trader took its step, in input order
+            self._acting = self._acting or kind in TRADER
             self.result.taped.append(Decision(kind, rec, self._trigger))
             return
         if kind == "session":
             self._new_session(rec)
             return
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
-        if self._trader_due and (kind != "frame" or mono != self.clock.mono_ns):
-            await self._step()
+        self._acting = False
         self.clock.set(rec.get("wall_ns", 0), mono)
         if kind in INPUTS:
             self._previous = self._trigger
@@ -241,8 +249,18 @@ class Replay:
             self._clob.clear()
         elif kind == "rest_books":
             self._rest_books(rec, mono)
-        if self.trading is not None and self.clock.mono_ns - self._last_step_ns >= 1_000_000_000:
-            self._trader_due = True
+        if self.trading is not None:
+            await self._tick()
+
+    async def _tick(self) -> None:
+        """The trader's timer: a signal the live trader never saw (another config) waits at most
+        a tick; with none waiting, a tick reprices held positions as the live loop does."""
+        now = self.clock.mono_ns
+        if self._signal_since is not None:
+            if now - self._signal_since >= _TICK_NS:
+                await self._step()
+        elif now - self._last_step_ns >= _TICK_NS:
+            await self._step()
 
     def _new_session(self, rec: dict[str, Any]) -> None:
         """A daemon (re)start: a new monotonic clock; the last process's books are gone."""
@@ -340,15 +358,13 @@ class Replay:
             if not busy or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.0005)  # a job off the loop (a store read in a thread)
-        if self._trader_due:
-            await self._step()
 
     def _is_blocked(self, task: asyncio.Task[None]) -> bool:
         name = task.get_name().removeprefix("replay ")
         return self.http.blocked.get(name, 0) > 0
 
     async def _step(self) -> None:
-        self._trader_due = False
+        self._signal_since = None
         self._last_step_ns = self.clock.mono_ns
         if self.trading is not None:
             await self.trading.trader.step()

@@ -19,7 +19,9 @@ Row = tuple[Any, ...]
 
 
 def edge_rows(decisions: Iterable[Decision]) -> list[Row]:
-    episodes: dict[str, int] = {}
+    """Each edge change as a comparable row, in input order; changes answering one input are
+    sorted (a disconnect closes its tokens in set order, which differs between processes)."""
+    episodes: dict[str, tuple[Any, ...]] = {}  # edge id -> (market, side, kind, opened by)
     rows: list[Row] = []
     for d in decisions:
         if d.kind != "edge":
@@ -27,21 +29,28 @@ def edge_rows(decisions: Iterable[Decision]) -> list[Row]:
         kind, data = d.record.get("type"), d.record.get("data", {})
         edge_id = data.get("edge_id", "")
         if kind == "EdgeOpened":
-            episodes[edge_id] = len(episodes)
             market = data.get("market", {})
+            name = (market.get("market_id"), data.get("side"), data.get("kind"), d.trigger)
+            episodes[edge_id] = name
             rows.append(
-                ("open", episodes[edge_id], market.get("market_id"), data.get("side"),
-                 data.get("kind"), data.get("price"), data.get("size"), data.get("prob"),
-                 data.get("edge"), d.trigger)
+                (d.trigger, "open", name, data.get("price"), data.get("size"), data.get("prob"),
+                 data.get("edge"))
             )  # fmt: skip
         elif kind == "EdgeUpdated":
             rows.append(
-                ("update", episodes.get(edge_id), data.get("price"), data.get("size"),
-                 data.get("prob"), data.get("edge"), d.trigger)
+                (d.trigger, "update", episodes.get(edge_id), data.get("price"), data.get("size"),
+                 data.get("prob"), data.get("edge"))
             )  # fmt: skip
         elif kind == "EdgeClosed":
-            rows.append(("close", episodes.get(edge_id), data.get("reason"), d.trigger))
-    return rows
+            rows.append((d.trigger, "close", episodes.get(edge_id), data.get("reason")))
+    return _by_input(rows)
+
+
+def _by_input(rows: list[Row]) -> list[Row]:
+    order: dict[Any, int] = {}
+    for row in rows:
+        order.setdefault(row[0], len(order))
+    return sorted(rows, key=lambda r: (order[r[0]], repr(r)))
 
 
 def trade_rows(decisions: Iterable[Decision]) -> list[Row]:
