@@ -34,11 +34,21 @@ def with_overrides(settings: Settings, overrides: dict[str, str]) -> Settings:
             node = node[part]
         if last not in node:
             raise ConfigError([f"--set {key}: no such setting"])
-        node[last] = yaml.safe_load(text)
+        node[last] = _value(text)
     try:
         return msgspec.convert(data, Settings)
     except msgspec.ValidationError as err:
         raise ConfigError([f"--set: {err}"]) from None
+
+
+def _value(text: str) -> object:
+    value = yaml.safe_load(text)
+    if isinstance(value, str):  # YAML 1.1 reads 1e12 as text
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def replay_settings(config: str | None, overrides: dict[str, str], database: str) -> Settings:
