@@ -59,7 +59,9 @@ async def recorded(box: Sandbox, tmp_path: Path) -> Path:
         p = engine.pricing[ref.event.event_id].probs[ref.market.market_id]
         ask = _ask_for_edge(p, ref.market.fee_rate, ref.market.tick, 0.06, 0.07)
         box.venue.set_book(thin_yes, [("0.01", "50")], [(ask, "30")], mirror=False)
-        await eventually(lambda: len(recent_edges(tmp_path / "live.db")) >= 2)
+        # Both orders matched before the drop: an order in flight across a drop is not
+        # reproduced exactly yet (docs/tape.md, Replay).
+        await eventually(lambda: sum(r["kind"] == "fill" for r in _tape(tmp_path)) == 2)
         await box.venue.drop_connections()
         await eventually(
             lambda: any(r.get("event") == "connected" and r["epoch"] == 2 for r in _tape(tmp_path))
@@ -89,7 +91,7 @@ async def test_replay_reproduces_a_recorded_paper_run_with_a_socket_drop(recorde
     rows = edge_rows(result.decisions)
     assert sum(r[1] == "open" for r in rows) >= 3  # both edges, and a reopening after the drop
     kinds = [r[0] for r in trade_rows(result.decisions)]
-    assert kinds.count("intent") == kinds.count("fill") == 2  # both edges traded on paper
+    assert kinds.count("fill") == 2  # both edges traded on paper
     # The output is a normal database: the same tables and queries as a live one.
     replayed = recent_edges(recorded / "replay.db")
     live = recent_edges(recorded / "live.db")
@@ -120,3 +122,28 @@ def test_replay_check_from_the_command_line(recorded: Path) -> None:
     bad = subprocess.run([*cmd, "--set", "min_edge=0.08"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "difference(s)" in bad.stdout
     assert parse_config(PAPER, env={}).settings.min_edge < 0.08
+
+
+def test_backtest_prints_one_row_per_combination(recorded: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "weatheredge", "backtest", str(recorded / "tape")]
+    cmd += ["-c", str(recorded / "paper.yaml"), "--set", "min_edge=0.05,0.08"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[1:]}
+    assert set(rows) == {"min_edge=0.05", "min_edge=0.08"}
+    assert int(rows["min_edge=0.05"][1]) == 2 and int(rows["min_edge=0.08"][1]) == 1  # trades
+
+
+async def test_a_window_of_the_tape_replays_with_parity(recorded: Path) -> None:
+    records = _tape(recorded)
+    drop = next(r["wall_ns"] for r in records if r.get("event") == "disconnected")
+    fill = next(r["wall_ns"] for r in records if r["kind"] == "fill")
+    settings = replay_settings(str(recorded / "paper.yaml"), {}, str(recorded / "w.db"))
+    # From just after the first fill (the tape before is a warm-up) to before the next trade.
+    intents = [r["wall_ns"] for r in records if r["kind"] == "intent" and r["wall_ns"] > fill]
+    end = min(drop, intents[0])
+    result = await Replay(settings, start_ns=fill + 1, end_ns=end - 1).run(iter(records))
+    assert differences(result.taped, result.decisions) == []
+    assert not any(r[2] == "feed lost" for r in edge_rows(result.decisions) if r[1] == "close")
+    assert trade_rows(result.decisions) == []

@@ -44,6 +44,7 @@ from weatheredge.health import Health
 from weatheredge.model.edge import EpisodeTracker
 from weatheredge.polymarket import wire
 from weatheredge.replay.http import StubSession, TapeHttp, current_job
+from weatheredge.replay.pacer import TraderPacer
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
 from weatheredge.tape.reader import read_tape
@@ -55,7 +56,6 @@ logger = logging.getLogger(__name__)
 INPUTS = frozenset({"frame", "feed", "http", "rest_books", "stale", "user"})
 DECISIONS = frozenset({"edge", "intent", "intent_update", "fill", "rejection"})
 TRADER = DECISIONS - {"edge"}  # the live trader acted here
-_TICK_NS = 1_000_000_000  # the trader's own timer (reprice, settle) and the longest a signal waits
 # Which job reads which source's answers (the first answer of a source whose job is not
 # running starts that job at that virtual time).
 JOB_OF_SOURCE = {
@@ -110,15 +110,16 @@ class Replay:
         self._clob: list[bytes] = []
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._blocked: Counter[str] = Counter()
-        self._signal_since: int | None = None  # virtual time the oldest unread signal was queued
-        self._acting = False  # inside a run of the live trader's records
-        self._last_step_ns = 0
+        self.pacer: TraderPacer | None = None
         self._mono_offset: int | None = None
         self._stopped = False
+        self._warming = False
 
     # -- decisions --------------------------------------------------------------------------
 
     def _keep(self, kind: str, fields: Any) -> None:
+        if self._warming:
+            return
         line = json.loads(encode(self.clock.wall_ns, self.clock.mono_ns, kind, fields))
         self.result.decisions.append(Decision(kind, line, self._trigger))
 
@@ -126,10 +127,10 @@ class Replay:
         record = edge_record(signal)
         self.store.submit(record)
         self._keep("edge", record)
-        if self.trading is not None:
+        if self.trading is not None and self.pacer is not None:
             self.trading.on_signal(signal)
-            if self._signal_since is None:
-                self._signal_since = self.clock.mono_ns
+            if self.pacer.signal_since is None:
+                self.pacer.signal_since = self.clock.mono_ns
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -161,10 +162,19 @@ class Replay:
             self.trading = await start_trading(
                 s, engine=self.engine, stream=lambda: None, record=self.store.submit
             )
-            # The trader steps from the replay loop, not on its own timer.
+            # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
             await self.trading.trader.stop()
-            self.trading.ledger.tape = lambda kind, fields: self._keep(kind, fields)
+            self.trading.ledger.tape = self._trader_record
             await self.trading.trader.recover()
+            self.pacer = TraderPacer(self.trading.trader)
+            if self.trading.gateway is not None:
+                self.pacer.wrap(self.trading.gateway, self.clock)
+            self.pacer.start()
+
+    def _trader_record(self, kind: str, fields: Any) -> None:
+        if self.pacer is not None:
+            self.pacer.written += 1
+        self._keep(kind, fields)
 
     async def _close(self) -> None:
         if not self._stopped:
@@ -175,8 +185,8 @@ class Replay:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.trading is not None:
-            with contextlib.suppress(Exception):
-                await self.trading.trader.step()
+            if self.pacer is not None:
+                await self.pacer.close(self.clock.mono_ns)
             self.result.trading = self.trading.status()
             await self.trading.close()
             use_clock(SYSTEM)
@@ -192,11 +202,11 @@ class Replay:
         try:
             for rec in records:
                 wall = rec.get("wall_ns", 0)
-                if self.start_ns is not None and wall < self.start_ns:
-                    if rec["kind"] not in ("frame", "http", "edge", "intent"):
-                        self._membership(rec)
-                    continue
+                # Before --from: replayed to warm up (catalogue, prices, snapshots of the books),
+                # its decisions neither kept nor compared.
+                self._warming = self.start_ns is not None and wall < self.start_ns
                 if self.end_ns is not None and wall > self.end_ns:
+                    self._warming = True  # closing at --to is the replay's, not the tape's
                     break
                 if first_wall is None:
                     first_wall = wall
@@ -216,16 +226,15 @@ class Replay:
         kind = rec["kind"]
         self.result.counts[kind] += 1
         if kind in DECISIONS:
-            if kind in TRADER and not self._acting and self.trading is not None:
-                await self._step()  # where the live trader took its step, in input order
-            self._acting = self._acting or kind in TRADER
-            self.result.taped.append(Decision(kind, rec, self._trigger))
+            if kind in TRADER and self.pacer is not None:
+                await self.pacer.at_taped(self.clock.mono_ns)
+            if not self._warming:
+                self.result.taped.append(Decision(kind, rec, self._trigger))
             return
         if kind == "session":
             self._new_session(rec)
             return
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
-        self._acting = False
         self.clock.set(rec.get("wall_ns", 0), mono)
         if kind in INPUTS:
             self._previous = self._trigger
@@ -249,18 +258,8 @@ class Replay:
             self._clob.clear()
         elif kind == "rest_books":
             self._rest_books(rec, mono)
-        if self.trading is not None:
-            await self._tick()
-
-    async def _tick(self) -> None:
-        """The trader's timer: a signal the live trader never saw (another config) waits at most
-        a tick; with none waiting, a tick reprices held positions as the live loop does."""
-        now = self.clock.mono_ns
-        if self._signal_since is not None:
-            if now - self._signal_since >= _TICK_NS:
-                await self._step()
-        elif now - self._last_step_ns >= _TICK_NS:
-            await self._step()
+        if self.pacer is not None:
+            await self.pacer.tick(self.clock.mono_ns)
 
     def _new_session(self, rec: dict[str, Any]) -> None:
         """A daemon (re)start: a new monotonic clock; the last process's books are gone."""
@@ -273,17 +272,8 @@ class Replay:
                 self.engine.stop("daemon restarted")
             self.engine.on_disconnected("daemon restarted")
         self._stopped = False
+        self._warming = False
         self._shards.clear()
-
-    def _membership(self, rec: dict[str, Any]) -> None:
-        """Before ``--from``: only who is subscribed where (the books start unsynced)."""
-        if rec["kind"] == "feed":
-            shard = self._shards.setdefault(rec.get("shard", 0), set())
-            event = rec.get("event")
-            if event in ("subscribe", "connected"):
-                shard.update(rec.get("tokens", []))
-            elif event == "unsubscribe":
-                shard.difference_update(rec.get("tokens", []))
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())
@@ -362,12 +352,6 @@ class Replay:
     def _is_blocked(self, task: asyncio.Task[None]) -> bool:
         name = task.get_name().removeprefix("replay ")
         return self.http.blocked.get(name, 0) > 0
-
-    async def _step(self) -> None:
-        self._signal_since = None
-        self._last_step_ns = self.clock.mono_ns
-        if self.trading is not None:
-            await self.trading.trader.step()
 
 
 def tape_records(path: str | Path, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
