@@ -25,6 +25,12 @@ EPILOG = """examples:
 """
 
 
+BACKTEST_EPILOG = """examples:
+  weatheredge backtest tape/ -c c.yaml --set min_edge=0.03,0.05,0.08
+  weatheredge backtest tape/ -c c.yaml --from 2026-11-23 --to 2026-11-30 --set min_edge=0.05,0.08
+"""
+
+
 def run_replay(
     tape: str,
     *,
@@ -140,5 +146,5 @@ def add_commands(add: AddFn) -> None:
     p.add_argument("--db", help="write the replay's database here (same tables as live)")
     p.add_argument("--speed", default="max", help="max (default) or N times real time")
     p.add_argument("--check", action="store_true", help="compare with the tape; exit 1 on any")
-    b = add("backtest", cmd_backtest, "replay once per --set combination; compare PnL", EPILOG)
+    b = add("backtest", cmd_backtest, "one replay per --set combination: PnL", BACKTEST_EPILOG)
     _common(b)
