@@ -16,6 +16,7 @@ import pytest
 from tests.calibration.conftest import box
 from tests.conftest import eventually, running_daemon
 from weatheredge.config import parse_config
+from weatheredge.engine import Engine
 from weatheredge.model.prices import MICRO
 from weatheredge.replay.driver import Replay, ReplayResult
 from weatheredge.replay.parity import differences, edge_rows, trade_rows
@@ -51,7 +52,7 @@ async def recorded(box: Sandbox, tmp_path: Path) -> Path:
     async with running_daemon(box, tmp_path / "live.db", PAPER) as (daemon, _base):
         engine = daemon.engine
         await eventually(lambda: event.event["id"] in engine.pricing, within=8)
-        await eventually(lambda: engine.books[yes].synced and engine.books[thin_yes].synced)
+        await eventually(lambda: all(_synced(engine, t) for t in (yes, thin_yes)))
         await daemon.trading.trader.ready()
         box.venue.set_book(yes, [("0.10", "50")], [("0.16", "20")], mirror=False)
         await eventually(lambda: any(r["kind"] == "fill" for r in _tape(tmp_path)))
@@ -70,6 +71,11 @@ async def recorded(box: Sandbox, tmp_path: Path) -> Path:
             lambda: engine.books[yes].synced and daemon.stream.status()["mode"] == "live"
         )
     return tmp_path
+
+
+def _synced(engine: Engine, token: str) -> bool:
+    book = engine.books.get(token)
+    return book is not None and book.synced
 
 
 def _tape(tmp_path: Path) -> list[dict]:
