@@ -96,7 +96,7 @@ async def _metar(
     except WeatherError as err:
         failed = str(err)
     else:
-        apply.extend(ledger.merge(PRIMARY, reports, dt.datetime.now(dt.UTC)))
+        apply.extend(ledger.merge(PRIMARY, reports, ctx.engine.clock.now()))
     mode = weather.second_source
     second = [i for i in icaos if nws_covers(i)] if mode != "off" else []
     if mode == "fallback" and failed is None:
@@ -142,7 +142,7 @@ async def _nws(ctx: JobContext, icaos: list[str], now: dt.datetime) -> list[Obse
         elif isinstance(result, BaseException):
             raise result
         else:
-            apply.extend(ledger.merge("nws", result, dt.datetime.now(dt.UTC)))
+            apply.extend(ledger.merge("nws", result, ctx.engine.clock.now()))
     _note(ctx, "nws", f"failing: {'; '.join(errors[:3])}" if errors else None)
     if errors and len(errors) == len(icaos):
         raise WeatherError(f"nws: {'; '.join(errors[:3])}")
@@ -156,7 +156,7 @@ async def _hko(ctx: JobContext, codes: list[str], now: dt.datetime) -> list[Obse
         _note(ctx, "hko", f"failing: {err}")
         raise
     _note(ctx, "hko", None)
-    return ctx.live.sources.merge("hko", reports, dt.datetime.now(dt.UTC))
+    return ctx.live.sources.merge("hko", reports, ctx.engine.clock.now())
 
 
 async def _cwa(ctx: JobContext, codes: list[str], now: dt.datetime) -> list[Observation]:
@@ -167,4 +167,4 @@ async def _cwa(ctx: JobContext, codes: list[str], now: dt.datetime) -> list[Obse
         _note(ctx, "cwa", f"failing: {err}")
         raise
     _note(ctx, "cwa", None)
-    return ctx.live.sources.merge("cwa", reports, dt.datetime.now(dt.UTC))
+    return ctx.live.sources.merge("cwa", reports, ctx.engine.clock.now())

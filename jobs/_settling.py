@@ -34,7 +34,7 @@ async def load_history(ctx: JobContext, icaos: Sequence[str]) -> None:
     new = [icao for icao in icaos if icao not in live.report_history]
     if not new:
         return
-    since = dt.datetime.now(dt.UTC) - HISTORY
+    since = ctx.engine.clock.now() - HISTORY
     try:
         found = await asyncio.to_thread(stored_reports, ctx.store.path, new, since)
     except sqlite3.Error as err:

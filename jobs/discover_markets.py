@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 
 from weatheredge.context import JobContext
 from weatheredge.model.market import TemperatureEvent
@@ -31,7 +30,7 @@ async def run(ctx: JobContext) -> None:
     found = await discover_temperature_events(
         ctx.session, settings.gamma_url, tag_slugs=tags, owner_of=ctx.engine.owner_of
     )
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     # At 10,000 events a catalogue swap costs ~0.5 s of CPU; an unchanged one needs none.
     if found.events == ctx.indexed_events:
         added, removed = [], []
@@ -40,7 +39,7 @@ async def run(ctx: JobContext) -> None:
         ctx.indexed_events = list(found.events)
     found.rejected[:0] = ctx.engine.rejected  # the engine's own check; normally empty
     found.events = [e for e in found.events if e.event_id in ctx.engine.events]
-    _store_changed(ctx, found.events, time.monotonic(), now)
+    _store_changed(ctx, found.events, ctx.engine.clock.monotonic(), now)
     if ctx.stream is not None:
         if added:
             ctx.stream.subscribe(added)

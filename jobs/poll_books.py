@@ -8,8 +8,6 @@ use: it forces one round for the polling shards, or, with no feed, one plain RES
 
 from __future__ import annotations
 
-import time
-
 from weatheredge.context import JobContext
 from weatheredge.polymarket.clob import fetch_books
 
@@ -22,4 +20,4 @@ async def run(ctx: JobContext) -> None:
     if not tokens:
         return
     books = await fetch_books(ctx.session, ctx.settings.polymarket.clob_url, tokens)
-    ctx.engine.on_rest_books(books, time.perf_counter_ns())
+    ctx.engine.on_rest_books(books, ctx.engine.clock.perf_ns())

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -151,7 +150,7 @@ def due_stations(
 
 
 async def run(ctx: JobContext) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     _sweep_old_forecasts(ctx)
     targets = live_events(ctx, now)
     if not targets:
@@ -227,7 +226,7 @@ async def _fetch_feed(
     targets: dict[str, list[TemperatureEvent]],
 ) -> str | None:
     live = ctx.live
-    sent = dt.datetime.now(dt.UTC)
+    sent = ctx.engine.clock.now()
     live.requests.append(sent)
     for icao in icaos:
         live.attempted_at[icao] = sent
@@ -240,15 +239,15 @@ async def _fetch_feed(
                 mark_stale(ctx, event, f"{AWAITING_REPORTS} (observation source failed)")
         return f"{','.join(icaos)}: {err}"
     # From here to the decision nothing is awaited: the report reaches the engine at once.
-    recv_ns = time.perf_counter_ns()
-    received = dt.datetime.now(dt.UTC)
+    recv_ns = ctx.engine.clock.perf_ns()
+    received = ctx.engine.clock.now()
     fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]
     live.add_observations(reports)
     refresh_facts(ctx, icaos)  # routine minutes: which of these reports certainly count
     racing = {i for i in icaos if i in live.fetched_at}  # caught-up reports were not raced
     for icao in icaos:
         live.fetched_at[icao] = sent
-    applied = dt.datetime.now(dt.UTC)
+    applied = ctx.engine.clock.now()
     decided: dict[str, dt.datetime] = {}
     for icao in icaos:
         for event in targets.get(icao, []):
@@ -256,8 +255,8 @@ async def _fetch_feed(
                 reprice_event(ctx, event, icao, received, recv_ns)
             except Exception as err:  # one event's failure leaves the others conditioned
                 event_failed(ctx, event, "observation handling", err)
-        decided[icao] = dt.datetime.now(dt.UTC)
-    live.fetch_to_decision_us.append((time.perf_counter_ns() - recv_ns) // 1000)
+        decided[icao] = ctx.engine.clock.now()
+    live.fetch_to_decision_us.append((ctx.engine.clock.perf_ns() - recv_ns) // 1000)
     if fresh:
         ctx.store.submit(ObservationsSeen(tuple(fresh), received))
         assess_reports(ctx, targets, fresh)
@@ -371,7 +370,7 @@ def reprice_event(
 def _sweep_old_forecasts(ctx: JobContext) -> None:
     """A forecast past ``max_forecast_age`` stops edges (the engine checks that itself); say so
     where people look, at most every ``_SWEEP_EVERY_S``: ages are counted in hours."""
-    now = time.monotonic()
+    now = ctx.engine.clock.monotonic()
     if now - ctx.live.swept_mono < _SWEEP_EVERY_S:
         return
     ctx.live.swept_mono = now

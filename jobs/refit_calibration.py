@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 async def run(ctx: JobContext) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     path = ctx.store.path
     model = ctx.settings.model
     if not ctx.live.params:

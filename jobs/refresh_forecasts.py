@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import time
 from collections import defaultdict
 
 from jobs._pricing import (
@@ -66,7 +65,7 @@ async def run(ctx: JobContext) -> None:
 def _still_fresh(ctx: JobContext, event: TemperatureEvent) -> bool:
     pricing = ctx.engine.pricing.get(event.event_id)
     max_age = ctx.settings.weather.max_forecast_age
-    return pricing is not None and time.monotonic() - pricing.issued_mono <= max_age
+    return pricing is not None and ctx.engine.clock.monotonic() - pricing.issued_mono <= max_age
 
 
 def _station(ctx: JobContext, icao: str) -> Station | None:
@@ -106,7 +105,7 @@ async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent
 async def _price_event(
     ctx: JobContext, event: TemperatureEvent, forecast: EnsembleForecast, station: Station
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     members = forecast.members
     need = ctx.settings.model.min_members
     if len(members) < need:
@@ -129,7 +128,7 @@ async def _price_event(
         cdf=dist.cdf,
         tail_sigma=dist.sigma,
         forecast_id=None,
-        issued_mono=time.monotonic(),
+        issued_mono=ctx.engine.clock.monotonic(),
         issued_at=forecast.issued_at or now,
         mu=dist.mu,
         sigma=dist.sigma,

@@ -52,7 +52,7 @@ _CHECK_DAYS = 14
 
 
 async def run(ctx: JobContext) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     path = ctx.store.path
     rows = await asyncio.to_thread(unsettled_events, path, now.date())
     due: dict[str, list[tuple[dict[str, Any], str, dt.datetime, dt.datetime]]] = defaultdict(list)

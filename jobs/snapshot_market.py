@@ -21,7 +21,7 @@ _LATE = dt.timedelta(minutes=30)
 
 
 async def run(ctx: JobContext) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     engine = ctx.engine
     for event in list(engine.events.values()):
         tz = _timezone(ctx, event.rule.station)

@@ -366,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     from weatheredge.tape.cli import add_commands as tape_commands
 
     tape_commands(add)  # tape info, repair, synth (issue 9)
+    from weatheredge.replay.cli import add_commands as replay_commands
+
+    replay_commands(add)  # replay, replay --check, backtest (issue 9)
     return parser
 
 

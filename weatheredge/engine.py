@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.metrics_core import LatencyHistogram
 from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
 from weatheredge.model.catalogue import unique_owners
@@ -51,7 +51,7 @@ class TokenRef:
 class Pricing:
     probs: dict[str, float]  # market_id -> probability that YES pays
     forecast_id: int | None
-    issued_mono: float  # time.monotonic() when the forecast was fetched
+    issued_mono: float  # clock.monotonic() when the forecast was fetched
     # Epoch s at which the station's local day starts: from then on these forecast-only prices
     # are blind to the day's reports and carry no edge until re-priced with them (issue 10).
     blind_after: float | None = None
@@ -92,8 +92,10 @@ class Engine:
         max_forecast_age: float,
         emit: Callable[[EdgeSignal], None],
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        clock: Clock = SYSTEM,
     ) -> None:
         self._emit = emit
+        self.clock = clock  # every time read of the engine, and of the jobs that price it
         self.max_forecast_age = max_forecast_age
         self.max_frame_bytes = max_frame_bytes
         self.min_edge = min_edge
@@ -299,7 +301,7 @@ class Engine:
         for ref in touched.values():
             self._evaluate(ref.event, ref.market, recv_ns)
         if deltas:  # the start-up snapshot burst would otherwise dominate the percentiles
-            self.latency.observe(time.perf_counter_ns() - recv_ns)
+            self.latency.observe(self.clock.perf_ns() - recv_ns)
 
     def on_rest_books(self, books: Iterable[wire.RestBook], recv_ns: int) -> None:
         """Apply REST snapshots (polling fallback): each replaces the local book.
@@ -477,9 +479,12 @@ class Engine:
         prob: float | None = None
         reason = "no forecast"
         if pricing is not None:
-            if time.monotonic() - pricing.issued_mono > self.max_forecast_age:
+            if self.clock.monotonic() - pricing.issued_mono > self.max_forecast_age:
                 reason = "forecast stale"
-            elif pricing.blind_after is not None and time.time() >= pricing.blind_after:
+            elif (
+                pricing.blind_after is not None
+                and self.clock.now().timestamp() >= pricing.blind_after
+            ):
                 reason = AWAITING_REPORTS
             else:
                 prob = pricing.probs.get(market.market_id)
@@ -526,7 +531,7 @@ class Engine:
         self.pricing[event_id] = pricing
         for market in event.markets:
             self._evaluate(event, market, recv_ns)
-        return (time.perf_counter_ns() - recv_ns) // 1000
+        return (self.clock.perf_ns() - recv_ns) // 1000
 
     def _evaluate_ladder(self, event: TemperatureEvent, recv_ns: int | None) -> None:
         """Once per book change of an event (not on a pricing change: the ladder has no model)."""
@@ -641,7 +646,7 @@ class Engine:
         recv_ns: int | None,
         kind: str,
     ) -> None:
-        latency = None if recv_ns is None else (time.perf_counter_ns() - recv_ns) // 1000
+        latency = None if recv_ns is None else (self.clock.perf_ns() - recv_ns) // 1000
         self._emit(
             EdgeSignal(
                 change=ev.change,
@@ -652,7 +657,7 @@ class Engine:
                 quote=ev.quote,
                 forecast_id=forecast_id,
                 latency_us=latency,
-                at=dt.datetime.now(dt.UTC),
+                at=self.clock.now(),
                 reason=ev.reason,
                 kind=kind,
             )

@@ -30,6 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from weatheredge import homeassistant
 from weatheredge import web as web_routes
 from weatheredge.alerts import EdgeAlerts
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -134,6 +135,10 @@ class Daemon:
         self.notifier.offer(signal_)  # the renotify policy runs on the outbox's side
         if self.trading is not None:
             self.trading.on_signal(signal_)  # enqueue only
+
+    @property
+    def clock(self) -> Clock:
+        return self.engine.clock if self.engine is not None else SYSTEM
 
     @property
     def settings(self) -> Settings:

@@ -8,11 +8,11 @@ working orders, and hands every order to the order desk.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config import TradingSettings
 from weatheredge.engine import EdgeSignal, TokenRef
 from weatheredge.model.edge import Change, Side
@@ -69,7 +69,9 @@ class Decider:
         halts: Halts,
         messages: TradeMessages,
         counters: Counters,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self.settings = settings
         self.limits = limits(settings)
         self.ledger = ledger
@@ -209,7 +211,11 @@ class Decider:
 
     def day_start(self) -> str:
         """Start of the venue's current day, as the ledger's UTC text."""
-        local = dt.datetime.now(self._day_tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        local = (
+            self._clock.now()
+            .astimezone(self._day_tz)
+            .replace(hour=0, minute=0, second=0, microsecond=0)
+        )
         return utc_iso(local)
 
     def day_pnl(self) -> Decimal:

@@ -27,7 +27,8 @@ import sqlite_utils
 from db.migrations import apply_migrations
 from db.readonly import connect_read_only
 from db.transaction import immediate
-from weatheredge.timestamps import now_iso as now_iso  # the ledger's clock text, as before
+from weatheredge.clock import SYSTEM, Clock
+from weatheredge.timestamps import utc_iso
 
 T = TypeVar("T")
 
@@ -46,6 +47,21 @@ REJECTED, CANCELLED, FAILED, ABANDONED, UNKNOWN = (
 DRY_RUN = "dry_run"
 WORKING = (PENDING, SENDING, OPEN, UNKNOWN)  # may still become (more) filled
 UNRESOLVED = (PENDING, SENDING, UNKNOWN)
+
+
+_clock: Clock = SYSTEM  # the ledger's timestamps; a replay points it at its virtual clock
+
+
+def use_clock(clock: Clock) -> None:
+    """Stamp ledger rows from ``clock`` (the trader's); module-wide because rows are stamped
+    by dataclass defaults too."""
+    global _clock
+    _clock = clock
+
+
+def now_iso() -> str:
+    """The ledger's clock as the stored text (one formatter: ``weatheredge.timestamps``)."""
+    return utc_iso(_clock.now())
 
 
 @dataclass(slots=True)

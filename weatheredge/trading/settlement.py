@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.trading.flags import Counters
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Ledger
@@ -38,7 +38,9 @@ class Settler:
         counters: Counters,
         on_settled: Callable[[str], Awaitable[None]],
         poll_s: float,
+        clock: Clock = SYSTEM,
     ) -> None:
+        self._clock = clock
         self.ledger = ledger
         self.view = view
         self._holdings = holdings
@@ -72,7 +74,7 @@ class Settler:
             if market_id is not None:
                 self._winners[event_id] = (market_id, FRAME)
         unknown = sorted({str(p.event_id) for p in held} - set(self._winners))
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if unknown and now - self._read_at >= self._poll_s:
             self._read_at = now
             for event_id, market_id in (await self.ledger.venue_winners(unknown)).items():

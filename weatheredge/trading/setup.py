@@ -19,7 +19,7 @@ from typing import Any
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
 from weatheredge.notify import Notifier, install_redaction
 from weatheredge.trading.gateway import OrderGateway
-from weatheredge.trading.ledger import Ledger, read_state
+from weatheredge.trading.ledger import Ledger, read_state, use_clock
 from weatheredge.trading.paper import PaperGateway
 from weatheredge.trading.trader import EngineView, Trader
 
@@ -125,6 +125,7 @@ async def start_trading(
         install_redaction(creds.secrets())
         gateway = await SdkGateway.connect(creds, environment=sdk_environment(settings))
     ledger = Ledger.open(settings.database)
+    use_clock(engine.clock)
     if mode is Mode.PAPER and gateway is None:
         paper = PaperGateway(lambda token: engine.books.get(token), ledger)
         await paper.load()  # what earlier runs took: never the same offer twice
@@ -138,6 +139,7 @@ async def start_trading(
         gateway=gateway,
         view=EngineView(engine, stream),
         notify=notifier.post if mode is not Mode.DRY_RUN else None,
+        clock=engine.clock,
     )
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(trader.start())

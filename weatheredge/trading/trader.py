@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config import Mode, TradingSettings
 from weatheredge.engine import EdgeSignal, TokenRef
 from weatheredge.trading.decisions import Decider
@@ -73,6 +74,7 @@ class Trader:
         notify: Notify | None = None,
         tick_s: float = 1.0,
         resolution_poll_s: float = 30.0,
+        clock: Clock = SYSTEM,
     ) -> None:
         if mode is not Mode.DRY_RUN and gateway is None:
             raise ValueError(f"{mode.value} mode needs an order gateway")
@@ -99,13 +101,13 @@ class Trader:
         self._decider = Decider(
             settings=settings, ledger=ledger, view=view, desk=self._desk,
             holdings=self._holdings, halts=self._halts, messages=self._messages,
-            counters=self._counters,
+            counters=self._counters, clock=clock,
         )  # fmt: skip
         self._settler = Settler(
             ledger=ledger, view=view, holdings=self._holdings, messages=self._messages,
             counters=self._counters,
             on_settled=lambda token: self._decider.close_exit(token, "market resolved"),
-            poll_s=resolution_poll_s,
+            poll_s=resolution_poll_s, clock=clock,
         )  # fmt: skip
 
     # -- read-only views of the parts' state ------------------------------------------------

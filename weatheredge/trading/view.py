@@ -3,7 +3,6 @@ winners. The trader sees only :class:`MarketView`; :class:`EngineView` reads it 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -40,7 +39,7 @@ class EngineView:
         pricing = self._engine.pricing.get(ref.event.event_id)
         if pricing is None:
             return None
-        if time.monotonic() - pricing.issued_mono > self._engine.max_forecast_age:
+        if self._engine.clock.monotonic() - pricing.issued_mono > self._engine.max_forecast_age:
             return None
         p = pricing.probs.get(ref.market.market_id)
         if p is None:

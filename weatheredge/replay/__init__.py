@@ -1,0 +1,1 @@
+"""Replay a tape through the same decision code on a virtual clock (docs/tape.md, "Replay")."""

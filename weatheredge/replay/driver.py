@@ -1,0 +1,371 @@
+"""Replay a tape through the unchanged Engine, jobs, paper trader and store on a virtual clock.
+
+The tape is read in file order (the live event loop's order). Each record first moves the
+:class:`~weatheredge.clock.VirtualClock` to its receive times, then:
+
+- ``frame``: ``Engine.on_frame(raw, mono_ns)``, as the feed handed it live;
+- ``feed``: shard membership (subscribe/unsubscribe/connected) and socket changes:
+  ``connected`` -> ``Engine.on_connected(tokens)`` (deltas wait for that socket's snapshot),
+  ``disconnected`` -> ``Engine.on_disconnected(reason, shard tokens)`` (books unsynced); a
+  ``cancelled`` disconnect is the daemon stopping: ``Engine.stop()`` first, as live;
+- ``stale`` -> ``Engine.mark_stale`` with the watchdog's reasons; ``rest_books`` -> the polled
+  books (the ``clob`` answers just before it) through ``Engine.on_rest_books``;
+- ``http``: the answer is handed to the job waiting for it (:mod:`weatheredge.replay.http`); a
+  job whose answer arrives while it is not running is started then (discovery for Gamma,
+  forecasts for the ensemble, observations for METAR/NWS/HKO/CWA), so jobs run at the virtual
+  times they ran live and read the bodies they read;
+- decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed.
+
+The paper trader (its own task live) steps where the tape shows the live trader acting (the
+first of its ``intent``/``fill``… records after an input), so it sees the books it saw live;
+else once per virtual second (its timer), and a signal the live run never had (another config)
+is read within a virtual second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weatheredge.clock import SYSTEM, VirtualClock
+from weatheredge.config import Mode, Settings
+from weatheredge.context import JobContext
+from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.health import Health
+from weatheredge.model.edge import EpisodeTracker
+from weatheredge.polymarket import wire
+from weatheredge.replay.http import StubSession, TapeHttp, current_job
+from weatheredge.replay.pacer import TraderPacer
+from weatheredge.sinks import edge_record
+from weatheredge.store import Store
+from weatheredge.tape.reader import read_tape
+from weatheredge.tape.records import encode
+from weatheredge.trading.ledger import use_clock
+
+logger = logging.getLogger(__name__)
+
+INPUTS = frozenset({"frame", "feed", "http", "rest_books", "stale", "user"})
+DECISIONS = frozenset({"edge", "intent", "intent_update", "fill", "rejection"})
+TRADER = DECISIONS - {"edge"}  # the live trader acted here
+# Which job reads which source's answers (the first answer of a source whose job is not
+# running starts that job at that virtual time).
+JOB_OF_SOURCE = {
+    "gamma": "jobs.discover_markets",
+    "open-meteo-ensemble": "jobs.refresh_forecasts",
+    "open-meteo-forecast": "jobs.poll_observations",
+    "aviationweather": "jobs.poll_observations",
+    "nws": "jobs.poll_observations",
+    "hko": "jobs.poll_observations",
+    "cwa": "jobs.poll_observations",
+}
+_SETTLE_LIMIT_S = 10.0  # a job busy off the loop (a store read) longer than this is left running
+
+
+@dataclass
+class Decision:
+    """One decision as the tape holds it, with the input it answered (its receive times)."""
+
+    kind: str
+    record: dict[str, Any]
+    trigger: tuple[int, int]  # (wall_ns, mono_ns) of the input being processed
+
+
+@dataclass
+class ReplayResult:
+    decisions: list[Decision] = field(default_factory=list)
+    taped: list[Decision] = field(default_factory=list)  # the live decisions on the tape
+    counts: Counter[str] = field(default_factory=Counter)
+    span_ns: int = 0
+    cpu_s: float = 0.0
+    trading: dict[str, Any] | None = None
+
+
+class Replay:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        speed: float | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.speed = speed  # None: as fast as possible; N: N times real time
+        self.start_ns, self.end_ns = start_ns, end_ns
+        self.clock = VirtualClock()
+        self.http = TapeHttp()
+        self.result = ReplayResult()
+        self._trigger = (0, 0)
+        self._previous = (0, 0)
+        self._shards: dict[int, set[str]] = {}
+        self._clob: list[bytes] = []
+        self._jobs: dict[str, asyncio.Task[None]] = {}
+        self._blocked: Counter[str] = Counter()
+        self.pacer: TraderPacer | None = None
+        self._mono_offset: int | None = None
+        self._stopped = False
+        self._warming = False
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _keep(self, kind: str, fields: Any) -> None:
+        if self._warming:
+            return
+        line = json.loads(encode(self.clock.wall_ns, self.clock.mono_ns, kind, fields))
+        self.result.decisions.append(Decision(kind, line, self._trigger))
+
+    def _sink(self, signal: EdgeSignal) -> None:
+        record = edge_record(signal)
+        self.store.submit(record)
+        self._keep("edge", record)
+        if self.trading is not None and self.pacer is not None:
+            self.trading.on_signal(signal)
+            if self.pacer.signal_since is None:
+                self.pacer.signal_since = self.clock.mono_ns
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        s = self.settings
+        self.store = Store.open(s.database, close_open_edges="replay restarted")
+        self.engine = Engine(
+            min_edge=s.min_edge,
+            hysteresis=s.edge_hysteresis,
+            max_forecast_age=s.weather.max_forecast_age,
+            emit=self._sink,
+            clock=self.clock,
+        )
+        ladder = s.model.ladder_min_edge
+        self.engine.ladder_tracker = EpisodeTracker(ladder, ladder / 2)
+        self.ctx = JobContext(
+            settings=s,
+            session=StubSession(self.http),  # type: ignore[arg-type]
+            store=self.store,
+            engine=self.engine,
+            stream=None,
+            health=Health(),
+            request_run=lambda name: None,  # jobs run when the tape shows their answers
+        )
+        self.trading: Any = None
+        if s.mode is not Mode.DRY_RUN:
+            from weatheredge.notify import Notifier
+            from weatheredge.trading.setup import start_trading
+
+            # No targets: a replay decides and records, it never pushes a notification.
+            quiet = Notifier([], levels=s.trading.notify)
+            self.trading = await start_trading(
+                s, engine=self.engine, stream=lambda: None, notifier=quiet
+            )
+            # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
+            await self.trading.trader.stop()
+            self.trading.ledger.tape = self._trader_record
+            await self.trading.trader.recover()
+            self.pacer = TraderPacer(self.trading.trader)
+            if self.trading.gateway is not None:
+                self.pacer.wrap(self.trading.gateway, self.clock)
+            self.pacer.start()
+
+    def _trader_record(self, kind: str, fields: Any) -> None:
+        if self.pacer is not None:
+            self.pacer.written += 1
+        self._keep(kind, fields)
+
+    async def _close(self) -> None:
+        if not self._stopped:
+            self.engine.stop()
+        for task in self._jobs.values():
+            task.cancel()
+        for task in self._jobs.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.trading is not None:
+            if self.pacer is not None:
+                await self.pacer.close(self.clock.mono_ns)
+            self.result.trading = self.trading.status()
+            await self.trading.close()
+            use_clock(SYSTEM)
+        await self.store.close(grace_s=30.0)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
+        cpu = time.process_time()
+        await self._open()
+        first_wall: int | None = None
+        real0 = time.monotonic()
+        try:
+            for rec in records:
+                wall = rec.get("wall_ns", 0)
+                # Before --from: replayed to warm up (catalogue, prices, snapshots of the books),
+                # its decisions neither kept nor compared.
+                self._warming = self.start_ns is not None and wall < self.start_ns
+                if self.end_ns is not None and wall > self.end_ns:
+                    self._warming = True  # closing at --to is the replay's, not the tape's
+                    break
+                if first_wall is None:
+                    first_wall = wall
+                    self.clock.set(wall, rec.get("mono_ns", 0))
+                if self.speed is not None:
+                    ahead = (wall - first_wall) / 1e9 / self.speed - (time.monotonic() - real0)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+                await self._record(rec)
+                self.result.span_ns = wall - first_wall
+        finally:
+            await self._close()
+        self.result.cpu_s = time.process_time() - cpu
+        return self.result
+
+    async def _record(self, rec: dict[str, Any]) -> None:
+        kind = rec["kind"]
+        self.result.counts[kind] += 1
+        if kind in DECISIONS:
+            if kind in TRADER and self.pacer is not None:
+                await self.pacer.at_taped(self.clock.mono_ns)
+            if not self._warming:
+                self.result.taped.append(Decision(kind, rec, self._trigger))
+            return
+        if kind == "session":
+            self._new_session(rec)
+            return
+        mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
+        self.clock.set(rec.get("wall_ns", 0), mono)
+        if kind in INPUTS:
+            self._previous = self._trigger
+            self._trigger = (rec.get("wall_ns", 0), rec.get("mono_ns", 0))
+        if kind == "frame":
+            raw = rec.get("raw")
+            if raw is None and "raw_b64" in rec:
+                import base64
+
+                raw = base64.b64decode(rec["raw_b64"])
+            self.engine.on_frame(raw, mono)
+        elif kind == "feed":
+            self._feed(rec)
+        elif kind == "http":
+            await self._http(rec)
+        elif kind == "stale":
+            self.engine.mark_stale(
+                rec.get("differ", []), "differs from REST /books while the feed was quiet"
+            )
+            self.engine.mark_stale(rec.get("missing", []), "no snapshot on this connection")
+            self._clob.clear()
+        elif kind == "rest_books":
+            self._rest_books(rec, mono)
+        if self.pacer is not None:
+            await self.pacer.tick(self.clock.mono_ns)
+
+    def _new_session(self, rec: dict[str, Any]) -> None:
+        """A daemon (re)start: a new monotonic clock; the last process's books are gone."""
+        if self._mono_offset is None:
+            self._mono_offset = 0
+        else:  # continue the virtual monotonic clock across the restart by wall time
+            gap = max(0, rec.get("wall_ns", 0) - self.clock.wall_ns)
+            self._mono_offset = self.clock.mono_ns + gap - rec.get("mono_ns", 0)
+            if not self._stopped:
+                self.engine.stop("daemon restarted")
+            self.engine.on_disconnected("daemon restarted")
+        self._stopped = False
+        self._warming = False
+        self._shards.clear()
+
+    def _feed(self, rec: dict[str, Any]) -> None:
+        shard = self._shards.setdefault(rec.get("shard", 0), set())
+        event = rec.get("event")
+        if event == "subscribe":
+            shard.update(rec.get("tokens", []))
+        elif event == "unsubscribe":
+            shard.difference_update(rec.get("tokens", []))
+        elif event == "connected":
+            shard.clear()
+            shard.update(rec.get("tokens", []))
+            self.engine.on_connected(set(shard))
+        elif event == "disconnected":
+            reason = str(rec.get("reason", ""))
+            if reason == "cancelled" and not self._stopped:  # the daemon stopping, as live
+                current, self._trigger = self._trigger, self._previous
+                self.engine.stop()
+                self._stopped = True
+                self._trigger = current
+            self.engine.on_disconnected(reason, set(shard))
+
+    def _rest_books(self, rec: dict[str, Any], mono: int) -> None:
+        wanted = set(rec.get("tokens", []))
+        books: list[wire.RestBook] = []
+        for body in self._clob:
+            with contextlib.suppress(Exception):
+                books.extend(b for b in wire.decode_books(body) if b.asset_id in wanted)
+        self._clob.clear()
+        self.engine.on_rest_books(books, mono)
+
+    async def _http(self, rec: dict[str, Any]) -> None:
+        source = str(rec.get("source", ""))
+        if source == "clob":
+            body = rec.get("body")
+            if body is not None:
+                self._clob.append(body.encode())
+            return
+        if self.http.deliver(rec):
+            await self._settle()
+            return
+        job = JOB_OF_SOURCE.get(source)
+        if job is None:
+            return
+        task = self._jobs.get(job)
+        if task is None or task.done():
+            self._jobs[job] = self._start(job)
+        await self._settle()
+
+    def _start(self, name: str) -> asyncio.Task[None]:
+        import pkgutil
+
+        run = pkgutil.resolve_name(f"{name}:run")
+        self.result.counts[f"job {name.rsplit('.', 1)[-1]}"] += 1
+
+        async def job() -> None:
+            current_job.set(name)
+            try:
+                await run(self.ctx)
+            except Exception as err:  # as the scheduler: one failed run, the replay goes on
+                logger.info("replayed job %s raised: %s", name, err)
+
+        return asyncio.get_running_loop().create_task(job(), name=f"replay {name}")
+
+    async def _settle(self) -> None:
+        """Let every running job reach its next recorded answer (or its end) before the next
+        record: live, a job's work between two answers happened before the next frame."""
+        deadline = time.monotonic() + _SETTLE_LIMIT_S
+        while True:
+            for _ in range(4):
+                await asyncio.sleep(0)
+            busy = [t for t in self._jobs.values() if not t.done() and not self._is_blocked(t)]
+            if not busy or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.0005)  # a job off the loop (a store read in a thread)
+
+    def _is_blocked(self, task: asyncio.Task[None]) -> bool:
+        name = task.get_name().removeprefix("replay ")
+        return self.http.blocked.get(name, 0) > 0
+
+
+def tape_records(path: str | Path, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    return read_tape(path, warn) if warn else read_tape(path)
+
+
+def parse_time(text: str | None) -> int | None:
+    """``--from``/``--to``: ISO 8601 (UTC when no offset) -> wall ns."""
+    if not text:
+        return None
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return int(value.timestamp() * 1e9)

@@ -1,0 +1,128 @@
+"""The paper trader in a replay: its own task, as live, paced by the tape.
+
+Live, the trader is a task: a signal wakes it, and its step (decide, write the ledger, submit,
+match on paper) spans several awaits while frames keep arriving — a socket may drop between an
+order's ``open`` and its paper match. The replay loop only yields to the trader where the tape
+shows the live trader acting: at each of its records the replay waits until its own trader has
+written as many trader records, so the trader reads the books after exactly the inputs the live
+one had seen. Without such a record (a signal the live run never had, another config) a step
+starts within a virtual second, and with none waiting a virtual tick reprices held positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+TICK_NS = 1_000_000_000  # the live trader's timer, in virtual time
+GATE_NS = 50_000_000  # an order the tape never shows matches after this much virtual time
+_CATCH_UP_S = 5.0  # bound on waiting for the trader to reach a taped record (real seconds)
+
+
+class TraderPacer:
+    def __init__(self, trader: Any) -> None:
+        self._trader = trader
+        self._wake = asyncio.Event()
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+        self.written = 0  # trader records this replay's trader has written
+        self.taped = 0  # trader records on the tape reached so far
+        self.signal_since: int | None = None  # virtual time of the oldest unread signal
+        self.last_step_ns = 0
+        self._gate: asyncio.Future[None] | None = None
+        self._gate_until = 0
+
+    def wrap(self, gateway: Any, clock: Any) -> None:
+        """Paper matches read the books: each waits until the replay reaches the tape's answer
+        to it (the live order met the books as they were there)."""
+        place = gateway.place
+
+        async def gated(request: Any) -> Any:
+            if self.written >= self.taped:  # the tape's answer to this order is still ahead
+                self._gate = asyncio.get_running_loop().create_future()
+                self._gate_until = clock.monotonic_ns() + GATE_NS
+                try:
+                    await self._gate
+                finally:
+                    self._gate = None
+            return await place(request)
+
+        gateway.place = gated
+
+    def _open_gate(self, now_ns: int) -> bool:
+        gate = self._gate
+        if gate is None or gate.done():
+            return False
+        if self.written < self.taped or now_ns >= self._gate_until:
+            gate.set_result(None)
+            return True
+        return False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="replay trader")
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._busy = True
+            try:
+                await self._trader.step()
+            except Exception:  # as live: one failed step, trading goes on
+                pass
+            finally:
+                self._busy = False
+
+    def _idle(self) -> bool:
+        gated = self._gate is not None and not self._gate.done()
+        return gated or (not self._busy and not self._wake.is_set())
+
+    async def at_taped(self, now_ns: int) -> None:
+        """The tape shows the live trader's next record: let ours get that far."""
+        self.taped += 1
+        self._open_gate(now_ns)
+        if self.written >= self.taped:
+            return
+        if self._idle():
+            self._step_at(now_ns)
+        deadline = time.monotonic() + _CATCH_UP_S
+        while self.written < self.taped and time.monotonic() < deadline:
+            for _ in range(4):
+                await asyncio.sleep(0)
+            if self.written >= self.taped or self._idle():
+                break  # reached, or this trader has nothing more to write (it diverged)
+            await asyncio.sleep(0.0002)  # a ledger write in its thread
+
+    async def tick(self, now_ns: int) -> None:
+        if self._open_gate(now_ns):
+            await self.settle()
+        due = (self.signal_since is not None and now_ns - self.signal_since >= TICK_NS) or (
+            self.signal_since is None and now_ns - self.last_step_ns >= TICK_NS
+        )
+        if due:
+            self._step_at(now_ns)
+            await self.settle()
+
+    def _step_at(self, now_ns: int) -> None:
+        self.signal_since = None
+        self.last_step_ns = now_ns
+        self._wake.set()
+
+    async def settle(self) -> None:
+        """Until the trader's step in flight is done."""
+        deadline = time.monotonic() + _CATCH_UP_S
+        while not self._idle() and time.monotonic() < deadline:
+            await asyncio.sleep(0)
+            if not self._idle():
+                await asyncio.sleep(0.0002)
+
+    async def close(self, now_ns: int) -> None:
+        self._open_gate(now_ns + GATE_NS)
+        self._step_at(now_ns)
+        await self.settle()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
