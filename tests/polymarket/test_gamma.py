@@ -424,3 +424,34 @@ async def test_a_record_msgspec_refuses_never_sinks_its_page(
     assert [e.event_id for e in found.events] == [good["id"]]
     if poison == b"\\ud800":
         assert len(found.rejected) == 1 and "malformed event" in found.rejected[0][1]
+
+
+async def test_an_unchanged_record_is_validated_once_a_changed_one_again(
+    venue_server: VenueServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing comes back every minute: unchanged records are not validated again (at
+    10,000 events that was most of an idle daemon's CPU); a changed record is."""
+    from weatheredge.polymarket import gamma
+
+    calls: list[str] = []
+    validate = gamma.to_temperature_event
+
+    def counting(record):  # type: ignore[no-untyped-def]
+        calls.append(record.slug)
+        return validate(record)
+
+    monkeypatch.setattr(gamma, "to_temperature_event", counting)
+    nyc = make_event("NYC", event_id="970001")
+    venue_server.venue.add_event(nyc)
+    venue_server.venue.add_event(make_event("London", event_id="970002", labels=["-1°C"]))
+    first = await discover(venue_server, session)
+    again = await discover(venue_server, session)
+    assert again.events == first.events and again.rejected == first.rejected
+    assert sorted(calls) == sorted({e.slug for e in first.events} | {s for s, _ in first.rejected})
+    nyc["markets"][0]["orderMinSize"] = 10
+    venue_server.venue.add_event(nyc)
+    calls.clear()
+    changed = await discover(venue_server, session)
+    assert calls == [nyc["slug"]]
+    [event] = [e for e in changed.events if e.event_id == "970001"]
+    assert event.markets[0].min_size == 10_000_000  # 10 shares, in micro-units

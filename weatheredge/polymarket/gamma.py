@@ -21,6 +21,7 @@ Venue limits and quirks (polymarket.md §3, §6.3):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import re
@@ -114,7 +115,8 @@ async def discover_temperature_events(
     a token in the running catalogue: it keeps that token against any newcomer.
     """
     discovery = Discovery()
-    listed: dict[str, tuple[GammaEvent, list[str]]] = {}  # event id -> (record, tags listing it)
+    # event id -> (record, tags listing it, digest of its bytes)
+    listed: dict[str, tuple[GammaEvent, list[str], bytes]] = {}
     for tag in dict.fromkeys(tag_slugs):
         count = discovery.by_tag.setdefault(tag, TagCount())
         async for raw in _list_tag(session, gamma_url, tag, page_limit, max_pages, discovery):
@@ -128,14 +130,14 @@ async def discover_temperature_events(
             if key in listed:
                 listed[key][1].append(tag)
             else:
-                listed[key] = (gamma, [tag])
+                listed[key] = (gamma, [tag], hashlib.blake2b(raw, digest_size=16).digest())
     seen: dict[tuple[str, str, dt.date], TemperatureEvent] = {}
     tags_of: dict[str, list[str]] = {}
-    for gamma, tags in listed.values():
+    for gamma, tags, digest in listed.values():
         if parse_title(gamma.title or "") is None:
             discovery.ignored += 1  # a hurricane or rainfall market under "weather": not ours
             continue
-        if (event := _accept(gamma, discovery, seen, owner_of)) is not None:
+        if (event := _accept(gamma, digest, discovery, seen, owner_of)) is not None:
             tags_of[event.event_id] = tags
     discovery.events, clashes = unique_owners(seen.values(), owner_of)
     # First in the list: /status samples its head, and a hijack attempt matters more than
@@ -223,15 +225,38 @@ def _reject(discovery: Discovery, ident: str, reason: str) -> None:
     discovery.rejected.append((ident[:MAX_REASON_CHARS], reason))
 
 
+# Validated records by the digest of their bytes: the same listing comes back every minute, and
+# re-validating 10,000 unchanged events was most of an idle daemon's CPU (issue 13, break 9).
+_VALIDATED: dict[bytes, TemperatureEvent | str] = {}
+_VALIDATED_MAX = 50_000
+
+
+def _validated(gamma: GammaEvent, digest: bytes) -> TemperatureEvent:
+    """``to_temperature_event`` for a record whose bytes were seen before, from memory."""
+    hit = _VALIDATED.get(digest)
+    if hit is None:
+        try:
+            hit = to_temperature_event(gamma)
+        except Rejected as err:
+            hit = str(err)
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()  # a different universe: start over rather than age entries
+        _VALIDATED[digest] = hit
+    if isinstance(hit, str):
+        raise Rejected(hit)
+    return hit
+
+
 def _accept(
     gamma: GammaEvent,
+    digest: bytes,
     discovery: Discovery,
     seen: dict[tuple[str, str, dt.date], TemperatureEvent],
     owner_of: Callable[[str], str | None],
 ) -> TemperatureEvent | None:
     ident = gamma.slug or gamma.id or "?"
     try:
-        event = to_temperature_event(gamma)
+        event = _validated(gamma, digest)
     except Rejected as err:
         _reject(discovery, ident, str(err))
         return None
