@@ -23,6 +23,10 @@ class Clock(Protocol):
 
     def monotonic_ns(self) -> int: ...
 
+    def time(self) -> float:
+        """Wall time as epoch seconds: the hot path's cheap form of ``now()``."""
+        ...
+
     def perf_ns(self) -> int:
         """The receive-time clock of frames (``time.perf_counter_ns``)."""
         ...
@@ -41,6 +45,9 @@ class SystemClock:
 
     def monotonic_ns(self) -> int:
         return time.monotonic_ns()
+
+    def time(self) -> float:
+        return time.time()
 
     def perf_ns(self) -> int:
         return time.perf_counter_ns()
@@ -80,6 +87,9 @@ class VirtualClock:
 
     def monotonic_ns(self) -> int:
         return self.mono_ns
+
+    def time(self) -> float:
+        return self.wall_ns / 1e9
 
     def perf_ns(self) -> int:
         return self.mono_ns

@@ -481,10 +481,7 @@ class Engine:
         if pricing is not None:
             if self.clock.monotonic() - pricing.issued_mono > self.max_forecast_age:
                 reason = "forecast stale"
-            elif (
-                pricing.blind_after is not None
-                and self.clock.now().timestamp() >= pricing.blind_after
-            ):
+            elif pricing.blind_after is not None and self.clock.time() >= pricing.blind_after:
                 reason = AWAITING_REPORTS
             else:
                 prob = pricing.probs.get(market.market_id)
