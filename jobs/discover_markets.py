@@ -28,7 +28,7 @@ async def run(ctx: JobContext) -> None:
     settings = ctx.settings.polymarket
     tags = [*settings.tag_slugs, *([settings.tag_slug] if settings.tag_slug else [])]
     found = await discover_temperature_events(
-        ctx.session, settings.gamma_url, tag_slugs=tags, owner_of=ctx.engine.owner_of
+        ctx.session, settings.gamma_url, tag_slugs=tags, owner_of=ctx.engine.market.owner_of
     )
     now = ctx.engine.clock.now()
     # At 10,000 events a catalogue swap costs ~0.5 s of CPU; an unchanged one needs none.
@@ -37,8 +37,9 @@ async def run(ctx: JobContext) -> None:
     else:
         added, removed = ctx.engine.set_events(found.events)
         ctx.indexed_events = list(found.events)
-    found.rejected[:0] = ctx.engine.rejected  # the engine's own check; normally empty
-    found.events = [e for e in found.events if e.event_id in ctx.engine.events]
+    market = ctx.engine.market
+    found.rejected[:0] = market.rejected()  # the engine's own check; normally empty
+    found.events = [e for e in found.events if market.event(e.event_id) is not None]
     _store_changed(ctx, found.events, ctx.engine.clock.monotonic(), now)
     if ctx.stream is not None:
         if added:

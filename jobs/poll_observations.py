@@ -70,7 +70,7 @@ class _RunningDays:
 
 def live_events(ctx: JobContext, now: dt.datetime) -> dict[str, list[TemperatureEvent]]:
     """Station -> events whose local day has started and not yet ended."""
-    events, stations = ctx.engine.events, ctx.settings.weather.stations
+    events, stations = ctx.engine.market.events(), ctx.settings.weather.stations
     cached = ctx.live.running_days
     if (
         isinstance(cached, _RunningDays)
@@ -315,7 +315,7 @@ def reprice_event(
     weight = priced.open_weight or 0.0
     moved = observed is not None and observed.settled != old
     drift = abs(weight - live.open_weights.get(event.event_id, weight)) >= _WEIGHT_STEP
-    current = ctx.engine.pricing.get(event.event_id)
+    current = ctx.engine.market.pricing(event.event_id)
     shifted = current is None or any(
         abs(p - current.probs.get(m, 0.0)) >= _PROB_STEP for m, p in priced.probs.items()
     )
@@ -375,10 +375,11 @@ def _sweep_old_forecasts(ctx: JobContext) -> None:
         return
     ctx.live.swept_mono = now
     max_age = ctx.settings.weather.max_forecast_age
-    for event_id, pricing in list(ctx.engine.pricing.items()):
-        age = now - pricing.issued_mono
-        if age > max_age:
-            event = ctx.engine.events.get(event_id)
+    market = ctx.engine.market
+    for event_id in market.priced_events():
+        if not market.is_fresh(event_id):
+            age = market.forecast_age(event_id) or 0.0
+            event = market.event(event_id)
             if event is not None:
                 mark_stale(
                     ctx, event, f"forecast {age / 3600:.1f} h old (max {max_age / 3600:g} h)"

@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 async def run(ctx: JobContext) -> None:
     groups: dict[tuple[str, str, str], list[TemperatureEvent]] = defaultdict(list)
-    for event in ctx.engine.events.values():
+    for event in ctx.engine.market.events().values():
         if event.rule.station is None:
             ctx.health.note(f"forecast:{event.slug}", "no ICAO station to forecast for")
             continue
@@ -56,16 +56,10 @@ async def run(ctx: JobContext) -> None:
                 logger.exception("pricing station %s failed", icao)
             failures.append(f"{icao}: {err}")
             for event in events:
-                if not _still_fresh(ctx, event):
+                if not ctx.engine.market.is_fresh(event.event_id):
                     ctx.engine.clear_pricing(event.event_id, "forecast unavailable")
     if failures:
         raise WeatherError(f"{len(failures)} station(s) failed: {'; '.join(failures[:3])}")
-
-
-def _still_fresh(ctx: JobContext, event: TemperatureEvent) -> bool:
-    pricing = ctx.engine.pricing.get(event.event_id)
-    max_age = ctx.settings.weather.max_forecast_age
-    return pricing is not None and ctx.engine.clock.monotonic() - pricing.issued_mono <= max_age
 
 
 def _station(ctx: JobContext, icao: str) -> Station | None:

@@ -195,7 +195,7 @@ async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
     since = now.date() - dt.timedelta(days=_CHECK_DAYS)
     pending = await asyncio.to_thread(unchecked_settlements, ctx.store.path, since)
     for row in pending:
-        streamed = ctx.engine.venue_winners.get(row["event_id"])
+        streamed = ctx.engine.market.venue_winner(row["event_id"])
         if streamed is not None:  # the market channel's market_resolved beat Gamma to it
             _record_venue(ctx, row, streamed, now)
             continue

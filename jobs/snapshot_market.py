@@ -22,8 +22,8 @@ _LATE = dt.timedelta(minutes=30)
 
 async def run(ctx: JobContext) -> None:
     now = ctx.engine.clock.now()
-    engine = ctx.engine
-    for event in list(engine.events.values()):
+    market = ctx.engine.market
+    for event in list(market.events().values()):
         tz = _timezone(ctx, event.rule.station)
         if tz is None:
             continue
@@ -33,17 +33,15 @@ async def run(ctx: JobContext) -> None:
             at = end - dt.timedelta(hours=horizon)
             if key in ctx.live.snapshotted or not at <= now < at + _LATE:
                 continue
-            pricing = engine.pricing.get(event.event_id)
+            pricing = market.pricing(event.event_id)
             rows = []
-            for market in event.markets:
-                book = engine.books.get(market.yes_token)
-                bid = book.best_bid() if book is not None and book.synced else None
-                ask = book.best_ask() if book is not None and book.synced else None
+            for bucket in event.markets:
+                bid, ask = market.best(bucket.yes_token)
                 mid = (bid[0] + ask[0]) / 2 / MICRO if bid and ask else None
-                prob = pricing.probs.get(market.market_id) if pricing is not None else None
+                prob = pricing.probs.get(bucket.market_id) if pricing is not None else None
                 rows.append(
                     (
-                        market.market_id,
+                        bucket.market_id,
                         prob,
                         from_micros(bid[0]) if bid else None,
                         from_micros(ask[0]) if ask else None,

@@ -128,19 +128,11 @@ def state_document(daemon: Any) -> dict[str, Any]:
     best: dict[str, Any] = {"value": 0.0}
     open_edges = 0
     if engine is not None:
-        from weatheredge.model.edge import quote
-
-        for key in engine.tracker.open_keys():
-            ref = engine.tokens.get(key)
-            pricing = engine.pricing.get(ref.event.event_id) if ref is not None else None
-            prob = pricing.probs.get(ref.market.market_id) if pricing and ref else None
-            book = engine.books.get(key)
+        market = engine.market
+        for key in market.open_edges():
             open_edges += 1
-            if ref is None or prob is None or book is None:
-                continue
-            p = prob if ref.side.value == "YES" else 1.0 - prob
-            q = quote(ref.side, p, book.best_ask(), ref.market.fee_rate)
-            if q is not None and q.edge > best["value"]:
+            ref, q = market.ref(key), market.quote(key)
+            if ref is not None and q is not None and q.edge > best["value"]:
                 best = {
                     "value": round(q.edge, 4),
                     "city": ref.event.city,
@@ -148,7 +140,7 @@ def state_document(daemon: Any) -> dict[str, Any]:
                     "bucket": ref.market.label,
                     "side": ref.side.value,
                     "ask": q.price / 1_000_000,
-                    "prob": round(p, 4),
+                    "prob": round(q.prob, 4),
                 }
     trading = _trading(daemon)
     pnl = None

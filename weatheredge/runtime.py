@@ -38,7 +38,6 @@ from weatheredge.errors import StartupError
 from weatheredge.failures import describe
 from weatheredge.feed.manager import FeedConfig, FeedManager
 from weatheredge.health import Health
-from weatheredge.model.edge import EpisodeTracker
 from weatheredge.notify import Notifier
 from weatheredge.reloader import Reloader
 from weatheredge.reloader import add_routes as reloader_routes
@@ -195,9 +194,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             hysteresis=settings.edge_hysteresis,
             max_forecast_age=settings.weather.max_forecast_age,
             emit=daemon.sink,
+            ladder_min_edge=settings.model.ladder_min_edge,
+            # The feed, built next, is the hooks' target.
+            on_desync=lambda token, reason: daemon.stream.on_desync(token, reason),
+            on_resolved=lambda tokens: daemon.stream.unsubscribe(tokens),
         )
-        ladder_edge = settings.model.ladder_min_edge
-        daemon.engine.ladder_tracker = EpisodeTracker(ladder_edge, ladder_edge / 2)
         tasks = [asyncio.create_task(daemon.notifier.run(), name="notifier")]
         # The feed (issue 3): sharded sockets, watchdog, polling fallback (also when the
         # WebSocket is disabled, in place of the old poll_books job).

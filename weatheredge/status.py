@@ -29,7 +29,7 @@ def health_verdict(daemon: Any) -> dict[str, Any]:
     nothing_to_watch = (
         discovery is not None
         and discovery.last_success is not None
-        and (daemon.engine is None or not daemon.engine.tokens)
+        and (daemon.engine is None or not daemon.engine.market.token_count())
     )
     for name, source in REQUIRED_JOBS.items():
         job = jobs.get(name)
@@ -78,7 +78,7 @@ def health_problems(daemon: Any) -> list[str]:
     engine = daemon.engine
     if stream is not None and hasattr(stream, "health_problems"):
         problems.extend(stream.health_problems())  # per shard; polling counts as healthy
-    elif stream is not None and engine is not None and engine.tokens:
+    elif stream is not None and engine is not None and engine.market.token_count():
         if not stream.connected:
             since = stream.disconnected_for()
             if since is None or since > FEED_GRACE_S:

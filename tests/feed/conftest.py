@@ -218,7 +218,12 @@ async def harness(
     events = [to_event(r) for r in raws]
     box: list[Harness] = []
     engine = Engine(
-        min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=lambda s: box[0].sink(s)
+        min_edge=0.05,
+        hysteresis=0.01,
+        max_forecast_age=3600,
+        emit=lambda s: box[0].sink(s),
+        on_desync=lambda token, reason: box[0].feed.on_desync(token, reason),
+        on_resolved=lambda tokens: box[0].feed.unsubscribe(tokens),
     )
     base = FeedConfig(
         ws_url=f"ws://127.0.0.1:{port}/ws/market", clob_url=f"http://127.0.0.1:{port}"

@@ -97,8 +97,6 @@ class FeedManager:
         self.poller = poller or BookPoller(
             session, config.clob_url, max_requests_per_10s=config.poll_max_requests_per_10s
         )
-        engine.on_desync = self._on_desync
-        engine.on_resolved = self.unsubscribe
         engine.max_frame_bytes = config.max_frame_bytes
         self.shards: list[Shard] = []
         self._shard_of: dict[str, Shard] = {}
@@ -128,7 +126,7 @@ class FeedManager:
         groups: dict[str, list[str]] = {}
         for token in dict.fromkeys(token_ids):
             if token not in self._shard_of:
-                groups.setdefault(self.engine.group_of(token), []).append(token)
+                groups.setdefault(self.engine.market.group_of(token), []).append(token)
         for group, tokens in groups.items():
             shard = self._group_shard.get(group) or self._place(group, len(tokens))
             self._group_shard[group] = shard
@@ -230,7 +228,8 @@ class FeedManager:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    def _on_desync(self, token: str, reason: str) -> None:
+    def on_desync(self, token: str, reason: str) -> None:
+        """The engine's ``on_desync`` hook: reconnect the token's socket at the next tick."""
         shard = self._shard_of.get(token)
         if shard is not None and shard.desync_reason is None:
             shard.desync_reason = reason

@@ -76,7 +76,7 @@ class PollingFallback:
         self._set_poll_state(state, error)
         if now - self.fail_since >= self.feed.config.stale_after_s:
             tokens = [t for s in self.feed.shards if s.mode == POLLING for t in s.tokens]
-            stale = [t for t in tokens if (b := self.feed.engine.books.get(t)) and b.synced]
+            stale = [t for t in tokens if self.feed.engine.market.synced(t)]
             if stale:
                 self.feed.engine.mark_stale(stale, f"polling failing: {error}")
 

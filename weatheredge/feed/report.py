@@ -164,7 +164,7 @@ def metrics_text(feed: FeedView) -> str:
         _gauge(
             "weatheredge_feed_books_synced",
             "Books currently trusted.",
-            sum(1 for b in engine.books.values() if b.synced),
+            engine.market.synced_count(),
         ),
         _counter(
             "weatheredge_feed_poll_requests_total", "POST /books calls.", feed.poller.requests

@@ -200,13 +200,12 @@ class Shard:
         self.set_mode(RECONNECTING, reason)
 
     def synced_count(self) -> int:
-        books = self.manager.engine.books
-        return sum(1 for t in self.tokens if (b := books.get(t)) is not None and b.synced)
+        return self.manager.engine.market.synced_count(self.tokens)
 
     def all_streamed(self) -> bool:
-        books = self.manager.engine.books
+        book_of = self.manager.engine.market.book
         for token in self.tokens:
-            book = books.get(token)
+            book = book_of(token)
             if book is not None and not book.ws and token not in self.no_book:
                 return False
         return True

@@ -61,13 +61,13 @@ class Watchdog:
         Returns True when it forced a reconnect.
         """
         cfg = self.feed.config
-        books = self.feed.engine.books
+        market = self.feed.engine.market
         started = time.perf_counter_ns()
         stale_ns = int(cfg.stale_after_s * 1e9)
         connected_for = time.monotonic() - (shard.stream.connected_since or time.monotonic())
         quiet, missing = [], []
         for token in shard.tokens:
-            book = books.get(token)
+            book = market.book(token)
             if book is None:
                 continue
             if book.ws:
@@ -110,10 +110,10 @@ class Watchdog:
         self, quiet: list[str], missing: list[str], started: int, shard: Shard
     ) -> tuple[list[str], list[str]]:
         rest = {b.asset_id: b for b in await self.feed.poller.fetch([*quiet, *missing])}
-        books = self.feed.engine.books
+        book_of = self.feed.engine.market.book
         differ = []
         for token in quiet:
-            book, snap = books.get(token), rest.get(token)
+            book, snap = book_of(token), rest.get(token)
             if book is None or snap is None or not book.ws or book.seen_ns > started:
                 continue  # gone, unknown to REST, or it moved meanwhile: alive
             if same_book(book, snap):
@@ -122,7 +122,7 @@ class Watchdog:
                 differ.append(token)
         snapshot_missing = []
         for token in missing:
-            book = books.get(token)
+            book = book_of(token)
             if book is not None and book.ws:
                 continue
             if token in rest:

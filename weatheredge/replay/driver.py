@@ -41,7 +41,6 @@ from weatheredge.config import Mode, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.health import Health
-from weatheredge.model.edge import EpisodeTracker
 from weatheredge.polymarket import wire
 from weatheredge.replay.http import StubSession, TapeHttp, current_job
 from weatheredge.replay.pacer import TraderPacer
@@ -143,9 +142,8 @@ class Replay:
             max_forecast_age=s.weather.max_forecast_age,
             emit=self._sink,
             clock=self.clock,
+            ladder_min_edge=s.model.ladder_min_edge,
         )
-        ladder = s.model.ladder_min_edge
-        self.engine.ladder_tracker = EpisodeTracker(ladder, ladder / 2)
         self.ctx = JobContext(
             settings=s,
             session=StubSession(self.http),  # type: ignore[arg-type]

@@ -127,7 +127,7 @@ async def start_trading(
     ledger = Ledger.open(settings.database)
     use_clock(engine.clock)
     if mode is Mode.PAPER and gateway is None:
-        paper = PaperGateway(lambda token: engine.books.get(token), ledger)
+        paper = PaperGateway(engine.market.book, ledger)
         await paper.load()  # what earlier runs took: never the same offer twice
         gateway = paper
     if tape is not None:

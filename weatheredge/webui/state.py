@@ -21,7 +21,6 @@ from typing import Any
 
 from db.readonly import connect_read_only
 from weatheredge import status as status_doc
-from weatheredge.model.edge import quote
 from weatheredge.timestamps import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -68,10 +67,8 @@ def _price(micros: int | None) -> float | None:
     return None if micros is None else round(micros / 1_000_000, 6)
 
 
-def _best(book: Any, which: str) -> tuple[float | None, float | None]:
-    if book is None or not book.synced:
-        return None, None
-    level = book.best_bid() if which == "bid" else book.best_ask()
+def _level(level: tuple[int, int] | None) -> tuple[float | None, float | None]:
+    """(price, size) of a best level, readable; (None, None) for none."""
     if level is None:
         return None, None
     return _price(level[0]), _price(level[1])
@@ -222,28 +219,27 @@ class StateBuilder:
         if engine is None:
             return []
         src, size = self._order_of
-        if src is not engine.events or size != len(engine.events):
-            self._order = sorted(engine.events.values(), key=lambda e: (e.date, e.city, e.title))
-            self._order_of = (engine.events, len(engine.events))
+        catalogue = engine.market.events()
+        if src is not catalogue or size != len(catalogue):
+            self._order = sorted(catalogue.values(), key=lambda e: (e.date, e.city, e.title))
+            self._order_of = (catalogue, len(catalogue))
         return self._order
 
     def _events(self, engine: Any, page: list[Any], stale: dict[str, str]) -> list[dict[str, Any]]:
         if engine is None:
             return []
         out = []
-        last_trades = getattr(engine, "last_trades", None) or {}
-        open_keys = set(engine.tracker.open_keys())
-        mono = time.monotonic()
+        market = engine.market
+        open_keys = set(market.open_edges())
         for event in page:
-            pricing = engine.pricing.get(event.event_id)
+            pricing = market.pricing(event.event_id)
+            age = market.forecast_age(event.event_id)
             probs = pricing.probs if pricing is not None else {}
             buckets = []
             for m in event.markets:
-                yes, no = engine.books.get(m.yes_token), engine.books.get(m.no_token)
-                bid, bid_size = _best(yes, "bid")
-                ask, ask_size = _best(yes, "ask")
-                no_ask, no_ask_size = _best(no, "ask")
-                last = last_trades.get(m.yes_token)
+                (bid, bid_size), (ask, ask_size) = map(_level, market.best(m.yes_token))
+                no_ask, no_ask_size = _level(market.best(m.no_token)[1])
+                last = market.last_trade(m.yes_token)
                 buckets.append(
                     {
                         "market_id": m.market_id,
@@ -256,7 +252,7 @@ class StateBuilder:
                         "no_ask": no_ask,
                         "no_ask_size": no_ask_size,
                         "last": float(last) if last is not None else None,
-                        "synced": bool(yes is not None and yes.synced),
+                        "synced": market.synced(m.yes_token),
                         "edge": (
                             "YES"
                             if m.yes_token in open_keys
@@ -277,9 +273,7 @@ class StateBuilder:
                     "unit": event.rule.unit.value,
                     "priced": pricing is not None,
                     "why_unpriced": stale.get(event.event_id),  # "awaiting today's reports"
-                    "forecast_age_s": (
-                        round(mono - pricing.issued_mono, 1) if pricing is not None else None
-                    ),
+                    "forecast_age_s": round(age, 1) if age is not None else None,
                     "buckets": buckets,
                 }
             )
@@ -288,23 +282,21 @@ class StateBuilder:
     def _edges(self, engine: Any, now: float) -> list[dict[str, Any]]:
         if engine is None:
             return []
-        open_keys = engine.tracker.open_keys()
+        market = engine.market
+        open_keys = market.open_edges()
         for key in list(self.first_seen):
             if key not in open_keys:
                 del self.first_seen[key]
         out = []
         for key in open_keys:
-            ref = engine.tokens.get(key)
-            pricing = engine.pricing.get(ref.event.event_id) if ref is not None else None
-            if ref is None or pricing is None:
+            ref = market.ref(key)
+            if ref is None or market.pricing(ref.event.event_id) is None:
                 continue
             self.first_seen.setdefault(key, now)
-            prob = pricing.probs.get(ref.market.market_id)
-            book = engine.books.get(key)
-            if prob is None or book is None:
+            p = market.fresh_probability(key)
+            if p is None or market.book(key) is None:
                 continue
-            p = prob if ref.side.value == "YES" else 1.0 - prob
-            q = quote(ref.side, p, book.best_ask(), ref.market.fee_rate)
+            q = market.quote(key)
             opened = self.history.opened_at.get(key)
             opened_ts = (
                 dt.datetime.fromisoformat(opened.replace("Z", "+00:00")).timestamp()
@@ -381,7 +373,7 @@ def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
     """token -> {shares, avg_price} made readable: which city, day, bucket and side."""
     out = []
     for token, pos in positions.items():
-        ref = engine.tokens.get(token) if engine is not None else None
+        ref = engine.market.ref(token) if engine is not None else None
         row: dict[str, Any] = {}
         if ref is not None:
             row.update(
@@ -394,7 +386,7 @@ def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
             row["token"] = token[:12] + "…"
         if isinstance(pos, dict):
             row.update(pos)
-        bid = _best(engine.books.get(token), "bid")[0] if engine is not None else None
+        bid = _level(engine.market.best(token)[0])[0] if engine is not None else None
         row["bid"] = bid
         out.append(row)
     return out
