@@ -9,22 +9,19 @@ held up by the disk, the network or a notification. Ladder arbitrage is ``ladder
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import msgspec
 
 from weatheredge.clock import SYSTEM, Clock
-from weatheredge.ladders import Ladders, episode_id
-from weatheredge.live import NO_FORECAST, MarketState, Pricing, TokenRef
+from weatheredge.edges import Edges, EdgeSignal
+from weatheredge.ladders import Ladders
+from weatheredge.live import MarketState, Pricing, TokenRef
 from weatheredge.metrics_core import LatencyHistogram
-from weatheredge.model.book import NO_ASK, NO_BID, OrderBook
-from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
-from weatheredge.model.market import BucketMarket, TemperatureEvent
+from weatheredge.model.edge import EpisodeTracker, Side
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, from_micros, to_micros
 from weatheredge.polymarket import wire
 from weatheredge.ratelog import RateLimitedLog
@@ -42,21 +39,8 @@ _BookEvent = wire.BookEvent
 _YES, _NO = Side.YES, Side.NO
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeSignal:
-    """One change of one edge episode, ready to be stored and notified."""
-
-    change: Change
-    edge_id: str
-    event: TemperatureEvent
-    market: BucketMarket
-    side: Side
-    quote: Quote | None
-    forecast_id: int | None
-    latency_us: int | None
-    at: dt.datetime
-    reason: str = ""
-    kind: str = "bucket"  # "ladder": a model-free arbitrage across the whole event
+def _table(name: str) -> property:
+    return property(lambda engine: getattr(engine.market, name))
 
 
 class Engine:
@@ -83,10 +67,8 @@ class Engine:
         on_resolved: Callable[[list[str]], None] | None = None,
         ladder_min_edge: float | None = None,
     ) -> None:
-        self._emit = emit
         self.clock = clock  # every time read of the engine, and of the jobs that price it
         self.max_frame_bytes = max_frame_bytes
-        self.min_edge = min_edge
         self.on_desync = on_desync
         self.on_resolved = on_resolved
         self.tracker = EpisodeTracker(min_edge, hysteresis)
@@ -98,7 +80,6 @@ class Engine:
         self._books = self.market._books
         self._last_trades = self.market._last_trades
         self._venue_winners = self.market._venue_winners
-        self._edge_ids: dict[str, str] = {}
         self.counters: Counter[str] = Counter()
         self.bad_frames: Counter[str] = Counter()
         self._log = RateLimitedLog(logger, _LOG_EVERY_S)
@@ -106,43 +87,43 @@ class Engine:
         self.frames = 0  # plain ints on the hot path; merged into counters by status()
         self.messages = 0
         self.latency = LatencyHistogram()
-        ladder_tracker = (
-            EpisodeTracker(min_edge, hysteresis)
+        ladder_edge, ladder_hysteresis = (
+            (min_edge, hysteresis)
             if ladder_min_edge is None
-            else EpisodeTracker(ladder_min_edge, ladder_min_edge / 2)
+            else (ladder_min_edge, ladder_min_edge / 2)
         )
-        self.ladders = Ladders(self.market, ladder_tracker, self._signal, self.counters)
+        self.ladders = Ladders(
+            self.market,
+            EpisodeTracker(ladder_edge, ladder_hysteresis),
+            lambda *signal: self.edges.signal(*signal),
+            self.counters,
+        )
+        self.edges = Edges(
+            self.market,
+            self.tracker,
+            emit,
+            self.counters,
+            min_edge,
+            clock,
+            after=self.ladders.on_book_change,
+        )
         self._ladder_dirty = self.ladders.dirty
+        self._evaluate = self.edges.evaluate  # bound once: called per touched bucket
+        self._close = self.edges.close
 
     # -- the state's tables, for tests and diagnostics (production code reads ``market``) ---
 
-    @property
-    def events(self) -> Mapping[str, TemperatureEvent]:
-        return self.market._events
+    events = _table("_events")
+    tokens = _table("_tokens")
+    books = _table("_books")
+    pricing = _table("_pricing")
+    rejected = _table("_rejected")
+    last_trades = _table("_last_trades")
+    venue_winners = _table("_venue_winners")
 
     @property
-    def tokens(self) -> Mapping[str, TokenRef]:
-        return self._tokens
-
-    @property
-    def books(self) -> Mapping[str, OrderBook]:
-        return self._books
-
-    @property
-    def pricing(self) -> Mapping[str, Pricing]:
-        return self.market._pricing
-
-    @property
-    def rejected(self) -> list[tuple[str, str]]:
-        return self.market._rejected
-
-    @property
-    def last_trades(self) -> Mapping[str, str]:
-        return self.market._last_trades
-
-    @property
-    def venue_winners(self) -> Mapping[str, str]:
-        return self.market._venue_winners
+    def min_edge(self) -> float:
+        return self.edges.min_edge
 
     @property
     def max_forecast_age(self) -> float:
@@ -205,32 +186,16 @@ class Engine:
     ) -> None:
         """New thresholds in force at once (a config reload): every open episode and every priced
         event is re-evaluated now, closing and opening with ``reason``; books stay as they are."""
-        self.min_edge = min_edge
-        emit = self._emit
-
-        def tagged(signal: EdgeSignal) -> None:  # an open says why it opened now
-            opened = signal.change is Change.OPEN and not signal.reason
-            emit(dataclasses.replace(signal, reason=reason) if opened else signal)
-
-        self._emit = tagged
-        try:
-            for ev in self.tracker.retune(min_edge, hysteresis, reason):
-                ref = self._tokens.get(ev.key)
-                self._publish(ev, None, self.market.pricing(ref.event.event_id) if ref else None)
+        with self.edges.opened_because(reason):
+            self.edges.retune(min_edge, hysteresis, reason)
             self.ladders.retune(ladder_min_edge, reason)
             for event in self.market.events().values():
                 for market in event.markets:
                     self._evaluate(event, market, None)
                 self.ladders.evaluate(event, None)
-        finally:
-            self._emit = emit
 
     def evaluate_ladder(self, event: TemperatureEvent, recv_ns: int | None = None) -> None:
         self.ladders.evaluate(event, recv_ns)
-
-    def open_edges(self) -> list[str]:
-        """Tokens with an open edge episode."""
-        return self.tracker.open_keys()
 
     # -- feed hooks -----------------------------------------------------------------------
 
@@ -270,8 +235,7 @@ class Engine:
 
     def stop(self, reason: str = "daemon stopped") -> None:
         """Close every open episode: nobody watches the book once the daemon is gone."""
-        for token in self.tracker.open_keys():
-            self._close(token, reason, None)
+        self.edges.close_all(reason)
         self.ladders.close_all(reason)
 
     def on_frame(self, data: str | bytes, recv_ns: int) -> None:
@@ -479,85 +443,6 @@ class Engine:
         self.ladders.unsynced([token])
         if self.on_desync is not None:
             self.on_desync(token, reason)
-
-    def _evaluate(self, event: TemperatureEvent, market: BucketMarket, recv_ns: int | None) -> None:
-        pricing, reason = self.market.usable_pricing(event.event_id)
-        prob = pricing.probs.get(market.market_id) if pricing is not None else None
-        if prob is None and not reason:
-            reason = NO_FORECAST
-        is_open = self.tracker.is_open
-        rate = market.fee_rate
-        for side, token in ((_YES, market.yes_token), (_NO, market.no_token)):
-            book = self._books.get(token)
-            if prob is None:
-                if is_open(token):
-                    self._close(token, reason, recv_ns)
-                continue
-            if book is None or not book.synced:
-                if is_open(token):
-                    self._close(token, "book not synced", recv_ns)
-                continue
-            bid, ask = book.bid_px, book.ask_px
-            if bid != NO_BID and ask != NO_ASK and bid >= ask:
-                if is_open(token):
-                    self._close(token, "book crossed", recv_ns)
-                continue
-            p = prob if side is _YES else 1.0 - prob
-            if ask == NO_ASK:
-                q = None
-            else:
-                a = ask / MICRO
-                edge = p - a - rate * a * (1.0 - a)  # model.edge.buy_edge, inlined
-                if edge < self.min_edge and not is_open(token):
-                    continue  # nothing opens, nothing to update
-                q = Quote(side, ask, book.asks[ask], p, edge)
-            self._publish(self.tracker.observe(token, q), recv_ns, pricing)
-        self.ladders.on_book_change(event, recv_ns)
-
-    def _close(self, token: str, reason: str, recv_ns: int | None) -> None:
-        self._publish(self.tracker.close(token, reason), recv_ns, None)
-
-    def _publish(
-        self, ev: EpisodeEvent | None, recv_ns: int | None, pricing: Pricing | None
-    ) -> None:
-        if ev is None:
-            return
-        ref = self._tokens.get(ev.key)
-        if ref is None:
-            self._edge_ids.pop(ev.key, None)
-            return
-        self.counters[f"edges_{ev.change.value}"] += 1
-        forecast_id = pricing.forecast_id if pricing else None
-        edge_id = episode_id(self._edge_ids, ev)
-        self._signal(ev, edge_id, ref.event, ref.market, ref.side, forecast_id, recv_ns, "bucket")
-
-    def _signal(
-        self,
-        ev: EpisodeEvent,
-        edge_id: str,
-        event: TemperatureEvent,
-        market: BucketMarket,
-        side: Side,
-        forecast_id: int | None,
-        recv_ns: int | None,
-        kind: str,
-    ) -> None:
-        latency = None if recv_ns is None else (self.clock.perf_ns() - recv_ns) // 1000
-        self._emit(
-            EdgeSignal(
-                change=ev.change,
-                edge_id=edge_id,
-                event=event,
-                market=market,
-                side=side,
-                quote=ev.quote,
-                forecast_id=forecast_id,
-                latency_us=latency,
-                at=self.clock.now(),
-                reason=ev.reason,
-                kind=kind,
-            )
-        )
 
     def _foreign(self, token: str, market: str, ref: TokenRef) -> bool:
         """The venue files this book under another market than the event claiming the token:

@@ -146,7 +146,7 @@ class Harness:
         assert self.ledger is not None
         await self.ledger.close()
         self.engine.tracker._open.clear()  # the engine's episodes die with the process too
-        self.engine._edge_ids.clear()
+        self.engine.edges.ids.clear()
         return await self.start()
 
     async def close(self) -> None:
