@@ -6,8 +6,8 @@ The job ticks every ``model.observation_tick`` s (1 s) and fetches only the stat
 every ``observation_fast`` s (<= 5) from just before its next routine report is expected (its
 own routine minute + publication delay, learnt from ``receiptTime``) until that report is in
 hand, and every ``observation_slow`` s in between. Each station is read from its resolution
-source's feed (``jobs._observation_sources``): one aviationweather request covers every airport
-due (chunked under the 400-record cap), with the NWS API as second source; the Hong Kong
+source's feed (``weatheredge.observing.sources``): one aviationweather request covers every
+airport due (chunked under the 400-record cap), with the NWS API as second source; the Hong Kong
 Observatory and CWA stations through their open data. Never more than
 ``observation_max_per_minute`` requests a minute.
 
@@ -15,7 +15,7 @@ When the answer is in hand the station's events are re-priced and their edges re
 the same tick through ``Engine.reprice_observed`` (nothing else is awaited between the answer
 and the decision), and every new report's observed / published / fetched / applied / decided
 times are recorded (``report_timings``). Until a running day's reports are in hand its events
-carry no price: ``jobs._pricing.compute`` says "awaiting today's reports".
+carry no price: ``weatheredge.pricing.event.compute`` says "awaiting today's reports".
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from jobs._observation_sources import fetch_reports
-from jobs._pricing import (
+from weatheredge.context import JobContext
+from weatheredge.model.live import AWAITING_REPORTS
+from weatheredge.model.market import TemperatureEvent
+from weatheredge.model.observations import Observation, local_day_window
+from weatheredge.model.report_schedule import PollTiming, chunk_ids, learn_schedule, next_poll
+from weatheredge.model.rules import ObservationFeed
+from weatheredge.observing.settling import assess_reports, load_history, refresh_facts
+from weatheredge.observing.sources import fetch_reports
+from weatheredge.pricing.event import (
     clear_stale,
     compute,
     event_failed,
@@ -35,13 +42,6 @@ from jobs._pricing import (
     pricing_of,
     station_for,
 )
-from jobs._settling import assess_reports, load_history, refresh_facts
-from weatheredge.context import JobContext
-from weatheredge.model.live import AWAITING_REPORTS
-from weatheredge.model.market import TemperatureEvent
-from weatheredge.model.observations import Observation, local_day_window
-from weatheredge.model.report_schedule import PollTiming, chunk_ids, learn_schedule, next_poll
-from weatheredge.model.rules import ObservationFeed
 from weatheredge.store import ExtremeChanged, ForecastSnapshot, ObservationsSeen, ReportTimed
 from weatheredge.weather.errors import WeatherError
 

@@ -18,13 +18,13 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jobs._pricing import station_for
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Unit
 from weatheredge.model.calibration import EmosParams, TrainingCase, fit_emos, prior_params
 from weatheredge.model.diurnal_fit import DiurnalShape, fit_shape, global_shape
 from weatheredge.model.intraday import diurnal_prior
 from weatheredge.model.live import ParamKey
+from weatheredge.pricing.event import station_for
 from weatheredge.store import (
     CalibrationRow,
     CalibrationSaved,

@@ -4,8 +4,8 @@ For each (station, unit, extreme) one Open-Meteo ensemble request covers every e
 Each event's members become a calibrated predictive distribution of the station's reported
 extreme (multi-model EMOS per station and lead, shrunk toward priors while history is short;
 ``weatheredge.model.calibration``), integrated over each bucket's rounding preimage, conditioned
-on the running extreme once the local day has started (``jobs._pricing``), stored as a forecast
-snapshot and handed to the engine, which re-evaluates that event's edges at once.
+on the running extreme once the local day has started (``weatheredge.pricing.event``), stored
+as a forecast snapshot and handed to the engine, which re-evaluates that event's edges at once.
 
 Bad input marks the event stale (no edge; ``/status`` → ``degraded`` says why): too few
 members, non-finite members, an unusable observation record. Each event is priced in isolation:
@@ -20,7 +20,11 @@ import datetime as dt
 import logging
 from collections import defaultdict
 
-from jobs._pricing import (
+from weatheredge.context import JobContext
+from weatheredge.model.calibration import ensemble_summary, prior_params
+from weatheredge.model.live import AWAITING_REPORTS, EventPrior
+from weatheredge.model.market import EnsembleForecast, Station, TemperatureEvent
+from weatheredge.pricing.event import (
     clear_stale,
     compute,
     event_failed,
@@ -30,10 +34,6 @@ from jobs._pricing import (
     pricing_of,
     station_for,
 )
-from weatheredge.context import JobContext
-from weatheredge.model.calibration import ensemble_summary, prior_params
-from weatheredge.model.live import AWAITING_REPORTS, EventPrior
-from weatheredge.model.market import EnsembleForecast, Station, TemperatureEvent
 from weatheredge.store import ForecastSnapshot
 from weatheredge.weather.openmeteo import WeatherError, fetch_ensemble
 

@@ -23,15 +23,15 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from jobs._pricing import station_for
-from jobs._settling import learn_facts, refresh_agreement
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Rounding, Unit
 from weatheredge.model.observations import Observation, local_day_window
 from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.observing.settling import learn_facts, refresh_agreement
 from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
 from weatheredge.polymarket.wire import GammaEvent
+from weatheredge.pricing.event import station_for
 from weatheredge.store import (
     EventSettled,
     ObservationsSeen,

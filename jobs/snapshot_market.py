@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jobs._pricing import station_for
 from weatheredge.context import JobContext
 from weatheredge.model.observations import local_day_window
 from weatheredge.model.prices import MICRO, from_micros
+from weatheredge.pricing.event import station_for
 from weatheredge.store import HorizonSnapshot
 
 _LATE = dt.timedelta(minutes=30)

@@ -8,12 +8,12 @@ import math
 import sqlite3
 
 from jobs import refit_calibration
-from jobs._pricing import compute, station_for
 from tests.calibration.conftest import NY
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
 from weatheredge.model.diurnal_fit import fit_shape, global_shape
 from weatheredge.model.observations import Observation
+from weatheredge.pricing.event import compute, station_for
 from weatheredge.sandbox import Sandbox
 from weatheredge.sandbox.weather import raw_metar
 from weatheredge.store import EventSettled, ObservationsSeen

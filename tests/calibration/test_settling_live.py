@@ -11,11 +11,11 @@ import datetime as dt
 import sqlite3
 
 from jobs import poll_observations
-from jobs._settling import learn_facts
 from tests.calibration.conftest import NY
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
 from weatheredge.model.observations import observation_from_report
+from weatheredge.observing.settling import learn_facts
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import ObservationsSeen
 

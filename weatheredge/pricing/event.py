@@ -1,7 +1,9 @@
-"""Shared by the model jobs: an event's forecast prior + its station's reports -> engine prices.
+"""The pricing policy: an event's forecast prior + its station's reports -> engine prices.
 
 One function decides an event's probabilities whoever asks (the forecast refresh or a new
-report), so a forecast refresh never undoes the observation conditioning and vice versa.
+report: ``jobs/refresh_forecasts.py``, ``jobs/poll_observations.py``), so a forecast refresh
+never undoes the observation conditioning and vice versa; the jobs only fetch, call and store.
+When an event cannot be priced, :func:`mark_stale` says why in one place.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jobs._settling import settling_rule
 from weatheredge.config import StationOverride
 from weatheredge.context import JobContext
-from weatheredge.engine import Pricing
+from weatheredge.live import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
 from weatheredge.model.conditioning import conditioned_on_distribution, is_dead, still_open
 from weatheredge.model.intraday import diurnal_prior, remaining_max
@@ -30,6 +31,7 @@ from weatheredge.model.observations import (
 from weatheredge.model.probability import probabilities_from_cdf
 from weatheredge.model.rules import Extreme
 from weatheredge.model.settling import DayReading, read_day
+from weatheredge.observing.settling import settling_rule
 from weatheredge.weather.stations import resolve_station
 
 logger = logging.getLogger(__name__)
