@@ -496,7 +496,7 @@ async def run_weatheredge(url: str, n: int, keep_latency: bool) -> dict[str, Any
         "msgs": engine.frames - DUMP_FRAMES,
         "elapsed": elapsed,
         "cpu": cpu,
-        "synced": sum(1 for b in engine.books.values() if b.synced),
+        "synced": engine.market.synced_count(),
         "desyncs": engine.counters.get("desyncs", 0),
         "bad": sum(engine.bad_frames.values()),
         "signals": signals[0],
