@@ -14,7 +14,7 @@ from weatheredge.polymarket.clob import fetch_books
 
 async def run(ctx: JobContext) -> None:
     if ctx.stream is not None:
-        await ctx.stream.poll_once()
+        await ctx.stream.polling.poll_once()
         return
     tokens = list(ctx.engine.tokens)
     if not tokens:

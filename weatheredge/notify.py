@@ -37,14 +37,7 @@ from weatheredge.messages import (
     TradeMessage,
     format_edge,
 )
-from weatheredge.redact import (  # noqa: F401  (re-exported)
-    MASK,
-    RedactingFilter,
-    install_redaction,
-    redact_url,
-    secret_strings,
-    url_secrets,
-)
+from weatheredge.redact import install_redaction, redact_url, url_secrets
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from weatheredge.config import ConfigError, LoadedConfig, load_config
 from weatheredge.feed.manager import FeedConfig
-from weatheredge.notify import install_redaction, secret_strings
+from weatheredge.redact import install_redaction, secret_strings
 from weatheredge.reload import ConfigDiff, diff, effective
 from weatheredge.webui import BROADCASTER
 from weatheredge.webui.guard import json_body

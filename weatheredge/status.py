@@ -63,8 +63,8 @@ def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
     if stream.worked:
         return None
     active = [s for s in stream.shards if s.tokens]
-    if getattr(stream, "poll_state", "") in ("failing", "rate_limited"):
-        return f"market feed has not worked yet: polling {stream.poll_error}"
+    if stream.polling.state in ("failing", "rate_limited"):
+        return f"market feed has not worked yet: polling {stream.polling.error}"
     for shard in active:
         # A connect that fails never reaches "reconnecting": the stream counts it instead.
         if shard.mode == "reconnecting" or shard.gave_up or shard.stream.failures_in_row:

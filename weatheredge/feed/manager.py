@@ -270,37 +270,7 @@ class FeedManager:
             elif reason is not None and not connected:
                 shard.desync_reason = None  # the reconnect in progress re-seeds every book
 
-    # ---------------------------------------------------------------- the parts' API, kept here
-
-    async def check_shard(self, shard: Shard) -> bool:
-        return await self.watchdog.check_shard(shard)
-
-    async def poll_once(self, shards: list[Shard] | None = None) -> int:
-        return await self.polling.poll_once(shards)
-
-    @property
-    def stale_events(self) -> int:
-        return self.watchdog.stale_events
-
-    @property
-    def stale_books(self) -> int:
-        return self.watchdog.stale_books
-
-    @property
-    def watchdog_checks(self) -> int:
-        return self.watchdog.checks
-
-    @property
-    def polls(self) -> int:
-        return self.polling.rounds
-
-    @property
-    def poll_state(self) -> str:
-        return self.polling.state
-
-    @property
-    def poll_error(self) -> str:
-        return self.polling.error
+    # ---------------------------------------------------------------- reports
 
     def modes(self) -> dict[str, str]:
         return report.modes(self)

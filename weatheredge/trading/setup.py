@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
-from weatheredge.notify import Notifier, install_redaction
+from weatheredge.notify import Notifier
+from weatheredge.redact import install_redaction
 from weatheredge.trading.gateway import OrderGateway
 from weatheredge.trading.ledger import Ledger, read_state, use_clock
 from weatheredge.trading.paper import PaperGateway

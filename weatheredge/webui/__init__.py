@@ -30,7 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.notify import RedactingFilter, install_redaction, secret_strings
+from db.readonly import connect_read_only
+from weatheredge.redact import RedactingFilter, install_redaction, secret_strings
 from weatheredge.webui import guard, queries
 from weatheredge.webui.state import History, Page, StateBuilder
 
@@ -286,7 +287,7 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
         path = daemon_of(request).settings.database
 
         def describe() -> list[dict[str, Any]]:
-            with queries.connect_read_only(path) as conn:
+            with connect_read_only(path) as conn:
                 return [
                     {
                         "name": q.name,
@@ -308,7 +309,7 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
 
         def run() -> dict[str, Any]:
             q = queries.load(name)
-            with queries.connect_read_only(path) as conn:
+            with connect_read_only(path) as conn:
                 result = queries.run(conn, q, params)
             return {"name": name, "columns": result.columns, "rows": result.dicts()}
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.notify import RedactingFilter
+from weatheredge.redact import RedactingFilter
 
 logger = logging.getLogger(__name__)
 
