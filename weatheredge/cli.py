@@ -94,7 +94,8 @@ exit status: 0 healthy, degraded or starting; 1 unhealthy or halted (reasons pri
 
 def cmd_run(args: argparse.Namespace) -> int:
     from weatheredge.errors import StartupError
-    from weatheredge.runtime import preflight, run_daemon
+    from weatheredge.preflight import preflight
+    from weatheredge.runtime import run_daemon
 
     loaded = _load(args.config, runnable=True)
     try:

@@ -34,7 +34,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import aiohttp
@@ -53,6 +53,7 @@ from weatheredge.feed.shard import (
     POLLING,
     RECONNECTING,
     SYNCING,
+    FrameTape,
     Shard,
 )
 from weatheredge.feed.watchdog import WATCHDOG_MAX_TOKENS, Watchdog, same_book
@@ -87,11 +88,10 @@ class FeedManager:
         session: aiohttp.ClientSession | None = None,
         poller: BookPoller | None = None,
         rng: random.Random | None = None,
-        tape: Any = None,
+        tape: FrameTape | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
-        # Optional recorder (weatheredge.tape.Recorder, or anything with .frame and .record).
         self.tape = tape
         self.rng = rng or random.Random()
         self.poller = poller or BookPoller(
@@ -225,7 +225,7 @@ class FeedManager:
     def shard_of(self, token: str) -> Shard | None:
         return self._shard_of.get(token)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)

@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from db.readonly import connect_read_only
+from weatheredge.daemon import Daemon
 from weatheredge.redact import RedactingFilter, install_redaction, secret_strings
 from weatheredge.webui import guard, queries
 from weatheredge.webui.state import History, Page, StateBuilder
@@ -122,7 +123,7 @@ def _event(b: Broadcaster, page: Page) -> bytes:
     return f"id: {b.seq}\nevent: state\ndata: {text}\n\n".encode()
 
 
-def _redactor(daemon: Any) -> RedactingFilter:
+def _redactor(daemon: Daemon) -> RedactingFilter:
     loaded = daemon.loaded
     return install_redaction(secret_strings(loaded.secrets, loaded.settings.notify.urls))
 
@@ -178,10 +179,10 @@ def _static(name: str) -> bytes:
     return resources.files("weatheredge.webui").joinpath("static", name).read_bytes()
 
 
-def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
     """Mount the page and the API on the daemon's app (called by weatheredge.web)."""
 
-    def daemon_of(request: web.Request) -> Any:
+    def daemon_of(request: web.Request) -> Daemon:
         return request.app[key]
 
     # One masking for every answer and every log line: the process-wide filter the logs use,
