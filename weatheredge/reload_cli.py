@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import urllib.error
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def _listening(database: str) -> tuple[str, int] | None:
         return None
 
 
-def _call(settings: Any) -> dict[str, Any]:
+def _call(settings: Settings) -> dict[str, Any]:
     from weatheredge.trading.cli import _daemon_call
 
     try:
@@ -128,7 +129,7 @@ def _print_problems(problems: list[str]) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def add_command(add: Any) -> None:
+def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("reload", cmd_reload, "validate the daemon's config file and apply it live",
             RELOAD_EXAMPLES)  # fmt: skip
     p.add_argument("-c", "--config", help="config naming the daemon's web host/port/token")
