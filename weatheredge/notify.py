@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import apprise
 
-from weatheredge.config import NotifyLevel
+from weatheredge.config_trading import NotifyLevel
 from weatheredge.messages import (
     Delivery,
     EdgeMessage,

@@ -18,7 +18,8 @@ from typing import Any
 import msgspec
 import yaml
 
-from weatheredge.config import ConfigError, Settings, WebSettings, load_config, validate_struct
+from weatheredge.config import ConfigError, Settings, WebSettings, load_config
+from weatheredge.config_validate import validate_struct
 
 EXIT_REJECTED = 2
 EXIT_UNREACHABLE = 3
@@ -40,13 +41,13 @@ def _daemon_settings(path: str | None) -> tuple[Any, list[str]]:
 
 
 def _lenient_web(path: str | None) -> WebSettings:
-    from weatheredge.config import _make_loader  # the same !secret / !env resolution
+    from weatheredge.config_secrets import make_loader  # the same !secret / !env resolution
 
     if path is None:
         return WebSettings()
     import os
 
-    loader = _make_loader(Path(path), os.environ, set(), [])
+    loader = make_loader(Path(path), os.environ, set(), [])
     try:
         raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -9,7 +9,7 @@ import msgspec
 
 from tests.notify.conftest import Hook
 from tests.notify.test_notify import MESSAGE
-from weatheredge.config import TradingNotifySettings
+from weatheredge.config_trading import TradingNotifySettings
 from weatheredge.messages import Delivery, EdgeMessage
 from weatheredge.notify import Notifier
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from weatheredge.config import TradingNotifySettings
+from weatheredge.config_trading import TradingNotifySettings
 from weatheredge.notify import Notifier
 from weatheredge.trading.sdk import Credentials, CredentialsError, _clean, load_credentials
 from weatheredge.trading.userchannel import UserChannel, trades_from_event

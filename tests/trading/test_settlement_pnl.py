@@ -16,7 +16,7 @@ from pathlib import Path
 
 from db.readonly import connect_read_only
 from tests.trading.conftest import EVENT, M1, M2, Harness
-from weatheredge.config import TradingNotifySettings
+from weatheredge.config_trading import TradingNotifySettings
 from weatheredge.notify import Notifier
 from weatheredge.store import EventSeen, EventSettled, Store, VenueChecked
 from weatheredge.trading.cli import format_pnl, pnl_rows

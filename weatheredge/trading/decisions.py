@@ -53,7 +53,7 @@ def limits(s: TradingSettings) -> Limits:
         max_total=D(s.max_total_usd),
         daily_loss_limit=D(s.daily_loss_limit_usd),
         max_open_orders=s.max_open_orders,
-        min_edge=D(s.min_edge),
+        min_edge=D(s.min_trade_edge),
         min_depth=D(s.min_depth),
     )
 
