@@ -102,7 +102,8 @@ async def _child(config: str, tokens: int, events: int, idle_s: float) -> dict:
     import logging
 
     from weatheredge.config import load_config
-    from weatheredge.runtime import DAEMON, make_app, serve
+    from weatheredge.daemon import DAEMON
+    from weatheredge.runtime import make_app, serve
 
     logging.basicConfig(level=logging.ERROR)
     loaded = load_config(config)

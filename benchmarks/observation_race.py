@@ -43,13 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import jobs.poll_observations as poll_job
 from weatheredge.config import parse_config
+from weatheredge.daemon import DAEMON
 from weatheredge.model.observations import Observation
 from weatheredge.model.report_schedule import (
     PollTiming,
     learn_schedule,
     next_poll,
 )
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox, scenario
 from weatheredge.weather.stations import resolve_station
 

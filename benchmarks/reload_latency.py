@@ -28,10 +28,12 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from weatheredge.config import load_config
+from weatheredge.daemon import DAEMON
 from weatheredge.reload import diff, effective
 from weatheredge.reloader import apply
-from weatheredge.runtime import DAEMON, job_specs, make_app, serve
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
+from weatheredge.schedule import job_specs
 
 
 async def _until(condition, within: float = 10.0) -> None:

@@ -30,7 +30,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from weatheredge.config import parse_config
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.daemon import DAEMON
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 

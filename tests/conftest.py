@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from weatheredge.config import parse_config
-from weatheredge.runtime import DAEMON, Daemon, make_app, serve
+from weatheredge.daemon import DAEMON, Daemon
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -124,3 +125,26 @@ def test_every_trade_notification_kind_can_be_silenced() -> None:
     text = 'trading: {notify: {settled: "off", exit: silent, intent: "on"}}\n'
     notify = parse_config(text, env={}).settings.trading.notify
     assert (str(notify.settled), str(notify.exit), str(notify.intent)) == ("off", "silent", "on")
+
+
+def test_trading_min_edge_old_spelling_is_read_with_a_deprecation_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="weatheredge.config_trading"):
+        settings = parse_config("min_edge: 0.07\ntrading: {min_edge: 0.11}\n", env={}).settings
+    assert (settings.min_edge, settings.trading.min_trade_edge) == (0.07, 0.11)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "trading.min_edge is deprecated" in warning and "trading.min_trade_edge" in warning
+
+
+def test_trading_min_trade_edge_is_read_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="weatheredge.config_trading"):
+        settings = parse_config("trading: {min_trade_edge: 0.09}\n", env={}).settings
+    assert settings.trading.min_trade_edge == 0.09 and settings.min_edge == 0.05
+    assert caplog.records == []
+
+
+def test_both_spellings_of_the_trading_threshold_are_refused() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config("trading: {min_edge: 0.1, min_trade_edge: 0.2}\n", env={})
+    assert "$.trading.min_edge: renamed trading.min_trade_edge" in str(err.value)

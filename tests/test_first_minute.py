@@ -16,10 +16,11 @@ from aiohttp.client_reqrep import ConnectionKey
 
 from tests.conftest import eventually
 from weatheredge.config import parse_config
+from weatheredge.daemon import DAEMON
 from weatheredge.failures import describe, with_hint
 from weatheredge.feed.metrics import LatencyHistogram
-from weatheredge.runtime import DAEMON, make_app, serve
-from weatheredge.web import health_verdict
+from weatheredge.runtime import make_app, serve
+from weatheredge.status import health_verdict
 from weatheredge.webui.client import exit_code, format_status
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -94,7 +94,8 @@ exit status: 0 healthy, degraded or starting; 1 unhealthy or halted (reasons pri
 
 def cmd_run(args: argparse.Namespace) -> int:
     from weatheredge.errors import StartupError
-    from weatheredge.runtime import preflight, run_daemon
+    from weatheredge.preflight import preflight
+    from weatheredge.runtime import run_daemon
 
     loaded = _load(args.config, runnable=True)
     try:
@@ -231,6 +232,7 @@ def format_edges_table(rows: list[dict]) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from db.readonly import connect_read_only
     from weatheredge.webui import queries
 
     if args.list or not args.name:
@@ -256,7 +258,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(f"no database at {db} (run the daemon, or pass --db)", file=sys.stderr)
         return 1
     try:
-        with queries.connect_read_only(db) as conn:
+        with connect_read_only(db) as conn:
             result = queries.run(conn, query, params)
     except queries.QueryUnavailable as err:
         print(err, file=sys.stderr)
@@ -388,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         # from !env): print it through the same masking as the logs.
         import traceback
 
-        from weatheredge.notify import install_redaction, secret_strings
+        from weatheredge.redact import install_redaction, secret_strings
 
         redactor = install_redaction(secret_strings(_LOADED_SECRETS))
         print(redactor.redact(traceback.format_exc()), end="", file=sys.stderr)

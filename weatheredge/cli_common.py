@@ -58,7 +58,7 @@ def again(args: argparse.Namespace, command: str, *, db: bool = True) -> str:
 
 
 def setup_logging(loaded: LoadedConfig | None, level: str = "INFO") -> None:
-    from weatheredge.notify import install_redaction, secret_strings
+    from weatheredge.redact import install_redaction, secret_strings
 
     formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler = logging.StreamHandler()

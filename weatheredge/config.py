@@ -9,41 +9,24 @@ The seed plan's three WebSocket settings can also be overridden from the environ
 
 from __future__ import annotations
 
-import enum
-import math
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 import yaml
 
 from weatheredge import config_yaml
+from weatheredge.config_secrets import make_loader
+from weatheredge.config_trading import TradingSettings, rename_deprecated
+from weatheredge.config_types import Mode, Port, Probability, Seconds, Seconds0, Section, Url
+from weatheredge.config_validate import validate_struct
 from weatheredge.errors import ConfigError
 
-# Any duration above a year is a typo, and huge ones overflow the scheduler's date arithmetic.
-YEAR_S = 366 * 86400.0
-Probability = Annotated[float, msgspec.Meta(ge=0.0, lt=1.0)]
-Seconds = Annotated[float, msgspec.Meta(gt=0, le=YEAR_S)]
-Seconds0 = Annotated[float, msgspec.Meta(ge=0, le=YEAR_S)]  # 0 switches the feature off
-Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
-Url = Annotated[str, msgspec.Meta(pattern=r"^(https?|wss?)://[^\s/]+")]
 
-
-class Mode(enum.StrEnum):
-    DRY_RUN = "dry_run"
-    PAPER = "paper"
-    LIVE = "live"
-
-
-class _Section(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    pass
-
-
-class PolymarketSettings(_Section):
+class PolymarketSettings(Section):
     gamma_url: Url = "https://gamma-api.polymarket.com"
     clob_url: Url = "https://clob.polymarket.com"
     ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
@@ -61,14 +44,14 @@ class PolymarketSettings(_Section):
     tag_slug: str | None = None  # older single-tag key: added to tag_slugs when set
 
 
-class WebsocketSettings(_Section):
+class WebsocketSettings(Section):
     enabled: bool = True
     reconnect_attempts: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0 = forever
     # Polymarket closes sockets that send no PING for about 10 s.
     heartbeat_interval: Annotated[float, msgspec.Meta(gt=0, le=10)] = 10.0
 
 
-class FeedSettings(_Section):
+class FeedSettings(Section):
     """Market-feed resilience: sharding, reconnects, staleness watchdog, polling fallback."""
 
     # Tokens per market-channel connection; more connections are opened as needed.
@@ -94,14 +77,14 @@ class FeedSettings(_Section):
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 4 * 1024 * 1024
 
 
-class StationOverride(_Section):
+class StationOverride(Section):
     latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
     timezone: str
     elevation_m: float = 0.0
 
 
-class WeatherSettings(_Section):
+class WeatherSettings(Section):
     ensemble_url: Url = "https://ensemble-api.open-meteo.com/v1/ensemble"
     forecast_url: Url = "https://api.open-meteo.com/v1/forecast"
     metar_url: Url = "https://aviationweather.gov/api/data/metar"
@@ -128,7 +111,7 @@ class WeatherSettings(_Section):
     stations: dict[str, StationOverride] = msgspec.field(default_factory=dict)
 
 
-class NotifySettings(_Section):
+class NotifySettings(Section):
     urls: list[str] = msgspec.field(default_factory=list)
     on_close: bool = False
     retries: Annotated[int, msgspec.Meta(ge=0, le=20)] = 3
@@ -137,7 +120,7 @@ class NotifySettings(_Section):
     renotify_window: Seconds0 = 300.0
 
 
-class WebSettings(_Section):
+class WebSettings(Section):
     host: str = "127.0.0.1"
     port: Port = 8787
     # Required when host is not loopback; must come from !secret or !env, never plain YAML.
@@ -151,7 +134,7 @@ class WebSettings(_Section):
     )
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     """Optional rotating log file, in addition to stderr (journald under systemd)."""
 
     file: str | None = None
@@ -160,7 +143,7 @@ class LoggingSettings(_Section):
     backup_count: Annotated[int, msgspec.Meta(ge=0, le=100)] = 5
 
 
-class HomeAssistantSettings(_Section):
+class HomeAssistantSettings(Section):
     """MQTT discovery for Home Assistant: sensors and a halt switch (off unless enabled)."""
 
     enabled: bool = False
@@ -173,13 +156,13 @@ class HomeAssistantSettings(_Section):
     state_interval: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 10.0
 
 
-class ReloadSettings(_Section):
+class ReloadSettings(Section):
     """Live reload (also by `weatheredge reload` and SIGHUP): follow edits of the file itself."""
 
     watch: bool = False
 
 
-class TapeSettings(_Section):
+class TapeSettings(Section):
     """The raw tape (docs/tape.md): everything received, for replay and audits."""
 
     enabled: bool = True
@@ -189,63 +172,14 @@ class TapeSettings(_Section):
     queue_size: Annotated[int, msgspec.Meta(ge=1)] = 100_000  # full: records are dropped
 
 
-class JobSettings(_Section):
+class JobSettings(Section):
     discovery_interval: Seconds = 60.0
     forecast_interval: Seconds = 600.0
     # Only used while websocket.enabled is false: REST /books polling cadence.
     poll_interval: Seconds = 5.0
 
 
-class NotifyLevel(enum.StrEnum):
-    ON = "on"  # pushed at once (folded into a digest when many fire together)
-    SILENT = "silent"  # recorded, and only pushed inside the next digest
-    OFF = "off"  # not notified (still recorded in the trading tables)
-
-
-class TradingNotifySettings(_Section):
-    # YAML reads a bare on/off as true/false: both spellings are accepted.
-    intent: NotifyLevel | bool = NotifyLevel.ON  # before an order is sent: what, why, size, limits
-    filled: NotifyLevel | bool = NotifyLevel.ON
-    partial: NotifyLevel | bool = NotifyLevel.ON
-    rejected: NotifyLevel | bool = NotifyLevel.ON  # by the venue (with its reason) or a failed send
-    cancelled: NotifyLevel | bool = NotifyLevel.SILENT
-    blocked: NotifyLevel | bool = NotifyLevel.OFF  # an order stopped by one of our own limits
-    exit: NotifyLevel | bool = NotifyLevel.ON  # a held position crossed the exit/take-profit rule
-    halt: NotifyLevel | bool = NotifyLevel.ON  # kill switch engaged or released
-    settled: NotifyLevel | bool = NotifyLevel.ON  # the venue resolved a held position: payout, PnL
-    # More than `burst` pushes within `digest_window` seconds are folded into one digest.
-    burst: Annotated[int, msgspec.Meta(ge=1)] = 3
-    digest_window: Seconds = 30.0
-
-
-class TradingSettings(_Section):
-    """Sizing, limits and execution (see docs/going-live.md). Money is in pUSD."""
-
-    bankroll: Annotated[float, msgspec.Meta(gt=0)] = 1000.0
-    kelly_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
-    max_order_usd: Annotated[float, msgspec.Meta(gt=0)] = 50.0
-    max_bucket_usd: Annotated[float, msgspec.Meta(gt=0)] = 100.0
-    max_event_usd: Annotated[float, msgspec.Meta(gt=0)] = 200.0
-    max_city_date_usd: Annotated[float, msgspec.Meta(gt=0)] = 300.0
-    max_total_usd: Annotated[float, msgspec.Meta(gt=0)] = 500.0
-    daily_loss_limit_usd: Annotated[float, msgspec.Meta(gt=0)] = 100.0
-    day_timezone: str = "America/New_York"  # the venue's trading day for the daily loss limit
-    max_open_orders: Annotated[int, msgspec.Meta(ge=1)] = 10
-    min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.05  # per share, after the fee
-    min_depth: Annotated[float, msgspec.Meta(ge=0)] = 5.0  # shares offered at the best price
-    exit_threshold: Probability = 0.03  # exit when bid - fee exceeds our probability by this
-    take_profit: bool = True
-    take_profit_margin: Probability = 0.01  # converged: bid - fee within this of our price
-    order_timeout: Seconds = 5.0
-    max_send_attempts: Annotated[int, msgspec.Meta(ge=1, le=5)] = 3  # 429/425/503 only
-    cancel_on_halt: bool = True
-    heartbeat: bool = False  # venue dead-man switch: resting orders die with the daemon
-    key_file: str | None = None  # YAML {private_key, wallet}, mode 0600; else the environment
-    user_ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
-    notify: TradingNotifySettings = msgspec.field(default_factory=TradingNotifySettings)
-
-
-class ModelSettings(_Section):
+class ModelSettings(Section):
     """The probability model (issue 4): calibration, live observations, settlement, scoring."""
 
     # A forecast with fewer usable ensemble members than this marks its events stale.
@@ -282,10 +216,11 @@ class ModelSettings(_Section):
     ladder_min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.005
 
 
-class Settings(_Section):
+class Settings(Section):
     database: str = "weatheredge.db"
     mode: Mode = Mode.DRY_RUN
-    # Minimum expected value per share, after the taker fee, for an edge to open.
+    # Minimum expected value per share, after the taker fee, for an edge episode to open (the
+    # order decision has its own threshold: trading.min_trade_edge).
     min_edge: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.05
     # An open edge closes only once it falls below min_edge - edge_hysteresis.
     edge_hysteresis: Probability = 0.01
@@ -319,72 +254,6 @@ ENV_OVERRIDES = {
 }
 
 
-class _Loader(config_yaml.StrictLoader):
-    """StrictLoader that resolves !secret and !env, remembering what it resolved."""
-
-
-def _make_loader(
-    config_path: Path | None, env: Mapping[str, str], found: set[str], problems: list[str]
-) -> type[_Loader]:
-    secrets_cache: dict[str, Any] = {}
-
-    def secrets() -> dict[str, Any]:
-        if not secrets_cache:
-            secrets_cache.update(_read_secrets(config_path, problems))
-        return secrets_cache
-
-    def secret(loader: _Loader, node: yaml.Node) -> str:
-        name = loader.construct_scalar(node)  # type: ignore[arg-type]
-        value = secrets().get(str(name))
-        if value is None:
-            problems.append(f"!secret {name}: not found in secrets.yaml")
-            return ""
-        found.add(str(value))
-        return str(value)
-
-    def from_env(loader: _Loader, node: yaml.Node) -> str:
-        name = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-        if name not in env:
-            problems.append(f"!env {name}: environment variable is not set")
-            return ""
-        found.add(env[name])
-        return env[name]
-
-    loader = type("ConfigLoader", (_Loader,), {})
-    loader.add_constructor("!secret", secret)
-    loader.add_constructor("!env", from_env)
-    return loader
-
-
-def _read_secrets(config_path: Path | None, problems: list[str]) -> dict[str, Any]:
-    if config_path is None:
-        problems.append("!secret used but the config has no file to sit beside")
-        return {}
-    path = config_path.parent / "secrets.yaml"
-    if not path.exists():
-        problems.append(f"!secret used but {path} does not exist")
-        return {}
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        problems.append(f"{path} must be mode 0600 (is {mode:04o}): it holds secrets")
-        return {}
-    try:
-        text = config_yaml.decode(path.read_bytes(), str(path))
-        data, duplicates = config_yaml.load(text, config_yaml.StrictLoader, str(path))
-    except ConfigError as err:  # names the file and line, never the content: it is secret
-        problems.extend(err.problems)
-        return {}
-    except OSError as err:
-        problems.append(f"{path}: cannot read ({err.strerror})")
-        return {}
-    problems.extend(duplicates)
-    data = data or {}
-    if not isinstance(data, dict):
-        problems.append(f"{path} must be a mapping of NAME: value")
-        return {}
-    return data
-
-
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:
     for var, (section, key) in ENV_OVERRIDES.items():
         if var not in env:
@@ -401,73 +270,6 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str])
         target[key] = value
 
 
-def _struct_type(tp: Any) -> type[msgspec.Struct] | None:
-    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
-        return tp
-    if get_origin(tp) is Union:
-        for arg in get_args(tp):
-            if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
-                return arg
-    return None
-
-
-def validate_struct(data: Any, cls: type[msgspec.Struct], path: str = "$") -> list[str]:
-    """Every problem in ``data`` for ``cls``, each named by its key path (msgspec stops at one)."""
-    if not isinstance(data, dict):
-        return [f"{path}: expected a mapping, got {type(data).__name__}"]
-    problems = []
-    fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
-    for key in data:
-        if key not in fields:
-            problems.append(f"{path}.{key}: unknown key (allowed: {', '.join(sorted(fields))})")
-    for name, field in fields.items():
-        sub = f"{path}.{name}"
-        if name not in data:
-            if field.required:
-                problems.append(f"{sub}: required key is missing")
-            continue
-        nested = _struct_type(field.type)
-        value = data[name]
-        if nested is not None and isinstance(value, dict):
-            problems.extend(validate_struct(value, nested, sub))
-        elif get_origin(field.type) is dict and isinstance(value, dict):
-            problems.extend(_validate_mapping(value, field.type, sub))
-        elif isinstance(value, float) and not math.isfinite(value):
-            problems.append(f"{sub}: must be a finite number, not {value}")
-        else:
-            try:
-                msgspec.convert(value, field.type)
-            except msgspec.ValidationError as err:
-                problems.append(f"{sub}: {_describe(err)}{_choices(field.type)}")
-    return problems
-
-
-def _choices(tp: Any) -> str:
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return f" (expected one of: {', '.join(str(m.value) for m in tp)})"
-    return ""
-
-
-def _validate_mapping(value: dict[str, Any], tp: Any, path: str) -> list[str]:
-    _, value_type = get_args(tp)
-    nested = _struct_type(value_type)
-    problems = []
-    for key, item in value.items():
-        if nested is not None:
-            problems.extend(validate_struct(item, nested, f"{path}.{key}"))
-        else:
-            try:
-                msgspec.convert(item, value_type)
-            except msgspec.ValidationError as err:
-                problems.append(f"{path}.{key}: {_describe(err)}")
-    return problems
-
-
-def _describe(err: msgspec.ValidationError) -> str:
-    text = str(err)
-    return text.split(" - at `", 1)[0]
-
-
 def parse_config(
     text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None
 ) -> LoadedConfig:
@@ -475,12 +277,13 @@ def parse_config(
     env = os.environ if env is None else env
     problems: list[str] = []
     found: set[str] = set()
-    loader = _make_loader(path, env, found, problems)
+    loader = make_loader(path, env, found, problems)
     raw, duplicates = config_yaml.load(text, loader, str(path) if path else "config")
     problems.extend(duplicates)
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(["$: the config must be a mapping of keys"])
+    rename_deprecated(raw, problems)
     _apply_env(raw, env, problems)
     problems.extend(validate_struct(raw, Settings))
     if problems:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +35,7 @@ from aiohttp import web
 
 from weatheredge import __version__ as VERSION
 from weatheredge.config import HomeAssistantSettings
+from weatheredge.daemon import Daemon
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _entities() -> dict[str, dict[str, Any]]:
     }
 
 
-def state_document(daemon: Any) -> dict[str, Any]:
+def state_document(daemon: Daemon) -> dict[str, Any]:
     """What the entities show, from the same sources as the status page."""
     from weatheredge.webui.state import _shards, _trading
 
@@ -157,7 +157,7 @@ def state_document(daemon: Any) -> dict[str, Any]:
         "best_edge": best,
         "pnl_today": pnl,
         "mode": daemon.settings.mode.value,
-        "halted": ON if getattr(daemon, "halted", False) else OFF,
+        "halted": ON if daemon.halted else OFF,
         "healthy": health_verdict(daemon)["state"] in (HEALTHY, DEGRADED),  # not while starting
     }
 
@@ -186,23 +186,16 @@ def pnl_today(database: str) -> float | None:
     return round(float(row[0]), 2)
 
 
-async def call_halt(daemon: Any, halt: bool, reason: str = "Home Assistant switch") -> None:
-    """Call the daemon's halt()/resume() hook, sync or async, passing a reason if it takes one."""
-    fn = getattr(daemon, "halt" if halt else "resume", None)
-    if fn is None:
-        logger.error("this daemon has no %s hook", "halt" if halt else "resume")
-        return
-    kwargs = {}
-    with contextlib.suppress(TypeError, ValueError):
-        if "reason" in inspect.signature(fn).parameters:
-            kwargs["reason"] = reason
-    result = fn(**kwargs)
-    if inspect.isawaitable(result):
-        await result
+async def call_halt(daemon: Daemon, halt: bool, reason: str = "Home Assistant switch") -> None:
+    """Engage or release the daemon's kill switch."""
+    if halt:
+        await daemon.halt(reason)
+    else:
+        await daemon.resume()
 
 
 class HomeAssistantBridge:
-    def __init__(self, daemon: Any, settings: HomeAssistantSettings) -> None:
+    def __init__(self, daemon: Daemon, settings: HomeAssistantSettings) -> None:
         self.daemon = daemon
         self.settings = settings
         node = settings.node_id
@@ -337,7 +330,7 @@ class HomeAssistantBridge:
 
     async def _publish_state(self, client: aiomqtt.Client) -> None:
         doc = state_document(self.daemon)
-        if doc["pnl_today"] is None and getattr(self.daemon, "trading", None) is not None:
+        if doc["pnl_today"] is None and self.daemon.trading is not None:
             doc["pnl_today"] = await asyncio.to_thread(pnl_today, self.daemon.settings.database)
         await client.publish(self.state_topic, json.dumps(doc), qos=0, retain=True)
 
@@ -350,7 +343,7 @@ class HomeAssistantBridge:
                     logger.info("Home Assistant came online: republishing discovery")
                     await self._announce(client)
             elif message.topic.matches(self.reload_topic) and text.strip() == PRESS:
-                reloader = getattr(self.daemon, "reloader", None)
+                reloader = self.daemon.reloader
                 if reloader is not None:
                     reloader.trigger("Home Assistant button")
             elif message.topic.matches(self.command_topic):
@@ -365,7 +358,7 @@ class HomeAssistantBridge:
                     logger.warning("Home Assistant switch: ignored payload %.40r", text)
 
 
-def cleanup_ctx(key: web.AppKey[Any]) -> Callable[[web.Application], AsyncIterator[None]]:
+def cleanup_ctx(key: web.AppKey[Daemon]) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup_ctx that runs the bridge while the app runs (when enabled)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:

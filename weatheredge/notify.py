@@ -30,21 +30,14 @@ from typing import Any, Protocol
 
 import apprise
 
-from weatheredge.config import NotifyLevel
+from weatheredge.config_trading import NotifyLevel
 from weatheredge.messages import (
     Delivery,
     EdgeMessage,
     TradeMessage,
     format_edge,
 )
-from weatheredge.redact import (  # noqa: F401  (re-exported)
-    MASK,
-    RedactingFilter,
-    install_redaction,
-    redact_url,
-    secret_strings,
-    url_secrets,
-)
+from weatheredge.redact import install_redaction, redact_url, url_secrets
 
 logger = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ LIVE_KEYS: tuple[str, ...] = (
     "trading.max_total_usd",
     "trading.daily_loss_limit_usd",
     "trading.max_open_orders",
-    "trading.min_edge",
+    "trading.min_trade_edge",
     "trading.min_depth",
     "trading.exit_threshold",
     "trading.take_profit",

@@ -11,13 +11,15 @@ import argparse
 import json
 import sys
 import urllib.error
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import yaml
 
-from weatheredge.config import ConfigError, Settings, WebSettings, load_config, validate_struct
+from weatheredge.config import ConfigError, Settings, WebSettings, load_config
+from weatheredge.config_validate import validate_struct
 
 EXIT_REJECTED = 2
 EXIT_UNREACHABLE = 3
@@ -39,13 +41,13 @@ def _daemon_settings(path: str | None) -> tuple[Any, list[str]]:
 
 
 def _lenient_web(path: str | None) -> WebSettings:
-    from weatheredge.config import _make_loader  # the same !secret / !env resolution
+    from weatheredge.config_secrets import make_loader  # the same !secret / !env resolution
 
     if path is None:
         return WebSettings()
     import os
 
-    loader = _make_loader(Path(path), os.environ, set(), [])
+    loader = make_loader(Path(path), os.environ, set(), [])
     try:
         raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -65,7 +67,7 @@ def _listening(database: str) -> tuple[str, int] | None:
         return None
 
 
-def _call(settings: Any) -> dict[str, Any]:
+def _call(settings: Settings) -> dict[str, Any]:
     from weatheredge.trading.cli import _daemon_call
 
     try:
@@ -128,7 +130,7 @@ def _print_problems(problems: list[str]) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def add_command(add: Any) -> None:
+def add_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("reload", cmd_reload, "validate the daemon's config file and apply it live",
             RELOAD_EXAMPLES)  # fmt: skip
     p.add_argument("-c", "--config", help="config naming the daemon's web host/port/token")

@@ -20,10 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.config import ConfigError, LoadedConfig, load_config
+from weatheredge.config import ConfigError, LoadedConfig, Settings, load_config
+from weatheredge.daemon import Daemon, Services
 from weatheredge.feed.manager import FeedConfig
-from weatheredge.notify import install_redaction, secret_strings
+from weatheredge.redact import install_redaction, secret_strings
 from weatheredge.reload import ConfigDiff, diff, effective
+from weatheredge.schedule import JobSpec
 from weatheredge.webui import BROADCASTER
 from weatheredge.webui.guard import json_body
 
@@ -31,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 CONFIG_CHANGED = "config changed"  # the reason on episodes a new threshold closes or opens
 RESULTS = ("applied", "unchanged", "rejected")
-JobSpecs = Callable[[LoadedConfig], list[Any]]  # runtime.job_specs: name + interval_s each
+JobSpecs = Callable[[LoadedConfig], list[JobSpec]]  # the composition root's jobs
 WATCH_DEBOUNCE_MS = 50  # editors write in bursts (truncate, write, rename): one reload per burst
 # Keys whose change makes the current prices worth recomputing now rather than at the next tick.
 REPRICE_KEYS = (
@@ -45,7 +47,7 @@ REPRICE_KEYS = (
 
 
 def apply(
-    daemon: Any,
+    daemon: Daemon,
     loaded: LoadedConfig,
     d: ConfigDiff,
     app: web.Application | None,
@@ -55,35 +57,9 @@ def apply(
     ``job_specs`` is the composition root's list of scheduled jobs for a config."""
     s = loaded.settings
     daemon.loaded = loaded  # everything that reads daemon.settings per use follows from here
-    if daemon.ctx is not None:
-        daemon.ctx.settings = s  # the jobs read their settings at every run
     install_redaction(secret_strings(loaded.secrets, s.notify.urls))
-    # Targets before thresholds: a URL added with a lower min_edge gets the edges it opens.
-    # The outbox reads notify.on_close and notify.renotify_window per signal.
-    if daemon.notifier is not None and d.touched("notify.urls", "notify.retries"):
-        daemon.notifier.set_urls(s.notify.urls, s.notify.retries)
-    if daemon.notifier is not None and d.touched("trading.notify"):
-        daemon.notifier.levels = s.trading.notify
-    trading = daemon.trading
-    if trading is not None:
-        if d.touched("trading"):
-            trading.trader.set_settings(s.trading)
-    if daemon.stream is not None and d.touched("feed", "jobs.poll_interval"):
-        daemon.stream.set_config(FeedConfig.from_settings(s))
-    engine = daemon.engine
-    if engine is not None:
-        engine.max_forecast_age = s.weather.max_forecast_age
-        if d.touched("min_edge", "edge_hysteresis", "model.ladder_min_edge"):
-            engine.set_thresholds(
-                s.min_edge, s.edge_hysteresis, s.model.ladder_min_edge, CONFIG_CHANGED
-            )
-    scheduler = daemon.scheduler
-    if scheduler is not None:
-        for spec in job_specs(loaded):
-            job = scheduler.get_job(spec.name)
-            interval = getattr(getattr(job, "trigger", None), "interval", None)
-            if interval is not None and interval.total_seconds() != spec.interval_s:
-                scheduler.reschedule_job(spec.name, trigger="interval", seconds=spec.interval_s)
+    if daemon.services is not None:
+        _apply_to(daemon.services, s, d, job_specs(loaded))
     if d.touched(*REPRICE_KEYS):
         daemon.request_run("refresh_forecasts")
     if d.touched("polymarket"):
@@ -93,6 +69,35 @@ def apply(
             app[BROADCASTER].interval = s.web.push_interval
     if d.touched("logging.level"):
         set_log_level(s.logging.level)
+
+
+def _apply_to(services: Services, s: Settings, d: ConfigDiff, specs: list[JobSpec]) -> None:
+    """Hand each live value to its owner, through the owner's setter."""
+    services.ctx.settings = s  # the jobs read their settings at every run
+    # Targets before thresholds: a URL added with a lower min_edge gets the edges it opens.
+    # The outbox reads notify.on_close and notify.renotify_window per signal.
+    if d.touched("notify.urls", "notify.retries"):
+        services.notifier.set_urls(s.notify.urls, s.notify.retries)
+    if d.touched("trading.notify"):
+        services.notifier.levels = s.trading.notify
+    if services.trading is not None and d.touched("trading"):
+        services.trading.trader.set_settings(s.trading)
+    if d.touched("feed", "jobs.poll_interval"):
+        services.stream.set_config(FeedConfig.from_settings(s))
+    engine = services.engine
+    engine.max_forecast_age = s.weather.max_forecast_age
+    if d.touched("min_edge", "edge_hysteresis", "model.ladder_min_edge"):
+        engine.set_thresholds(
+            s.min_edge, s.edge_hysteresis, s.model.ladder_min_edge, CONFIG_CHANGED
+        )
+    for spec in specs:
+        job = services.scheduler.get_job(spec.name)
+        # APScheduler's trigger: only the interval triggers the runtime adds carry one.
+        interval = getattr(getattr(job, "trigger", None), "interval", None)
+        if interval is not None and interval.total_seconds() != spec.interval_s:
+            services.scheduler.reschedule_job(
+                spec.name, trigger="interval", seconds=spec.interval_s
+            )
 
 
 def set_log_level(level: str) -> None:
@@ -111,7 +116,7 @@ class Reloader:
     """Serialises reloads and remembers the last outcome for /status, the page and /metrics."""
 
     def __init__(
-        self, daemon: Any, job_specs: JobSpecs, env: Mapping[str, str] | None = None
+        self, daemon: Daemon, job_specs: JobSpecs, env: Mapping[str, str] | None = None
     ) -> None:
         self.daemon = daemon
         self.job_specs = job_specs
@@ -259,7 +264,7 @@ class Reloader:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
     """``POST /api/v1/reload`` (a write: JSON and the X-Weatheredge header, see webui.guard)."""
 
     async def reload(request: web.Request) -> web.Response:

@@ -8,8 +8,9 @@ import datetime as dt
 import time
 from typing import Any
 
-# The feed is unhealthy when subscribed but without a socket (or without data) this long.
-FEED_GRACE_S = 60.0
+from weatheredge.daemon import Daemon
+from weatheredge.notify import Notifier
+
 JOB_FAILURES_UNHEALTHY = 3
 
 STARTING, HEALTHY, DEGRADED, UNHEALTHY = "starting", "healthy", "degraded", "unhealthy"
@@ -17,7 +18,7 @@ STARTING, HEALTHY, DEGRADED, UNHEALTHY = "starting", "healthy", "degraded", "unh
 REQUIRED_JOBS = {"discover_markets": "discovery", "refresh_forecasts": "forecasts"}
 
 
-def health_verdict(daemon: Any) -> dict[str, Any]:
+def health_verdict(daemon: Daemon) -> dict[str, Any]:
     """``state``: starting until discovery, forecasts and the feed have each worked once;
     unhealthy at once when one of them has failed without ever working (or by the long-running
     rules of ``health_problems``); degraded while a job fails now and then; else healthy."""
@@ -29,7 +30,7 @@ def health_verdict(daemon: Any) -> dict[str, Any]:
     nothing_to_watch = (
         discovery is not None
         and discovery.last_success is not None
-        and (daemon.engine is None or not daemon.engine.market.token_count())
+        and (daemon.services is None or not daemon.services.engine.market.token_count())
     )
     for name, source in REQUIRED_JOBS.items():
         job = jobs.get(name)
@@ -54,17 +55,17 @@ def health_verdict(daemon: Any) -> dict[str, Any]:
     return {"state": state, "problems": problems, "waiting_for": waiting}
 
 
-def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
+def _feed_first_success(daemon: Daemon, nothing_to_watch: bool) -> str | None:
     """None once the feed has worked (a shard live, a polling round applied) or has nothing to
     watch; "" while it has not yet; the reason when it has failed without ever working."""
-    stream = daemon.stream
-    if nothing_to_watch or stream is None or not hasattr(stream, "shards"):
-        return None  # nothing to judge (tests with a bare stream)
+    if nothing_to_watch or daemon.services is None:
+        return None  # nothing to judge
+    stream = daemon.services.stream
     if stream.worked:
         return None
     active = [s for s in stream.shards if s.tokens]
-    if getattr(stream, "poll_state", "") in ("failing", "rate_limited"):
-        return f"market feed has not worked yet: polling {stream.poll_error}"
+    if stream.polling.state in ("failing", "rate_limited"):
+        return f"market feed has not worked yet: polling {stream.polling.error}"
     for shard in active:
         # A connect that fails never reaches "reconnecting": the stream counts it instead.
         if shard.mode == "reconnecting" or shard.gave_up or shard.stream.failures_in_row:
@@ -72,69 +73,60 @@ def _feed_first_success(daemon: Any, nothing_to_watch: bool) -> str | None:
     return ""
 
 
-def health_problems(daemon: Any) -> list[str]:
+def health_problems(daemon: Daemon) -> list[str]:
     problems = []
-    stream = daemon.stream
-    engine = daemon.engine
-    if stream is not None and hasattr(stream, "health_problems"):
-        problems.extend(stream.health_problems())  # per shard; polling counts as healthy
-    elif stream is not None and engine is not None and engine.market.token_count():
-        if not stream.connected:
-            since = stream.disconnected_for()
-            if since is None or since > FEED_GRACE_S:
-                problems.append("market feed disconnected")
+    if daemon.services is not None:  # per shard; polling counts as healthy
+        problems.extend(daemon.services.stream.health_problems())
     for name, job in daemon.health.jobs.items():
         if job.failures_in_row >= JOB_FAILURES_UNHEALTHY:
             problems.append(f"job {name} failed {job.failures_in_row} times: {job.last_error}")
     return problems
 
 
-def status_document(daemon: Any) -> dict[str, Any]:
-    scheduler = daemon.scheduler
+def status_document(daemon: Daemon) -> dict[str, Any]:
+    services = daemon.services
     jobs = {}
     for name, job in daemon.health.jobs.items():
         entry = job.as_dict()
-        sched = scheduler.get_job(name) if scheduler is not None else None
+        sched = services.scheduler.get_job(name) if services is not None else None
         if sched is not None and sched.next_run_time is not None:
             entry["next_run"] = sched.next_run_time.isoformat(timespec="seconds")
         jobs[name] = entry
-    stream = daemon.stream
     verdict = health_verdict(daemon)
-    trading = daemon.trading.status() if getattr(daemon, "trading", None) else {}
+    trading = services.trading.status() if services and services.trading else {}
+    ctx = services.ctx if services is not None else None
+    tape = services.tape if services is not None else None
     return {
         "mode": daemon.settings.mode.value,
         # Config version, when it was loaded, and "rejected" with reasons after a bad reload.
-        "config": daemon.reloader.status() if getattr(daemon, "reloader", None) else {},
+        "config": daemon.reloader.status() if daemon.reloader is not None else {},
         "started_at": daemon.started_at.isoformat(timespec="seconds"),
         "now": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "uptime_s": round(time.time() - daemon.started_at.timestamp(), 1),
-        "feed": stream.status() if stream is not None else {"mode": "disabled"},
-        "engine": daemon.engine.status() if daemon.engine is not None else {},
-        "discovery": daemon.ctx.discovery if daemon.ctx is not None else {},
+        "feed": services.stream.status() if services is not None else {"mode": "disabled"},
+        "engine": services.engine.status() if services is not None else {},
+        "discovery": ctx.discovery if ctx is not None else {},
         # Report feeds: first deliveries per source, duplicates, disagreements, fallbacks; events
         # awaiting today's reports and published -> decision per station (issue 10).
-        "observations": {**daemon.ctx.live.sources.status(), **daemon.ctx.live.race_status()}
-        if daemon.ctx is not None
+        "observations": {**ctx.live.sources.status(), **ctx.live.race_status()}
+        if ctx is not None
         else {},
         # Station schedules learnt from their reports, settlement agreement (issue 16).
-        "model": daemon.ctx.live.status() if daemon.ctx is not None else {},
+        "model": ctx.live.status() if ctx is not None else {},
         "jobs": jobs,
         "degraded": dict(daemon.health.notes),
-        "store": daemon.store.stats() if daemon.store is not None else {},
-        "notify": _notify_status(daemon.notifier),
+        "store": services.store.stats() if services is not None else {},
+        "notify": _notify_status(services.notifier) if services is not None else {},
         "trading": trading,
         "healthy": verdict["state"] in (HEALTHY, DEGRADED),
         "health": verdict,
-        "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
-        "halt_reason": getattr(daemon, "halt_reason", None)
-        or "; ".join((trading.get("halts") or {}).values()),
-        "tape": tape.status() if (tape := getattr(daemon, "tape", None)) else {"enabled": False},
+        "halted": daemon.halted or bool(trading.get("halted")),
+        "halt_reason": daemon.halt_reason or "; ".join((trading.get("halts") or {}).values()),
+        "tape": tape.status() if tape is not None else {"enabled": False},
     }
 
 
-def _notify_status(notifier: Any) -> dict[str, Any]:
-    if notifier is None:
-        return {}
+def _notify_status(notifier: Notifier) -> dict[str, Any]:
     return {
         "enabled": notifier.enabled,
         "sent": notifier.sent,

@@ -7,44 +7,36 @@ from typing import Any
 
 from aiohttp import web
 
+from weatheredge.daemon import Daemon
 from weatheredge.feed.metrics import exposition, gauge
+from weatheredge.model.live import LiveState
 
-# The documents themselves are built in weatheredge.status (re-exported here), which the
-# status page (webui/) reads too: it never imports this module back.
-from weatheredge.status import (  # noqa: F401  (re-exported)
-    DEGRADED,
-    FEED_GRACE_S,
-    HEALTHY,
-    JOB_FAILURES_UNHEALTHY,
-    STARTING,
-    UNHEALTHY,
-    health_problems,
-    health_verdict,
-    status_document,
-)
+# The documents themselves are built in weatheredge.status, which the status page (webui/)
+# reads too: it never imports this module back.
+from weatheredge.status import UNHEALTHY, health_verdict, status_document
 
 
-def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
     async def healthz(request: web.Request) -> web.Response:
         verdict = health_verdict(request.app[key])
         # 503 only when unhealthy: a monitor should not page while the daemon is starting.
         body: dict[str, Any] = {"ok": verdict["state"] != UNHEALTHY, **verdict}
-        stream = request.app[key].stream
-        if stream is not None and hasattr(stream, "modes"):
-            body["feed"] = stream.modes()  # mode per shard: live, syncing, polling, ...
+        services = request.app[key].services
+        if services is not None:
+            body["feed"] = services.stream.modes()  # mode per shard: live, syncing, polling, ...
         return web.json_response(body, status=503 if verdict["state"] == UNHEALTHY else 200)
 
     async def metrics(request: web.Request) -> web.Response:
-        stream = request.app[key].stream
-        text = stream.metrics_text() if stream is not None else ""
-        reloader = getattr(request.app[key], "reloader", None)
-        text += reloader.metrics_text() if reloader is not None else ""
-        tape = getattr(request.app[key], "tape", None)
-        if tape is not None:
-            text += tape.metrics_text()
-        ctx = request.app[key].ctx
-        if ctx is not None:
-            text += observation_metrics(ctx.live)
+        daemon = request.app[key]
+        text = ""
+        if daemon.services is not None:
+            text += daemon.services.stream.metrics_text()
+        if daemon.reloader is not None:
+            text += daemon.reloader.metrics_text()
+        if daemon.services is not None and daemon.services.tape is not None:
+            text += daemon.services.tape.metrics_text()
+        if daemon.services is not None:
+            text += observation_metrics(daemon.services.ctx.live)
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def status(request: web.Request) -> web.Response:
@@ -60,7 +52,7 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     add_trading_routes(app, key)
 
 
-def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+def add_trading_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
     """Kill switch (issue 5): POST /api/v1/trading/halt {reason, cancel}, /resume; GET state.
     Behind the same access check as every other route (web.token, or loopback only)."""
     from weatheredge.webui.guard import json_body
@@ -96,7 +88,7 @@ def add_trading_routes(app: web.Application, key: web.AppKey[Any]) -> None:
     app.router.add_get("/api/v1/trading", state)
 
 
-def observation_metrics(live: Any) -> str:
+def observation_metrics(live: LiveState) -> str:
     """The observation race on /metrics (rendered by prometheus_client like the feed's):
     published -> decision per station, events awaiting reports, request rate."""
     race = live.race_summary()

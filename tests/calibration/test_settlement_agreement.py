@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from db.readonly import connect_read_only
 from jobs import settle_events
 from tests.calibration.conftest import resolve_at_venue, yesterday_nyc
 from tests.calibration.test_settlement_and_scoring import _rows
@@ -77,6 +78,6 @@ async def test_disagreement_is_counted_and_listed_with_its_reports(
     assert main(["calibration", "--db", str(ctx.store.path)]) == 0
     assert "settlement vs venue: 0/1 = 0.0%" in capsys.readouterr().out
 
-    with queries.connect_read_only(ctx.store.path) as conn:
+    with connect_read_only(ctx.store.path) as conn:
         [saved] = queries.run(conn, queries.load("settlement_agreement")).dicts()
     assert (saved["city"], saved["checked"], saved["agree"], saved["uncertain"]) == ("NYC", 1, 0, 1)

@@ -65,7 +65,7 @@ async def test_stalled_data_with_pongs_is_caught_by_the_rest_watchdog() -> None:
         cheap = {h.yes(i, 5) for i in range(len(h.events))}
         for token in cheap:
             h.venue.set_book(token, bids=[("0.10", "5")], asks=[("0.20", "40")])
-        await eventually(lambda: h.feed.stale_events >= 3, within=5)
+        await eventually(lambda: h.feed.watchdog.stale_events >= 3, within=5)
         await h.settle()
         assert sum(s.stream.pongs_received for s in h.feed.shards) > pongs  # socket looked fine
         assert h.resubscribed_once(since) == []
@@ -83,8 +83,8 @@ async def test_quiet_books_that_match_rest_are_left_alone() -> None:
     async with harness() as h:
         await h.settle()
         h.venue.stall_data()  # nothing moves, so the quiet books are still right
-        await eventually(lambda: h.feed.watchdog_checks >= 6, within=5)
-        assert h.feed.stale_events == 0 and h.feed.status()["reconnects"] == 0
+        await eventually(lambda: h.feed.watchdog.checks >= 6, within=5)
+        assert h.feed.watchdog.stale_events == 0 and h.feed.status()["reconnects"] == 0
         assert_healthy(h)
 
 

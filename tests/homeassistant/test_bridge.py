@@ -19,8 +19,9 @@ from aiohttp import web
 
 from tests.conftest import eventually
 from weatheredge.config import load_config, parse_config
+from weatheredge.daemon import DAEMON
 from weatheredge.homeassistant import BRIDGE
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 MOSQUITTO = shutil.which("mosquitto") or (

@@ -1,7 +1,7 @@
 def test_ladder_edges_read_as_a_whole_ladder_trade() -> None:
     import datetime as dt
 
-    from weatheredge.notify import EdgeMessage, format_edge
+    from weatheredge.messages import EdgeMessage, format_edge
 
     message = EdgeMessage(
         kind="open", edge_id="e1", city="London", date=dt.date(2026, 11, 26),

@@ -10,14 +10,9 @@ import sys
 import pytest
 
 from tests.notify.conftest import SECRET, Hook
-from weatheredge.notify import (
-    EdgeMessage,
-    Notifier,
-    RedactingFilter,
-    format_edge,
-    redact_url,
-    url_secrets,
-)
+from weatheredge.messages import EdgeMessage, format_edge
+from weatheredge.notify import Notifier
+from weatheredge.redact import RedactingFilter, redact_url, url_secrets
 from weatheredge.store import NotificationResult
 
 MESSAGE = EdgeMessage(

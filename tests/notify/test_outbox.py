@@ -9,8 +9,9 @@ import msgspec
 
 from tests.notify.conftest import Hook
 from tests.notify.test_notify import MESSAGE
-from weatheredge.config import TradingNotifySettings
-from weatheredge.notify import Delivery, EdgeMessage, Notifier
+from weatheredge.config_trading import TradingNotifySettings
+from weatheredge.messages import Delivery, EdgeMessage
+from weatheredge.notify import Notifier
 
 
 async def test_edge_and_trade_messages_share_one_queue_sender_and_record(hook: Hook) -> None:

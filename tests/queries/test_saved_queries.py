@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from db.readonly import connect_read_only
 from weatheredge.webui import queries
 
 ALL = queries.names()
@@ -33,7 +34,7 @@ def test_every_query_has_a_title_description_and_requirements() -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_saved_query_runs_on_the_demo_database(demo_db: Path, name: str) -> None:
     query = queries.load(name)
-    with queries.connect_read_only(demo_db) as conn:
+    with connect_read_only(demo_db) as conn:
         reasons = queries.missing(conn, query)
         if reasons:
             pytest.skip(f"{name}: " + "; ".join(reasons))
@@ -46,14 +47,14 @@ def test_saved_query_runs_on_the_demo_database(demo_db: Path, name: str) -> None
 
 
 def test_edges_by_city_day_filters(demo_db: Path) -> None:
-    with queries.connect_read_only(demo_db) as conn:
+    with connect_read_only(demo_db) as conn:
         nyc = queries.run(conn, queries.load("edges_by_city_day"), {"city": "NYC"}).dicts()
     assert nyc and {r["city"] for r in nyc} == {"NYC"}
     assert all(r["episodes"] >= 1 and r["best_edge"] >= 0.05 for r in nyc)
 
 
 def test_latency_percentiles_are_ordered(demo_db: Path) -> None:
-    with queries.connect_read_only(demo_db) as conn:
+    with connect_read_only(demo_db) as conn:
         rows = queries.run(conn, queries.load("latency_percentiles")).dicts()
     for r in rows:
         assert 0 < r["p50_us"] <= r["p90_us"] <= r["p99_us"] <= r["max_us"]
@@ -64,7 +65,7 @@ def test_missing_table_or_column_is_reported_clearly(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE edges (event_id TEXT, market_id TEXT)")
-    with queries.connect_read_only(db) as conn:
+    with connect_read_only(db) as conn:
         with pytest.raises(queries.QueryUnavailable, match=r"needs table settlements.*m002"):
             queries.run(conn, queries.load("hit_rate_after_settlement"))
         with pytest.raises(queries.QueryUnavailable, match=r"needs column.*latency_us"):
@@ -145,7 +146,7 @@ def with_trading(demo_db: Path, tmp_path: Path) -> Path:
 
 
 def test_trading_queries_against_the_documented_schema(with_trading: Path) -> None:
-    with queries.connect_read_only(with_trading) as conn:
+    with connect_read_only(with_trading) as conn:
         [event] = queries.run(conn, queries.load("pnl_by_event")).dicts()
         [week] = queries.run(conn, queries.load("pnl_by_week")).dicts()
         fees = queries.run(conn, queries.load("fees_paid")).dicts()
@@ -194,7 +195,7 @@ def test_query_command_explains_what_is_missing(demo_db: Path, tmp_path: Path) -
     nodb = _cli("query", "edges_by_city_day", "--db", str(tmp_path / "absent.db"))
     assert nodb.returncode == 1 and "no database" in nodb.stderr
     assert not (tmp_path / "absent.db").exists()
-    with queries.connect_read_only(demo_db) as conn:
+    with connect_read_only(demo_db) as conn:
         lacking = queries.missing(conn, queries.load("pnl_by_week"))
     if lacking:
         out = _cli("query", "pnl_by_week", "--db", str(demo_db))
@@ -212,7 +213,7 @@ async def test_datasette_serves_the_canned_queries(demo_db: Path, tmp_path: Path
         [str(renamed)], metadata=meta, plugins_dir=str(db_dir / "datasette")
     )
     ran = 0
-    with queries.connect_read_only(demo_db) as conn:
+    with connect_read_only(demo_db) as conn:
         available = {q.name for q in queries.all_queries() if not queries.missing(conn, q)}
     for name in ALL:
         resp = await ds.client.get(f"/my-edges/{name}.json?_shape=objects")

@@ -11,7 +11,8 @@ from pathlib import Path
 import aiohttp
 
 from weatheredge.config import load_config
-from weatheredge.runtime import DAEMON, Daemon, make_app, serve
+from weatheredge.daemon import DAEMON, Daemon
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 

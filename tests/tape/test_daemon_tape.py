@@ -201,7 +201,7 @@ async def test_polling_is_a_blind_window_and_its_books_are_taped(
 ) -> None:
     polling = "websocket: {enabled: false}\njobs: {poll_interval: 0.2}\n"
     async with running_daemon(sandbox, tmp_path / "we.db", polling) as (daemon, _base):
-        await eventually(lambda: daemon.stream.polls >= 2, within=20)
+        await eventually(lambda: daemon.stream.polling.rounds >= 2, within=20)
     records = list(read_tape(tmp_path / "tape"))
     [blind] = [r for r in records if r["kind"] == "blind" and r["state"] == "start"]
     assert blind["reason"] == "polling: websocket disabled by config"

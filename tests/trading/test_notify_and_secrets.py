@@ -12,8 +12,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from weatheredge.config import TradingNotifySettings
-from weatheredge.trading.notify import TradeNotifier
+from weatheredge.config_trading import TradingNotifySettings
+from weatheredge.notify import Notifier
 from weatheredge.trading.sdk import Credentials, CredentialsError, _clean, load_credentials
 from weatheredge.trading.userchannel import UserChannel, trades_from_event
 
@@ -35,12 +35,12 @@ async def test_levels_and_digest() -> None:
         TradingNotifySettings,
     )
     sent: list[tuple[str, str]] = []
-    n = TradeNotifier([], levels, deliver=lambda t, b: sent.append((t, b)), clock=clock)
-    n.send("blocked", "blocked", "x")  # off: never queued
-    n.send("intent", "i1", "")
-    n.send("filled", "f1", "")
-    n.send("filled", "f2", "")  # third in the window: held for the digest
-    n.send("cancelled", "c1", "")  # silent: digest only
+    n = Notifier([], levels=levels, deliver=lambda t, b: sent.append((t, b)), clock=clock)
+    n.post("blocked", "blocked", "x")  # off: never queued
+    n.post("intent", "i1", "")
+    n.post("filled", "f1", "")
+    n.post("filled", "f2", "")  # third in the window: held for the digest
+    n.post("cancelled", "c1", "")  # silent: digest only
     while not n._queue.empty():
         await n._handle(n._queue.get_nowait())
     assert [t for t, _ in sent] == ["i1", "f1"]

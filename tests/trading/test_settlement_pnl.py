@@ -14,12 +14,13 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from db.readonly import connect_read_only
 from tests.trading.conftest import EVENT, M1, M2, Harness
-from weatheredge.config import TradingNotifySettings
+from weatheredge.config_trading import TradingNotifySettings
+from weatheredge.notify import Notifier
 from weatheredge.store import EventSeen, EventSettled, Store, VenueChecked
 from weatheredge.trading.cli import format_pnl, pnl_rows
 from weatheredge.trading.ledger import query
-from weatheredge.trading.notify import TradeNotifier
 from weatheredge.trading.portfolio import Position
 from weatheredge.webui import queries
 
@@ -137,7 +138,7 @@ async def test_yes_held_through_a_yes_resolution_is_paid_exactly(harness: Harnes
     assert event["realized"] == expected and event["settled"] == Decimal("16.8")
     assert event["open_cost"] == 0
     assert "16.6656" in format_pnl(str(h.db))
-    with queries.connect_read_only(h.db) as conn:
+    with connect_read_only(h.db) as conn:
         [week] = queries.run(conn, queries.load("pnl_by_week")).dicts()
     assert week["realised_pnl"] == 16.6656 and week["settled_pnl"] == 16.8
     assert week["fills"] == 1 and week["notional"] == 3.2 and week["fees"] == 0.1344
@@ -165,7 +166,7 @@ async def test_losing_yes_goes_to_minus_cost_from_the_recorded_venue_check(
         "Settled (lost): NYC 2026-11-25 44-45°F YES"
     ]
     # pnl_by_event, with the event the store recorded
-    with queries.connect_read_only(h.db) as conn:
+    with connect_read_only(h.db) as conn:
         [event] = queries.run(conn, queries.load("pnl_by_event")).dicts()
     assert event["realised_pnl"] == -3.3344 and event["settled_pnl"] == -3.2
     assert event["open_shares"] == 0 and event["open_cost"] == 0
@@ -310,5 +311,5 @@ async def test_shares_filled_after_the_settlement_are_settled_once_more(
 
 
 def test_settled_notifications_are_on_by_default() -> None:
-    notifier = TradeNotifier([], TradingNotifySettings(), deliver=lambda *_: None)
+    notifier = Notifier([], levels=TradingNotifySettings(), deliver=lambda *_: None)
     assert notifier.level("settled").value == "on"

@@ -27,7 +27,7 @@ async def _cli(*args: str) -> tuple[int, str, str]:
 
 
 async def test_status_command_talks_to_the_running_daemon(sandbox: Sandbox, tmp_path: Path) -> None:
-    from weatheredge.web import health_verdict
+    from weatheredge.status import health_verdict
 
     async with running_daemon(sandbox, tmp_path / "we.db") as (daemon, base):
         await eventually(lambda: daemon.engine.status()["books_synced"] == 88, within=15)

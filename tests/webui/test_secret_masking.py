@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import eventually
 from weatheredge import cli
 from weatheredge.config import ConfigError, load_config, parse_config
-from weatheredge.runtime import DAEMON, make_app, serve
+from weatheredge.daemon import DAEMON
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 PIECE = "gk-Sup3rSecretPath"  # the secret part of a Gamma URL given by !env

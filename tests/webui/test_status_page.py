@@ -194,7 +194,8 @@ async def test_token_and_no_secrets(sandbox: Sandbox, tmp_path: Path) -> None:
     )
     yaml_text = yaml_text.replace(f'urls: ["{sandbox.urls.notify_url}"]', "urls: [!env WE_HOOK]")
     loaded = parse_config(yaml_text + extra, env=env)
-    from weatheredge.runtime import DAEMON, make_app, serve
+    from weatheredge.daemon import DAEMON
+    from weatheredge.runtime import make_app, serve
 
     app = make_app(loaded)
     runner = await serve(app, asyncio.Event())

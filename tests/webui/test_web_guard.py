@@ -14,7 +14,8 @@ from aiohttp import web
 from tests.conftest import running_daemon
 from tests.webui.browser import SKIP_REASON, Browser, chromium, find_chromium
 from weatheredge.config import parse_config
-from weatheredge.runtime import DAEMON, Daemon, make_app, serve
+from weatheredge.daemon import DAEMON, Daemon
+from weatheredge.runtime import make_app, serve
 from weatheredge.sandbox import Sandbox
 
 CHROMIUM = find_chromium()

@@ -5,9 +5,8 @@ default lives in :mod:`weatheredge.config`; the fields here take theirs from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from weatheredge.config import FeedSettings, JobSettings, WebsocketSettings
+from weatheredge.config import FeedSettings, JobSettings, Settings, WebsocketSettings
 
 _FEED = FeedSettings()
 _WS = WebsocketSettings()
@@ -41,7 +40,7 @@ class FeedConfig:
     close_timeout_s: float = 2.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> FeedConfig:
+    def from_settings(cls, settings: Settings) -> FeedConfig:
         feed, ws = settings.feed, settings.websocket
         return cls(
             ws_url=settings.polymarket.ws_url,

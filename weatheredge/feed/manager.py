@@ -34,7 +34,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import aiohttp
@@ -53,6 +53,7 @@ from weatheredge.feed.shard import (
     POLLING,
     RECONNECTING,
     SYNCING,
+    FrameTape,
     Shard,
 )
 from weatheredge.feed.watchdog import WATCHDOG_MAX_TOKENS, Watchdog, same_book
@@ -87,11 +88,10 @@ class FeedManager:
         session: aiohttp.ClientSession | None = None,
         poller: BookPoller | None = None,
         rng: random.Random | None = None,
-        tape: Any = None,
+        tape: FrameTape | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
-        # Optional recorder (weatheredge.tape.Recorder, or anything with .frame and .record).
         self.tape = tape
         self.rng = rng or random.Random()
         self.poller = poller or BookPoller(
@@ -223,7 +223,7 @@ class FeedManager:
     def shard_of(self, token: str) -> Shard | None:
         return self._shard_of.get(token)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
@@ -269,37 +269,7 @@ class FeedManager:
             elif reason is not None and not connected:
                 shard.desync_reason = None  # the reconnect in progress re-seeds every book
 
-    # ---------------------------------------------------------------- the parts' API, kept here
-
-    async def check_shard(self, shard: Shard) -> bool:
-        return await self.watchdog.check_shard(shard)
-
-    async def poll_once(self, shards: list[Shard] | None = None) -> int:
-        return await self.polling.poll_once(shards)
-
-    @property
-    def stale_events(self) -> int:
-        return self.watchdog.stale_events
-
-    @property
-    def stale_books(self) -> int:
-        return self.watchdog.stale_books
-
-    @property
-    def watchdog_checks(self) -> int:
-        return self.watchdog.checks
-
-    @property
-    def polls(self) -> int:
-        return self.polling.rounds
-
-    @property
-    def poll_state(self) -> str:
-        return self.polling.state
-
-    @property
-    def poll_error(self) -> str:
-        return self.polling.error
+    # ---------------------------------------------------------------- reports
 
     def modes(self) -> dict[str, str]:
         return report.modes(self)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from weatheredge.engine import Engine
@@ -31,13 +32,25 @@ POLLING = "polling"
 MODES = (IDLE, CONNECTING, SYNCING, LIVE, RECONNECTING, POLLING)
 
 
+class FrameTape(Protocol):
+    """What the feed records on a tape (``weatheredge.tape.Recorder``, handed in by the
+    composition root: the feed never imports the tape)."""
+
+    def frame(self, shard: int, epoch: int, raw: str | bytes, mono_ns: int) -> None: ...
+
+    def record(self, kind: str, fields: Any = None, mono_ns: int | None = None) -> None: ...
+
+
+OnFrame = Callable[[str | bytes, int], None]
+
+
 class FeedHost(Protocol):
     """What a shard and the feed's loops read of the feed that owns them (``FeedManager``)."""
 
     config: FeedConfig
     engine: Engine
     rng: random.Random
-    tape: Any  # a weatheredge.tape.Recorder, or anything with .frame and .record; or None
+    tape: FrameTape | None
     worked: bool
     shards: list[Shard]
     poller: BookPoller
@@ -88,7 +101,7 @@ class Shard:
             name=f"market stream {self.name}",
         )
 
-    def _taped(self, on_frame: Any) -> Any:
+    def _taped(self, on_frame: OnFrame) -> OnFrame:
         """The frame entry point, recording each frame first (raw, shard, connection epoch,
         the transport's receive time) when a tape is on: one queue append, no I/O."""
         tape = self.manager.tape

@@ -43,9 +43,12 @@ class Observation:
             text = parse_report(self.raw)
             if self.body_c is None:
                 object.__setattr__(self, "body_c", text.body_c)
-            for name in ("slp", "cor", "auto"):
-                if getattr(self, name) is None:
-                    object.__setattr__(self, name, getattr(text, name))
+            if self.slp is None:
+                object.__setattr__(self, "slp", text.slp)
+            if self.cor is None:
+                object.__setattr__(self, "cor", text.cor)
+            if self.auto is None:
+                object.__setattr__(self, "auto", text.auto)
 
     @property
     def minute(self) -> int:

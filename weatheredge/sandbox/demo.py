@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from weatheredge.config import parse_config
-from weatheredge.runtime import Daemon, run_daemon
+from weatheredge.daemon import Daemon
+from weatheredge.runtime import run_daemon
 from weatheredge.sandbox import Sandbox
 from weatheredge.store import count_rows, recent_edges
 

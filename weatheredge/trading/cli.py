@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from weatheredge.cli_common import _load
+from weatheredge.config import Settings
 from weatheredge.trading import ledger as L
 
 AddFn = Callable[..., argparse.ArgumentParser]
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
     return _load(getattr(args, "config", None)).settings
 
 
@@ -47,7 +48,7 @@ def cmd_disarm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _daemon_call(s: Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
     host = "127.0.0.1" if s.web.host in ("0.0.0.0", "::", "") else s.web.host
     req = urllib.request.Request(
         f"http://{host}:{s.web.port}{path}",
@@ -56,7 +57,7 @@ def _daemon_call(s: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
         headers={"Content-Type": "application/json", "X-Weatheredge": "1"},
         method="POST",
     )
-    token = getattr(s.web, "token", None)
+    token = s.web.token
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=5) as resp:  # loopback: the daemon's own port

@@ -20,6 +20,7 @@ from weatheredge.model.prices import MICRO
 from weatheredge.timestamps import utc_iso
 from weatheredge.trading import ledger as L
 from weatheredge.trading.flags import Counters, Halts
+from weatheredge.trading.gateway import RemembersTaken
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Ledger
 from weatheredge.trading.messages import TradeMessages
@@ -52,7 +53,7 @@ def limits(s: TradingSettings) -> Limits:
         max_total=D(s.max_total_usd),
         daily_loss_limit=D(s.daily_loss_limit_usd),
         max_open_orders=s.max_open_orders,
-        min_edge=D(s.min_edge),
+        min_edge=D(s.min_trade_edge),
         min_depth=D(s.min_depth),
     )
 
@@ -166,8 +167,10 @@ class Decider:
     def _offered(self, token: str, buying: bool, level: tuple[int, int]) -> int:
         """What is left for us of a best level (micros): in paper mode the live book never shows
         what our paper orders already took from it, the paper venue remembers."""
-        untaken = getattr(self._desk.gateway, "untaken", None)
-        return level[1] if untaken is None else int(untaken(token, buying, *level))
+        gateway = self._desk.gateway
+        if not isinstance(gateway, RemembersTaken):
+            return level[1]
+        return int(gateway.untaken(token, buying, *level))
 
     async def _block_entry(self, signal: EdgeSignal, token: str, limit: str, detail: str) -> None:
         if self._entry_blocked.get(signal.edge_id) == limit:

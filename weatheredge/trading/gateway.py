@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Trade statuses on the user channel and REST, in lifecycle order (FAILED is terminal too).
 TRADE_STATUSES = ("MATCHED", "MINED", "CONFIRMED", "RETRYING", "FAILED")
@@ -95,3 +95,11 @@ class OrderGateway(Protocol):
     async def heartbeat(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class RemembersTaken(Protocol):
+    """A gateway that knows what our own orders already took from a live book (the paper venue:
+    the live book never shows its fills)."""
+
+    def untaken(self, token_id: str, buying: bool, price: int, size: int) -> int: ...

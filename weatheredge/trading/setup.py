@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
-from weatheredge.notify import Notifier, install_redaction
+from weatheredge.engine import EdgeSignal, Engine
+from weatheredge.feed.manager import FeedManager
+from weatheredge.notify import Notifier
+from weatheredge.redact import install_redaction
+from weatheredge.tape.writer import Recorder
 from weatheredge.trading.gateway import OrderGateway
 from weatheredge.trading.ledger import Ledger, read_state, use_clock
 from weatheredge.trading.paper import PaperGateway
@@ -69,7 +73,7 @@ class Trading:
     gateway: OrderGateway | None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
-    def on_signal(self, signal: Any) -> None:
+    def on_signal(self, signal: EdgeSignal) -> None:
         self.trader.on_signal(signal)
 
     async def halt(self, reason: str = "manual", cancel: bool | None = None) -> int:
@@ -98,12 +102,12 @@ class Trading:
 async def start_trading(
     settings: Settings,
     *,
-    engine: Any,
-    stream: Callable[[], Any],
+    engine: Engine,
+    stream: Callable[[], FeedManager | None],
     notifier: Notifier,
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
-    tape: Any = None,
+    tape: Recorder | None = None,
 ) -> Trading:
     """Build and start trading for the configured mode. Raises TradingRefused for live mode
     without keys or arming (the caller keeps running without trading)."""

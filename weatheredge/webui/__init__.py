@@ -30,7 +30,9 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.notify import RedactingFilter, install_redaction, secret_strings
+from db.readonly import connect_read_only
+from weatheredge.daemon import Daemon
+from weatheredge.redact import RedactingFilter, install_redaction, secret_strings
 from weatheredge.webui import guard, queries
 from weatheredge.webui.state import History, Page, StateBuilder
 
@@ -121,7 +123,7 @@ def _event(b: Broadcaster, page: Page) -> bytes:
     return f"id: {b.seq}\nevent: state\ndata: {text}\n\n".encode()
 
 
-def _redactor(daemon: Any) -> RedactingFilter:
+def _redactor(daemon: Daemon) -> RedactingFilter:
     loaded = daemon.loaded
     return install_redaction(secret_strings(loaded.secrets, loaded.settings.notify.urls))
 
@@ -177,10 +179,10 @@ def _static(name: str) -> bytes:
     return resources.files("weatheredge.webui").joinpath("static", name).read_bytes()
 
 
-def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
+def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
     """Mount the page and the API on the daemon's app (called by weatheredge.web)."""
 
-    def daemon_of(request: web.Request) -> Any:
+    def daemon_of(request: web.Request) -> Daemon:
         return request.app[key]
 
     # One masking for every answer and every log line: the process-wide filter the logs use,
@@ -286,7 +288,7 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
         path = daemon_of(request).settings.database
 
         def describe() -> list[dict[str, Any]]:
-            with queries.connect_read_only(path) as conn:
+            with connect_read_only(path) as conn:
                 return [
                     {
                         "name": q.name,
@@ -308,7 +310,7 @@ def add_routes(app: web.Application, key: web.AppKey[Any]) -> None:
 
         def run() -> dict[str, Any]:
             q = queries.load(name)
-            with queries.connect_read_only(path) as conn:
+            with connect_read_only(path) as conn:
                 result = queries.run(conn, q, params)
             return {"name": name, "columns": result.columns, "rows": result.dicts()}
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from weatheredge.notify import RedactingFilter
+from weatheredge.redact import RedactingFilter
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def middlewares(settings_of: Callable[[], Any], redactor: RedactingFilter) -> li
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         web_settings = settings_of()
         bind = web_settings.host
-        allowed = getattr(web_settings, "allowed_hosts", ())
+        allowed = web_settings.allowed_hosts
         if not host_allowed(request.headers.get("Host"), bind, allowed):
             return error(403, "Host header not allowed (add the name to web.allowed_hosts)")
         if request.method not in SAFE_METHODS:

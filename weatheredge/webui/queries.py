@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from db import QUERIES_DIR
-from db.readonly import connect_read_only as connect_read_only  # the page's and CLI's opener
 
 # Where the tables that are not in m001 come from, for the "not there yet" message.
 TABLE_ORIGIN = {
