@@ -12,11 +12,10 @@ import pytest
 import sqlite_utils
 
 from db.migrations import apply_migrations
-from tests.trading.test_paper_resting import YES, Venue, bid
+from tests.trading.test_paper_resting import YES, resting_bid
 from weatheredge.replay.driver import Replay
 from weatheredge.replay.maker_metrics import maker_metrics
 from weatheredge.replay.settings import replay_settings
-from weatheredge.trading.ledger import Ledger
 
 PAPER = "mode: paper\ntrading: {take_profit: false, day_timezone: UTC}\n"
 T0 = 1_800_000_000 * 10**9
@@ -46,11 +45,7 @@ def _rows(db: Path, sql: str) -> list[tuple]:
 async def seeded(tmp_path: Path) -> Path:
     """A database a paper run left with a bid resting at 0.40 behind 100 shares."""
     db = tmp_path / "seed.db"
-    ledger = Ledger.open(db)
-    v = Venue(ledger)
-    v.book([("0.40", "100")], [("0.45", "80")])
-    placed = await v.paper.place(bid("q1", "0.40", "10"))
-    assert placed.resting
+    v, ledger, _ = await resting_bid(db)
     await v.paper.close()
     await ledger.close()
     return db

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.store.conftest import make_event
 from weatheredge.clock import VirtualClock
 from weatheredge.engine import Engine
-from weatheredge.trading.gateway import OrderRequest, TradeView
+from weatheredge.trading.gateway import OrderRequest, PlaceResult, TradeView
 from weatheredge.trading.ledger import Ledger
 from weatheredge.trading.paper import CROSSES, PaperGateway
 
@@ -113,12 +113,19 @@ async def test_cancel_and_cancel_all_take_orders_off_the_book() -> None:
     assert v.fills == [] and await v.paper.open_orders() == []
 
 
-async def test_resting_orders_keep_their_queue_place_across_a_restart(tmp_path: Path) -> None:
-    db = tmp_path / "paper.db"
+async def resting_bid(db: Path) -> tuple[Venue, Ledger, PlaceResult]:
+    """A paper venue on ``db`` with a bid of 10 resting at 0.40 behind 100 shares."""
     ledger = Ledger.open(db)
     v = Venue(ledger)
     v.book([("0.40", "100")], [("0.45", "80")])
     placed = await v.paper.place(bid("q1", "0.40", "10"))
+    assert placed.resting
+    return v, ledger, placed
+
+
+async def test_resting_orders_keep_their_queue_place_across_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "paper.db"
+    v, ledger, placed = await resting_bid(db)
     v.trade("0.40", "70")  # 30 ahead now
     v.trade("0.40", "32")  # 2 of ours
     await v.paper.close()

@@ -123,9 +123,10 @@ class RestingBook:
 
     def on_level(self, token: str) -> None:
         now = self._now_ns()
-        self._due_marks(token, now)
+        self._due_marks(token, now)  # at the mid before this change
         book = self._books(token)
-        self._mids[token] = mid(book)
+        if token in self.watched:
+            self._mids[token] = mid(book)
         for order in self._on(token):
             size = _level(book, order.side == "BUY", order.price)
             slot = on_level(order.slot, size, now)
