@@ -172,3 +172,17 @@ async def test_each_fill_records_the_mid_then_and_one_and_ten_minutes_later(
     )
     con.close()
     assert marks == {0: "0.45", 60: "0.43", 600: "0.42"}
+
+
+async def test_an_untrusted_book_does_not_move_the_queue() -> None:
+    v = Venue()
+    v.book([("0.40", "100")], [("0.45", "80")])
+    await v.paper.place(bid("q1", "0.40", "10"))
+    v.engine.mark_stale([YES], "differs from REST")
+    v.level("BUY", "0.40", "0")  # on a book we no longer trust
+    v.trade("0.40", "5")
+    assert v.fills == []
+    v.book([("0.40", "3")], [("0.45", "80")])  # the fresh snapshot: at most 3 ahead
+    v.clock.advance(3)  # (a print right after the shrink could be its own trade)
+    v.trade("0.40", "5")
+    assert [f.size for f in v.fills] == [Decimal("2")]

@@ -310,7 +310,7 @@ class Ledger:
     # -- the paper venue's memory --------------------------------------------------------------
 
     async def paper_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(levels paper orders took from, paper trades), as ``save_paper`` wrote them."""
+        """(levels paper orders took from, paper trades), as ``save_paper_rows`` wrote them."""
 
         def read(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             levels = [dict(r) for r in c.execute("SELECT * FROM paper_levels")]
@@ -319,13 +319,9 @@ class Ledger:
 
         return await self._run(self._tx, read)
 
-    async def save_paper(self, levels: list[dict[str, Any]], trades: list[dict[str, Any]]) -> None:
-        """One paper order's takes and trades, in one transaction: after a crash either both
-        are known (the restarted daemon adopts the trades) or neither happened."""
-        await self.save_paper_rows({"paper_levels": levels, "paper_trades": trades})
-
     async def save_paper_rows(self, tables: dict[str, list[dict[str, Any]]]) -> None:
-        """Rows of the paper venue's tables, upserted in order, in one transaction."""
+        """Rows of the paper venue's tables, upserted in order, in one transaction: a paper
+        order's takes, trades and resting remainder are all known after a crash, or none."""
 
         def write(c: sqlite3.Connection) -> None:
             for table, rows in tables.items():

@@ -172,46 +172,32 @@ class PaperGateway:
             order_id, request.token_id, request.side, price, int(request.size * _M),
             join(buying, price, left, level), int(self.tap.clock.time() * 1000),
         )  # fmt: skip
+        self.tap.add(order)
+        await self._save(took, trades)
         self._taken.update(took)
         self._trades.extend(trades)
-        for t in trades:
-            self.tap.stage_trade(t)
-        self.tap.add(order)
-        await self._save(took, [])
-        await self.tap.flush()
         return PlaceResult(
             True, order_id, "matched" if trades else "live", trades=tuple(trades), resting=True
         )
 
     async def _save(self, took: dict[Level, tuple[int, int]], trades: list[TradeView]) -> None:
-        if self._ledger is None:
-            return
+        """What an order took, its trades and any resting order staged: one transaction."""
         now = now_iso()
-        levels = [
-            {
-                "token_id": token,
-                "side": "BUY" if buying else "SELL",
-                "price": _dec(price),
-                "seen": _dec(seen),
-                "taken": _dec(taken),
-                "updated_at": now,
-            }
-            for (token, buying, price), (seen, taken) in took.items()
-        ]
-        rows = [
-            {
-                "trade_id": t.trade_id,
-                "order_id": t.order_id,
-                "token_id": t.token_id,
-                "side": t.side,
-                "price": _txt(t.price),
-                "size": _txt(t.size),
-                "status": t.status,
-                "created_at": now,
-            }
-            for t in trades
-        ]
-        await self._ledger.save_paper(levels, rows)
+        for (token, buying, price), (seen, taken) in took.items():
+            self.tap.stage(
+                "paper_levels",
+                {
+                    "token_id": token,
+                    "side": "BUY" if buying else "SELL",
+                    "price": _dec(price),
+                    "seen": _dec(seen),
+                    "taken": _dec(taken),
+                    "updated_at": now,
+                },
+            )
+        for trade in trades:
+            self.tap.stage_trade(trade)
+        await self.tap.flush()
 
     async def cancel(self, order_id: str) -> bool:
         found = self.tap.remove(order_id, "cancelled") is not None

@@ -51,12 +51,6 @@ class Resting:
         return self.size - self.slot.left
 
 
-def _level(book: OrderBook | None, buying: bool, price: int) -> int:
-    if book is None or not book.synced:
-        return 0
-    return (book.bids if buying else book.asks).get(price, 0)
-
-
 def mid(book: OrderBook | None) -> int | None:
     """The book's mid in micros; None without both sides."""
     if book is None or not book.synced or book.bid_px == NO_BID or book.ask_px == NO_ASK:
@@ -127,9 +121,11 @@ class RestingBook:
         book = self._books(token)
         if token in self.watched:
             self._mids[token] = mid(book)
+        if book is None or not book.synced:
+            return  # an untrusted book says nothing about the queue: wait for its snapshot
         for order in self._on(token):
-            size = _level(book, order.side == "BUY", order.price)
-            slot = on_level(order.slot, size, now)
+            levels = book.bids if order.side == "BUY" else book.asks
+            slot = on_level(order.slot, levels.get(order.price, 0), now)
             if slot is not order.slot:
                 order.slot = slot
                 self.stage_order(order, "open")
@@ -201,7 +197,7 @@ class RestingBook:
     def _stage_mark(self, trade_id: str, horizon: int, at_ns: int, value: int | None) -> None:
         if value is None:
             return  # no two-sided book then: nothing to compare against
-        self._stage(
+        self.stage(
             "paper_marks",
             {
                 "trade_id": trade_id,
@@ -214,11 +210,11 @@ class RestingBook:
     # -- persistence -------------------------------------------------------------------------
 
     def stage_trade(self, trade: TradeView) -> None:
-        self._stage("paper_trades", trade_row(trade, self.clock))
+        self.stage("paper_trades", trade_row(trade, self.clock))
 
     def stage_order(self, order: Resting, status: str) -> None:
         s = order.slot
-        self._stage(
+        self.stage(
             "paper_orders",
             {
                 "order_id": order.order_id,
@@ -237,7 +233,7 @@ class RestingBook:
             },
         )
 
-    def _stage(self, table: str, row: dict[str, Any]) -> None:
+    def stage(self, table: str, row: dict[str, Any]) -> None:
         if self._save is None:
             return
         self._rows.setdefault(table, []).append(row)
