@@ -503,7 +503,7 @@ def m003_trading(db: Database) -> None:
 
 # --- restart idempotence (issue 13): the paper venue's memory survives a restart ------------
 
-PAPER_TABLES = ("paper_levels", "paper_trades")
+PAPER_TABLES = ("paper_levels", "paper_trades", "paper_orders", "paper_marks")
 
 
 @migrations()
@@ -593,6 +593,44 @@ def m006_observation_race(db: Database) -> None:
         },
         pk=("station", "extreme"),
         not_null=["hour", "hour_sd", "amplitude_c", "amplitude_cv", "still_open", "days"],
+        strict=True,
+    )
+
+
+# --- resting paper orders (issue 14) -------------------------------------------------------
+
+
+@migrations()
+def m008_paper_orders(db: Database) -> None:
+    """Issue 14: the paper venue's resting orders and their queue positions (a restart keeps
+    its place in the queue, as a real venue would), the role of each paper trade, and the mid
+    at and after each paper maker fill (the backtest's adverse selection)."""
+    _table(db, "paper_orders").create(
+        {
+            "order_id": str,
+            "token_id": str,
+            "side": str,  # BUY | SELL
+            "price": str,
+            "size": str,
+            "left_size": str,  # not yet filled
+            "ahead": str,  # queue ahead of us at our level (docs/fill-model.md)
+            "level": str,  # the level's displayed size as last seen
+            "forced": str,  # queue ahead removed by a shrink, awaiting its print
+            "forced_ns": int,
+            "fills": int,
+            "status": str,  # open | filled | cancelled
+            "created_ms": int,
+        },
+        pk="order_id",
+        not_null=["token_id", "side", "price", "size", "left_size", "ahead", "level", "status"],
+        strict=True,
+    )
+    _table(db, "paper_orders").create_index(["status"])
+    _table(db, "paper_trades").add_column("role", str)  # TAKER | MAKER; NULL: TAKER (m004)
+    _table(db, "paper_marks").create(
+        {"trade_id": str, "horizon_s": int, "at": str, "mid": str},
+        pk=("trade_id", "horizon_s"),
+        not_null=["at", "mid"],
         strict=True,
     )
 

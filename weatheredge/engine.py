@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from typing import Protocol
 
 import msgspec
 
@@ -43,6 +44,17 @@ def _table(name: str) -> property:
     return property(lambda engine: getattr(engine.market, name))
 
 
+class MarketTap(Protocol):
+    """Who watches trade prints and level changes of a few tokens (the paper venue's resting
+    orders): told only about ``watched`` tokens, so it costs nothing when none is watched."""
+
+    watched: Collection[str]
+
+    def on_print(self, token: str, price: int, size: int, taker_buying: bool) -> None: ...
+
+    def on_level(self, token: str) -> None: ...
+
+
 class Engine:
     """Books and edge episodes for every subscribed token; fed by the feed, synchronously.
 
@@ -66,7 +78,9 @@ class Engine:
         on_desync: Callable[[str, str], None] | None = None,
         on_resolved: Callable[[list[str]], None] | None = None,
         ladder_min_edge: float | None = None,
+        tap: MarketTap | None = None,
     ) -> None:
+        self.tap = tap
         self.clock = clock  # every time read of the engine, and of the jobs that price it
         self.max_frame_bytes = max_frame_bytes
         self.on_desync = on_desync
@@ -110,6 +124,11 @@ class Engine:
         self._ladder_dirty = self.ladders.dirty
         self._evaluate = self.edges.evaluate  # bound once: called per touched bucket
         self._close = self.edges.close
+
+    def set_tap(self, tap: MarketTap | None) -> None:
+        """The paper venue is built after the engine (it needs the running books): it joins
+        here, once, before any order rests."""
+        self.tap = tap
 
     # -- the state's tables, for tests and diagnostics (production code reads ``market``) ---
 
@@ -300,6 +319,8 @@ class Engine:
             local.replace(bids, asks, ts, ws=False, seen_ns=recv_ns)
             self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
+            if self.tap is not None and book.asset_id in self.tap.watched:
+                self.tap.on_level(book.asset_id)
         for ref in touched.values():
             self._evaluate(ref.event, ref.market, recv_ns)
 
@@ -330,6 +351,7 @@ class Engine:
     def _price_change(self, msg: wire.PriceChangeEvent, touched: dict, recv_ns: int) -> None:
         tokens, books, px = self._tokens, self._books, self._px
         ts = int(msg.timestamp)
+        tap = self.tap if self.tap is not None and self.tap.watched else None
         for change in msg.price_changes:
             token = change.asset_id
             ref = tokens.get(token)
@@ -366,6 +388,8 @@ class Engine:
             if top and ref.side is _YES:
                 self._ladder_dirty.add(ref.event.event_id)
             book.seen_ns = recv_ns
+            if tap is not None and token in tap.watched:
+                tap.on_level(token)
             touched[ref.market.yes_token] = ref
             best = change.best_bid
             if best is not None and (px.get(best) or self._micros(best)) != book.bid_px:
@@ -401,6 +425,8 @@ class Engine:
                 self._last_trade(msg.asset_id, msg.last_trade_price)
             self._ladder_dirty.add(ref.event.event_id)
             touched[ref.market.yes_token] = ref
+            if self.tap is not None and msg.asset_id in self.tap.watched:
+                self.tap.on_level(msg.asset_id)
         elif isinstance(msg, wire.TickSizeChangeEvent):
             book = self._books.get(msg.asset_id)
             if book is not None:
@@ -410,6 +436,9 @@ class Engine:
                 book.tick = tick
         elif isinstance(msg, wire.LastTradePriceEvent):
             self._last_trade(msg.asset_id, msg.price)
+            if self.tap is not None and msg.asset_id in self.tap.watched:
+                size = self._micros(msg.size)
+                self.tap.on_print(msg.asset_id, self._micros(msg.price), size, msg.side == "BUY")
         elif isinstance(msg, wire.MarketResolvedEvent):
             winner = self._tokens.get(msg.winning_asset_id)
             if winner is not None and winner.side is _YES:  # a NO win only says who lost

@@ -38,6 +38,8 @@ class OrderRequest:
     side: str  # BUY | SELL
     price: Decimal
     size: Decimal  # shares
+    order_type: str = "FAK"  # FAK (takes, the rest cancelled) | GTC | GTD (the rest rests)
+    post_only: bool = False  # refused if it would cross the book (GTC/GTD only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from db.migrations import apply_migrations
+from db.migrations import PAPER_TABLES, apply_migrations
 from db.readonly import connect_read_only
 from db.transaction import immediate
 from weatheredge.clock import SYSTEM, Clock
@@ -310,7 +310,7 @@ class Ledger:
     # -- the paper venue's memory --------------------------------------------------------------
 
     async def paper_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(levels paper orders took from, paper trades), as ``save_paper`` wrote them."""
+        """(levels paper orders took from, paper trades), as ``save_paper_rows`` wrote them."""
 
         def read(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             levels = [dict(r) for r in c.execute("SELECT * FROM paper_levels")]
@@ -319,18 +319,25 @@ class Ledger:
 
         return await self._run(self._tx, read)
 
-    async def save_paper(self, levels: list[dict[str, Any]], trades: list[dict[str, Any]]) -> None:
-        """One paper order's takes and trades, in one transaction: after a crash either both
-        are known (the restarted daemon adopts the trades) or neither happened."""
+    async def save_paper_rows(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Rows of the paper venue's tables, upserted in order, in one transaction: a paper
+        order's takes, trades and resting remainder are all known after a crash, or none."""
 
         def write(c: sqlite3.Connection) -> None:
-            for rows, table in ((levels, "paper_levels"), (trades, "paper_trades")):
+            for table, rows in tables.items():
+                if table not in PAPER_TABLES:
+                    raise ValueError(f"not a paper venue table: {table}")
                 for row in rows:
                     cols = ", ".join(row)
                     marks = ", ".join(f":{k}" for k in row)
                     c.execute(f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})", row)
 
         await self._run(self._tx, write)
+
+    async def paper_orders(self) -> list[dict[str, Any]]:
+        """The paper venue's resting orders, oldest first."""
+        sql = "SELECT * FROM paper_orders WHERE status = 'open' ORDER BY created_ms, rowid"
+        return await self._run(self._tx, lambda c: [dict(r) for r in c.execute(sql)])
 
     async def set_state(self, key: str, value: str) -> None:
         await self._run(self._tx, lambda c: _set_state(c, key, value))

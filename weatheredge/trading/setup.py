@@ -130,9 +130,14 @@ async def start_trading(
         gateway = await SdkGateway.connect(creds, environment=sdk_environment(settings))
     ledger = Ledger.open(settings.database)
     use_clock(engine.clock)
+    traders: list[Trader] = []  # resting paper orders' fills go to the trader, once it exists
     if mode is Mode.PAPER and gateway is None:
-        paper = PaperGateway(engine.market.book, ledger)
+        paper = PaperGateway(
+            engine.market.book, ledger, clock=engine.clock,
+            on_fill=lambda trade: [t.on_trade_event(trade) for t in traders],
+        )  # fmt: skip
         await paper.load()  # what earlier runs took: never the same offer twice
+        engine.set_tap(paper.tap)  # prints and level changes of the tokens paper orders rest on
         gateway = paper
     if tape is not None:
         ledger.tape = tape.record
@@ -145,6 +150,7 @@ async def start_trading(
         notify=notifier.post if mode is not Mode.DRY_RUN else None,
         clock=engine.clock,
     )
+    traders.append(trader)
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(trader.start())
     if t.heartbeat and mode is Mode.LIVE:
