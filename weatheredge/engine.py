@@ -17,7 +17,6 @@ import msgspec
 
 from weatheredge.clock import SYSTEM, Clock
 from weatheredge.edges import Edges, EdgeSignal
-from weatheredge.ladders import Ladders
 from weatheredge.live import MarketState, Pricing, TokenRef
 from weatheredge.metrics_core import LatencyHistogram
 from weatheredge.model.edge import EpisodeTracker, Side
@@ -88,26 +87,13 @@ class Engine:
         self.frames = 0  # plain ints on the hot path; merged into counters by status()
         self.messages = 0
         self.latency = LatencyHistogram()
-        ladder_edge, ladder_hysteresis = (
-            (min_edge, hysteresis)
+        ladder_tracker = (  # hysteresis half the threshold, as the daemon always built it
+            EpisodeTracker(min_edge, hysteresis)
             if ladder_min_edge is None
-            else (ladder_min_edge, ladder_min_edge / 2)
+            else EpisodeTracker(ladder_min_edge, ladder_min_edge / 2)
         )
-        self.ladders = Ladders(
-            self.market,
-            EpisodeTracker(ladder_edge, ladder_hysteresis),
-            lambda *signal: self.edges.signal(*signal),
-            self.counters,
-        )
-        self.edges = Edges(
-            self.market,
-            self.tracker,
-            emit,
-            self.counters,
-            min_edge,
-            clock,
-            after=self.ladders.on_book_change,
-        )
+        self.edges = Edges(self.market, self.tracker, ladder_tracker, emit, self.counters, clock)
+        self.ladders = self.edges.ladders
         self._ladder_dirty = self.ladders.dirty
         self._evaluate = self.edges.evaluate  # bound once: called per touched bucket
         self._close = self.edges.close
