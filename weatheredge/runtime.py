@@ -195,7 +195,6 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             max_forecast_age=settings.weather.max_forecast_age,
             emit=daemon.sink,
             ladder_min_edge=settings.model.ladder_min_edge,
-            max_frame_bytes=settings.feed.max_frame_bytes,
             # The feed, built next, is the hooks' target.
             on_desync=lambda token, reason: daemon.stream.on_desync(token, reason),
             on_resolved=lambda tokens: daemon.stream.unsubscribe(tokens),

@@ -97,6 +97,7 @@ class FeedManager:
         self.poller = poller or BookPoller(
             session, config.clob_url, max_requests_per_10s=config.poll_max_requests_per_10s
         )
+        engine.max_frame_bytes = config.max_frame_bytes
         self.shards: list[Shard] = []
         self._shard_of: dict[str, Shard] = {}
         self._group_shard: dict[str, Shard] = {}
