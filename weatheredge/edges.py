@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from weatheredge.clock import Clock
-from weatheredge.ladders import episode_id
+from weatheredge.ladders import Ladders, episode_id
 from weatheredge.live import NO_FORECAST, MarketState, Pricing
 from weatheredge.model.book import NO_ASK, NO_BID
 from weatheredge.model.edge import Change, EpisodeEvent, EpisodeTracker, Quote, Side
@@ -48,21 +48,23 @@ class Edges:
         self,
         market: MarketState,
         tracker: EpisodeTracker,
+        ladder_tracker: EpisodeTracker,
         emit: Callable[[EdgeSignal], None],
         counters: Counter[str],
-        min_edge: float,
         clock: Clock,
-        after: Callable[[TemperatureEvent, int | None], None],
     ) -> None:
         self.market = market
         self.tracker = tracker
         self.emit = emit
-        self.min_edge = min_edge
+        self.min_edge = tracker.min_edge
         self.clock = clock
         self._counters = counters
         self._books = market._books  # never rebound (see MarketState)
         self.ids: dict[str, str] = {}  # token -> id of its open episode
-        self._after = after  # the event's ladder check, after each bucket evaluation
+        # Ladder episodes leave through the same signal; an event's ladder is checked after
+        # each of its buckets (it runs only when a YES top of book moved).
+        self.ladders = Ladders(market, ladder_tracker, self.signal, counters)
+        self._after = self.ladders.on_book_change
 
     def evaluate(self, event: TemperatureEvent, market: BucketMarket, recv_ns: int | None) -> None:
         pricing, reason = self.market.usable_pricing(event.event_id)

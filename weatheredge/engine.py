@@ -18,7 +18,6 @@ import msgspec
 
 from weatheredge.clock import SYSTEM, Clock
 from weatheredge.edges import Edges, EdgeSignal
-from weatheredge.ladders import Ladders
 from weatheredge.live import MarketState, Pricing, TokenRef
 from weatheredge.metrics_core import LatencyHistogram
 from weatheredge.model.edge import EpisodeTracker, Side
@@ -89,11 +88,12 @@ class Engine:
         self.market = MarketState(
             clock=clock, max_forecast_age=max_forecast_age, open_edges=self.tracker.open_keys
         )
-        # The hot path's handles on the state's tables (``_tokens`` is rebound by set_events).
-        self._tokens = self.market._tokens
-        self._books = self.market._books
-        self._last_trades = self.market._last_trades
-        self._venue_winners = self.market._venue_winners
+        # The hot path's handles on the state's tables (``tokens`` is rebound by set_events);
+        # only the Engine uses them: everyone else reads ``market`` (tests/live/test_readers.py).
+        self.tokens = self.market._tokens
+        self.books = self.market._books
+        self.last_trades = self.market._last_trades
+        self.venue_winners = self.market._venue_winners
         self.counters: Counter[str] = Counter()
         self.bad_frames: Counter[str] = Counter()
         self._log = RateLimitedLog(logger, _LOG_EVERY_S)
@@ -101,26 +101,13 @@ class Engine:
         self.frames = 0  # plain ints on the hot path; merged into counters by status()
         self.messages = 0
         self.latency = LatencyHistogram()
-        ladder_edge, ladder_hysteresis = (
-            (min_edge, hysteresis)
+        ladder_tracker = (  # hysteresis half the threshold, as the daemon always built it
+            EpisodeTracker(min_edge, hysteresis)
             if ladder_min_edge is None
-            else (ladder_min_edge, ladder_min_edge / 2)
+            else EpisodeTracker(ladder_min_edge, ladder_min_edge / 2)
         )
-        self.ladders = Ladders(
-            self.market,
-            EpisodeTracker(ladder_edge, ladder_hysteresis),
-            lambda *signal: self.edges.signal(*signal),
-            self.counters,
-        )
-        self.edges = Edges(
-            self.market,
-            self.tracker,
-            emit,
-            self.counters,
-            min_edge,
-            clock,
-            after=self.ladders.on_book_change,
-        )
+        self.edges = Edges(self.market, self.tracker, ladder_tracker, emit, self.counters, clock)
+        self.ladders = self.edges.ladders
         self._ladder_dirty = self.ladders.dirty
         self._evaluate = self.edges.evaluate  # bound once: called per touched bucket
         self._close = self.edges.close
@@ -133,12 +120,8 @@ class Engine:
     # -- the state's tables, for tests and diagnostics (production code reads ``market``) ---
 
     events = _table("_events")
-    tokens = _table("_tokens")
-    books = _table("_books")
     pricing = _table("_pricing")
     rejected = _table("_rejected")
-    last_trades = _table("_last_trades")
-    venue_winners = _table("_venue_winners")
 
     @property
     def min_edge(self) -> float:
@@ -164,7 +147,7 @@ class Engine:
         added, removed = market.replace_catalogue(
             events, lambda token: self._close(token, "market no longer listed", None)
         )
-        self._tokens = market._tokens
+        self.tokens = market._tokens
         for slug, reason in market.rejected():
             self._log("catalogue", "event %s left out of the catalogue: %s", slug, reason)
         return added, removed
@@ -224,26 +207,26 @@ class Engine:
         A REST-seeded book (polling fallback) stays priced until the snapshot replaces it.
         """
         self.counters["connects"] += 1
-        for token in self._books if tokens is None else tokens:
-            book = self._books.get(token)
+        for token in self.books if tokens is None else tokens:
+            book = self.books.get(token)
             if book is not None:
                 book.ws = False
 
     def on_disconnected(self, reason: str, tokens: Iterable[str] | None = None) -> None:
         """A lost socket means its books may have missed deltas: trust none until re-seeded."""
-        for token in list(self._books if tokens is None else tokens):
-            book = self._books.get(token)
+        for token in list(self.books if tokens is None else tokens):
+            book = self.books.get(token)
             if book is not None:
                 book.unsync()
             self._close(token, f"feed lost: {reason}", None)
-        self.ladders.unsynced(self._books if tokens is None else tokens)
+        self.ladders.unsynced(self.books if tokens is None else tokens)
 
     def mark_stale(self, tokens: Iterable[str], reason: str) -> int:
         """The watchdog found these books stale: unsync them and close their edges."""
         tokens = list(tokens)
         n = 0
         for token in tokens:
-            book = self._books.get(token)
+            book = self.books.get(token)
             if book is not None:
                 book.unsync()
                 n += 1
@@ -299,10 +282,10 @@ class Engine:
         """
         touched: dict[str, TokenRef] = {}
         for book in books:
-            ref = self._tokens.get(book.asset_id)
+            ref = self.tokens.get(book.asset_id)
             if ref is None or self._foreign(book.asset_id, book.market, ref):
                 continue
-            local = self._books[book.asset_id]
+            local = self.books[book.asset_id]
             if local.ws:
                 continue
             try:
@@ -349,7 +332,7 @@ class Engine:
         return [(micros(level.price), micros(level.size)) for level in levels]
 
     def _price_change(self, msg: wire.PriceChangeEvent, touched: dict, recv_ns: int) -> None:
-        tokens, books, px = self._tokens, self._books, self._px
+        tokens, books, px = self.tokens, self.books, self._px
         ts = int(msg.timestamp)
         tap = self.tap if self.tap is not None and self.tap.watched else None
         for change in msg.price_changes:
@@ -401,10 +384,10 @@ class Engine:
 
     def _apply(self, msg: wire.MarketEvent, touched: dict, recv_ns: int) -> None:
         if type(msg) is _BookEvent:
-            ref = self._tokens.get(msg.asset_id)
+            ref = self.tokens.get(msg.asset_id)
             if ref is None or self._foreign(msg.asset_id, msg.market, ref):
                 return
-            book = self._books[msg.asset_id]
+            book = self.books[msg.asset_id]
             tick = self._micros(msg.tick_size) if msg.tick_size else book.tick
             bids, asks = self._levels(msg.bids), self._levels(msg.asks)
             for price, size in (*bids, *asks):
@@ -428,7 +411,7 @@ class Engine:
             if self.tap is not None and msg.asset_id in self.tap.watched:
                 self.tap.on_level(msg.asset_id)
         elif isinstance(msg, wire.TickSizeChangeEvent):
-            book = self._books.get(msg.asset_id)
+            book = self.books.get(msg.asset_id)
             if book is not None:
                 tick = self._micros(msg.new_tick_size)
                 if not 0 < tick < MICRO:
@@ -440,31 +423,31 @@ class Engine:
                 size = self._micros(msg.size)
                 self.tap.on_print(msg.asset_id, self._micros(msg.price), size, msg.side == "BUY")
         elif isinstance(msg, wire.MarketResolvedEvent):
-            winner = self._tokens.get(msg.winning_asset_id)
+            winner = self.tokens.get(msg.winning_asset_id)
             if winner is not None and winner.side is _YES:  # a NO win only says who lost
-                self._venue_winners[winner.event.event_id] = winner.market.market_id
-            known = [t for t in msg.assets_ids if t in self._tokens]
+                self.venue_winners[winner.event.event_id] = winner.market.market_id
+            known = [t for t in msg.assets_ids if t in self.tokens]
             for token in msg.assets_ids:
                 self._close(token, "market resolved", None)
-                book = self._books.get(token)
+                book = self.books.get(token)
                 if book is not None:
                     book.unsync()
             if known and self.on_resolved is not None:
                 self.on_resolved(known)
 
     def _last_trade(self, token: str, price: str) -> None:
-        ref = self._tokens.get(token)
+        ref = self.tokens.get(token)
         if ref is None:
             return
         if not 0 <= self._micros(price) <= MICRO:  # raises ValueError on garbage
             raise ValueError(f"last trade price {price[:40]!r} out of range")
         if ref.side is _YES:
-            self._last_trades[token] = price
+            self.last_trades[token] = price
         else:  # a NO print at q is a YES print at 1 - q on the mirrored book
-            self._last_trades[ref.market.yes_token] = from_micros(MICRO - self._micros(price))
+            self.last_trades[ref.market.yes_token] = from_micros(MICRO - self._micros(price))
 
     def _desync(self, token: str, reason: str) -> None:
-        book = self._books.get(token)
+        book = self.books.get(token)
         if book is not None:
             book.unsync()
         self.counters["desyncs"] += 1
