@@ -282,7 +282,8 @@ def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
             raise web.HTTPBadRequest(text="limit must be an integer") from None
         path = daemon_of(request).settings.database
         rows = await asyncio.to_thread(recent_edges, path, limit)
-        return web.json_response({"edges": rows}, dumps=lambda o: json.dumps(o, default=str))
+        edges = [r.as_dict() for r in rows]
+        return web.json_response({"edges": edges}, dumps=lambda o: json.dumps(o, default=str))
 
     async def query_list(request: web.Request) -> web.Response:
         path = daemon_of(request).settings.database
