@@ -29,6 +29,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from db.readonly import connect_read_only
 from weatheredge.daemon import Daemon
@@ -137,7 +138,7 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
-def _auth_middleware(token_of: Callable[[], str | None]) -> Any:
+def _auth_middleware(token_of: Callable[[], str | None]) -> Middleware:
     @web.middleware
     async def auth(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
