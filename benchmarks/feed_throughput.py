@@ -393,7 +393,7 @@ def make_engine() -> Any:
     import datetime as dt
 
     from weatheredge.engine import Engine, Pricing
-    from weatheredge.polymarket.gamma import to_temperature_event
+    from weatheredge.polymarket.gamma_event import to_temperature_event
     from weatheredge.polymarket.wire import decode_gamma_event
 
     rules = (

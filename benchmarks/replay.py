@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from weatheredge.engine import Pricing
-from weatheredge.polymarket.gamma import to_temperature_event
+from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.polymarket.wire import decode_gamma_event
 from weatheredge.replay.driver import Replay
 from weatheredge.replay.settings import replay_settings

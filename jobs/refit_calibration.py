@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from weatheredge.context import JobContext
@@ -30,6 +29,7 @@ from weatheredge.store import (
     CalibrationSaved,
     DiurnalReport,
     DiurnalSaved,
+    DiurnalShapeRow,
     TrainingRow,
     diurnal_training,
     saved_calibration,
@@ -64,7 +64,7 @@ async def _refit_diurnal(ctx: JobContext, since: dt.date, now: dt.datetime) -> N
     path, shrink = ctx.store.path, ctx.settings.model.diurnal_shrink_days
     if not ctx.live.shapes:
         for row in await asyncio.to_thread(saved_diurnal, path):
-            ctx.live.shapes[(row["station"], row["extreme"])] = shape_from_row(row)
+            ctx.live.shapes[(row.station, row.extreme)] = shape_from_row(row)
     rows = await asyncio.to_thread(diurnal_training, path, since)
     zones = {}
     for icao in {r.station for r in rows}:
@@ -104,11 +104,16 @@ def fit_diurnal(
     return out
 
 
-def shape_from_row(row: dict[str, Any]) -> DiurnalShape:
-    names = {f.name for f in dataclasses.fields(DiurnalShape)}
-    values = {k: v for k, v in row.items() if k in names}
-    values["still_open"] = tuple(json.loads(row["still_open"]))
-    return DiurnalShape(**values)
+def shape_from_row(row: DiurnalShapeRow) -> DiurnalShape:
+    return DiurnalShape(
+        extreme=row.extreme,
+        hour=row.hour,
+        hour_sd=row.hour_sd,
+        amplitude_c=row.amplitude_c,
+        amplitude_cv=row.amplitude_cv,
+        still_open=tuple(json.loads(row.still_open)),
+        days=row.days,
+    )
 
 
 def _key(row: TrainingRow | CalibrationRow) -> ParamKey:

@@ -21,7 +21,6 @@ import json
 import logging
 import math
 from collections import defaultdict
-from typing import Any
 
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Rounding, Unit
@@ -33,8 +32,11 @@ from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
 from weatheredge.polymarket.wire import GammaEvent
 from weatheredge.pricing.event import station_for
 from weatheredge.store import (
+    EventRow,
     EventSettled,
+    MarketRow,
     ObservationsSeen,
+    PendingVenueCheck,
     VenueChecked,
     event_markets,
     unchecked_settlements,
@@ -55,15 +57,15 @@ async def run(ctx: JobContext) -> None:
     now = ctx.engine.clock.now()
     path = ctx.store.path
     rows = await asyncio.to_thread(unsettled_events, path, now.date())
-    due: dict[str, list[tuple[dict[str, Any], str, dt.datetime, dt.datetime]]] = defaultdict(list)
+    due: dict[str, list[tuple[EventRow, str, dt.datetime, dt.datetime]]] = defaultdict(list)
     after = dt.timedelta(seconds=ctx.settings.model.settle_after)
     for row in rows:
-        if row["source"] in NOT_FROM_METAR:
+        if row.source in NOT_FROM_METAR:
             continue  # settled by the venue only; airport reports do not reproduce its value
-        station = station_for(ctx, row["station"])
+        station = station_for(ctx, row.station)
         if station is None:
             continue
-        start, end = local_day_window(station.timezone, dt.date.fromisoformat(row["date"]))
+        start, end = local_day_window(station.timezone, dt.date.fromisoformat(row.date))
         if now >= end + after:
             due[station.icao].append((row, station.timezone, start, end))
     for icao, items in due.items():
@@ -86,40 +88,40 @@ async def run(ctx: JobContext) -> None:
     await refresh_agreement(ctx)
 
 
-def row_rule(ctx: JobContext, row: dict[str, Any]) -> SettlingRule:
+def row_rule(ctx: JobContext, row: EventRow) -> SettlingRule:
     """The settling rule of a stored event (the same rule the live pricing used)."""
-    source = SourceKind(row["source"])
-    hourly = row.get("hourly_only")
+    source = SourceKind(row.source)
+    hourly = row.hourly_only
     if hourly is None:  # stored before the column existed: the clause is on US °F NOAA events
-        hourly = source is SourceKind.NOAA_WRH and row["unit"] == Unit.F.value
+        hourly = source is SourceKind.NOAA_WRH and row.unit == Unit.F.value
     return SettlingRule(
         source,
         bool(hourly),
-        Unit(row["unit"]),
-        Rounding(row["rounding"]),
-        "max" if row["extreme"] == "high" else "min",
-        ctx.live.station_facts.get(row["station"]),
+        Unit(row.unit),
+        Rounding(row.rounding),
+        "max" if row.extreme == "high" else "min",
+        ctx.live.station_facts.get(row.station),
     )
 
 
 async def _settle(
     ctx: JobContext,
-    row: dict[str, Any],
+    row: EventRow,
     tz: str,
     end: dt.datetime,
     reports: list[Observation],
     now: dt.datetime,
 ) -> None:
-    date = dt.date.fromisoformat(row["date"])
-    unit = Unit(row["unit"])
+    date = dt.date.fromisoformat(row.date)
+    unit = Unit(row.unit)
     # Only the reports the resolution table shows, read the way it reads them (issue 16).
     found = read_day(row_rule(ctx, row), reports, tz, date)
     common = {
-        "event_id": row["event_id"],
-        "station": row["station"],
+        "event_id": row.event_id,
+        "station": row.station,
         "date": date,
-        "extreme": row["extreme"],
-        "unit": row["unit"],
+        "extreme": row.extreme,
+        "unit": row.unit,
         "settled_at": now,
     }
     if found is None:
@@ -136,11 +138,11 @@ async def _settle(
                 )
             )
         return
-    markets = await asyncio.to_thread(event_markets, ctx.store.path, row["event_id"])
+    markets = await asyncio.to_thread(event_markets, ctx.store.path, row.event_id)
     winner = winning_market(markets, found.settled, unit)
     # Certain when every value the table may show for these reports lands in the same bucket.
     certain = winner is not None and all(
-        v is not None and Bucket(winner["bucket_lo"], winner["bucket_hi"], unit).contains(v)
+        v is not None and Bucket(winner.bucket_lo, winner.bucket_hi, unit).contains(v)
         for v, _ in found.distribution
     )
     ctx.store.submit(
@@ -150,8 +152,8 @@ async def _settle(
             observed_value=found.raw,
             settled_value=found.settled,
             reports=found.reports,
-            winning_market_id=None if winner is None else winner["market_id"],
-            winning_label=None if winner is None else winner["label"],
+            winning_market_id=None if winner is None else winner.market_id,
+            winning_label=None if winner is None else winner.label,
             certain=certain,
             uncertain_reports=found.uncertain,
             evidence=json.dumps([a.as_dict() for a in found.involved]),
@@ -159,19 +161,17 @@ async def _settle(
     )
     logger.info(
         "settled %s: %s %s -> %s%s",
-        row["slug"],
-        row["extreme"],
+        row.slug,
+        row.extreme,
         found.settled,
-        winner and winner["label"],
+        winner and winner.label,
         "" if certain else f" (uncertain: {found.distribution})",
     )
 
 
-def winning_market(
-    markets: list[dict[str, Any]], settled: int, unit: Unit
-) -> dict[str, Any] | None:
+def winning_market(markets: list[MarketRow], settled: int, unit: Unit) -> MarketRow | None:
     for market in markets:
-        if Bucket(market["bucket_lo"], market["bucket_hi"], unit).contains(settled):
+        if Bucket(market.bucket_lo, market.bucket_hi, unit).contains(settled):
             return market
     return None
 
@@ -195,16 +195,16 @@ async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
     since = now.date() - dt.timedelta(days=_CHECK_DAYS)
     pending = await asyncio.to_thread(unchecked_settlements, ctx.store.path, since)
     for row in pending:
-        streamed = ctx.engine.market.venue_winner(row["event_id"])
+        streamed = ctx.engine.market.venue_winner(row.event_id)
         if streamed is not None:  # the market channel's market_resolved beat Gamma to it
             _record_venue(ctx, row, streamed, now)
             continue
         try:
             event = await fetch_event_by_slug(
-                ctx.session, ctx.settings.polymarket.gamma_url, row["slug"]
+                ctx.session, ctx.settings.polymarket.gamma_url, row.slug
             )
         except GammaError as err:
-            logger.debug("venue check %s: %s", row["slug"], err)
+            logger.debug("venue check %s: %s", row.slug, err)
             continue
         if event is None:
             continue
@@ -213,13 +213,13 @@ async def _check_venue(ctx: JobContext, now: dt.datetime) -> None:
             _record_venue(ctx, row, winner, now)
 
 
-def _record_venue(ctx: JobContext, row: dict[str, Any], winner: str, now: dt.datetime) -> None:
-    agree = winner == row["winning_market_id"]
+def _record_venue(ctx: JobContext, row: PendingVenueCheck, winner: str, now: dt.datetime) -> None:
+    agree = winner == row.winning_market_id
     if not agree:
         logger.warning(
             "settlement disagrees with the venue for %s: ours %s, venue market %s",
-            row["slug"],
-            row["winning_label"],
+            row.slug,
+            row.winning_label,
             winner,
         )
-    ctx.store.submit(VenueChecked(row["event_id"], winner, agree, now))
+    ctx.store.submit(VenueChecked(row.event_id, winner, agree, now))

@@ -53,7 +53,7 @@ async def test_edges_are_recorded_and_notified(sandbox: Sandbox, tmp_path: Path)
     assert isinstance(status["model"]["stations"], dict)
     assert "settlement_agreement" in status["model"]
 
-    edges = {(e["city"], e["side"]): e for e in recent_edges(db) if e["kind"] == "bucket"}
+    edges = {(e.city, e.side): e.as_dict() for e in recent_edges(db) if e.kind == "bucket"}
     nyc = edges[("NYC", "YES")]
     assert nyc["bucket"] == "46-47°F"
     assert nyc["open_price"] in {"0.16", "0.18"}  # exact decimal text, as the venue sent it

@@ -18,7 +18,7 @@ from tests.conftest import eventually
 from weatheredge.config import parse_config
 from weatheredge.daemon import DAEMON
 from weatheredge.failures import describe, with_hint
-from weatheredge.feed.metrics import LatencyHistogram
+from weatheredge.metrics_core import LatencyHistogram
 from weatheredge.runtime import make_app, serve
 from weatheredge.status import health_verdict
 from weatheredge.webui.client import exit_code, format_status

@@ -1,7 +1,7 @@
 """The renotify policy: which engine signals become pushed edge messages.
 
 Runs on the outbox's side (``Notifier(screen=EdgeAlerts(...).message_for)``, in a loop callback
-after the hot path's), never inside the hot path: ``Daemon.sink`` only hands the signal over.
+after the hot path's), never inside the hot path: ``EdgeSink`` only hands the signal over.
 Openings are pushed unless the feed interrupted the same edge moments ago
 (:class:`~weatheredge.model.renotify.RenotifyGuard`); closes only with ``notify.on_close``.
 Settings are read per signal, so a reload applies to the next one.

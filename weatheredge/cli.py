@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from weatheredge.cli_common import (
     _LOADED_SECRETS,
@@ -20,6 +21,9 @@ from weatheredge.cli_common import (
     setup_logging,
 )
 from weatheredge.config import LoadedConfig
+
+if TYPE_CHECKING:
+    from weatheredge.store.rows import EdgeRow
 
 EPILOG = """examples:
   weatheredge demo --duration 30          the whole loop against the built-in offline sandbox
@@ -198,13 +202,13 @@ def cmd_edges(args: argparse.Namespace) -> int:
         return 1
     rows = recent_edges(db, limit=args.limit)
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return 0
     print(format_edges_table(rows))
     return 0
 
 
-def format_edges_table(rows: list[dict]) -> str:
+def format_edges_table(rows: list[EdgeRow]) -> str:
     if not rows:
         return "no edges recorded yet"
     cols = [
@@ -223,8 +227,9 @@ def format_edges_table(rows: list[dict]) -> str:
     out = [cols]
     for row in rows:
         cells = []
+        values = row.as_dict()
         for c in cols:
-            v = row.get(c)
+            v = values[c]
             cells.append(f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v)))
         out.append(cells)
     widths = [max(len(r[i]) for r in out) for i in range(len(cols))]

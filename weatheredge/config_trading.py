@@ -38,6 +38,11 @@ class TradingNotifySettings(Section):
     burst: Annotated[int, msgspec.Meta(ge=1)] = 3
     digest_window: Seconds = 30.0
 
+    def level_of(self, kind: str) -> NotifyLevel | bool:
+        """The level set for one trade message kind; ``on`` for a kind without a key."""
+        value = msgspec.structs.asdict(self).get(kind)
+        return value if isinstance(value, NotifyLevel | bool) else NotifyLevel.ON
+
 
 class TradingSettings(Section):
     """Sizing, limits and execution (see docs/going-live.md). Money is in pUSD."""

@@ -18,7 +18,6 @@ from aiohttp import web
 from apscheduler.events import JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from weatheredge.clock import Clock
 from weatheredge.config import LoadedConfig, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -141,10 +140,6 @@ class Daemon:
     @property
     def trading(self) -> Trading | None:
         return None if self.services is None else self.services.trading
-
-    @property
-    def clock(self) -> Clock:
-        return self.engine.clock
 
     @property
     def settings(self) -> Settings:

@@ -20,7 +20,8 @@ from weatheredge.context import JobContext
 from weatheredge.daemon import Daemon, EdgeSink, Services
 from weatheredge.engine import Engine
 from weatheredge.failures import describe
-from weatheredge.feed.manager import FeedConfig, FeedManager
+from weatheredge.feed.config import FeedConfig
+from weatheredge.feed.manager import FeedManager
 from weatheredge.notify import Notifier
 from weatheredge.schedule import build_scheduler, start_scheduler
 from weatheredge.sinks import notification_record

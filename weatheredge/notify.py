@@ -48,6 +48,8 @@ class Levels(Protocol):
     burst: int
     digest_window: float
 
+    def level_of(self, kind: str) -> NotifyLevel | bool: ...
+
 
 # --- the outbox ------------------------------------------------------------------------------
 
@@ -68,6 +70,9 @@ class _Outcome:
 class _AllOn:
     burst = 1_000_000
     digest_window = 30.0
+
+    def level_of(self, kind: str) -> NotifyLevel | bool:
+        return NotifyLevel.ON
 
 
 def _status(result: object) -> str:
@@ -143,7 +148,7 @@ class Notifier:
         self.levels = levels
 
     def level(self, kind: str) -> NotifyLevel:
-        value = getattr(self.levels, kind, NotifyLevel.ON)
+        value = self.levels.level_of(kind)
         if isinstance(value, bool):  # YAML's bare on/off
             return NotifyLevel.ON if value else NotifyLevel.OFF
         return NotifyLevel(value)

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from weatheredge.config import ConfigError, LoadedConfig, Settings, load_config
 from weatheredge.daemon import Daemon, Services
-from weatheredge.feed.manager import FeedConfig
+from weatheredge.feed.config import FeedConfig
 from weatheredge.redact import install_redaction, secret_strings
 from weatheredge.reload import ConfigDiff, diff, effective
 from weatheredge.schedule import JobSpec

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from weatheredge.model.observations import Observation, observation_from_report
-from weatheredge.store import _rows, utc_iso
+from weatheredge.store import _rows
+from weatheredge.timestamps import utc_iso
 
 _AGREEMENT = """
 SELECT e.city, e.source, count(*) AS settled,

@@ -18,11 +18,13 @@ from aiohttp import web
 
 from tests.polymarket.factories import f_labels, make_event
 from weatheredge.engine import EdgeSignal, Engine, Pricing
-from weatheredge.feed.manager import POLLING, FeedConfig, FeedManager
+from weatheredge.feed.config import FeedConfig
+from weatheredge.feed.manager import FeedManager
+from weatheredge.feed.shard import POLLING
 from weatheredge.model.edge import Change
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.prices import to_micros
-from weatheredge.polymarket.gamma import to_temperature_event
+from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.polymarket.wire import decode_gamma_event
 from weatheredge.sandbox.venue import Venue, create_venue_app
 

@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import running_daemon
 from tests.feed.conftest import Harness, eventually, harness
 from weatheredge.config import parse_config
-from weatheredge.feed.manager import LIVE, POLLING, FeedConfig
+from weatheredge.feed.config import FeedConfig
+from weatheredge.feed.shard import LIVE, POLLING
 from weatheredge.model.edge import Change
 from weatheredge.sandbox import Sandbox
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from weatheredge.config import Settings
-from weatheredge.feed.manager import FeedConfig
+from weatheredge.feed.config import FeedConfig
 
 
 def test_feed_config_defaults_are_the_settings_defaults() -> None:

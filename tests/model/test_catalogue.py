@@ -10,7 +10,7 @@ from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.edge import Side
 from weatheredge.model.market import TemperatureEvent
-from weatheredge.polymarket.gamma import to_temperature_event
+from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.polymarket.wire import decode_gamma_event
 
 

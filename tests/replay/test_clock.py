@@ -9,7 +9,7 @@ from tests.polymarket.factories import make_event
 from weatheredge.clock import SystemClock, VirtualClock
 from weatheredge.engine import EdgeSignal, Engine, Pricing
 from weatheredge.model.edge import Change
-from weatheredge.polymarket.gamma import to_temperature_event
+from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.polymarket.wire import decode_gamma_event
 
 T0 = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)

@@ -99,8 +99,8 @@ async def test_replay_reproduces_a_recorded_paper_run_with_a_socket_drop(recorde
     kinds = [r[0] for r in trade_rows(result.decisions)]
     assert kinds.count("fill") == 2  # both edges traded on paper
     # The output is a normal database: the same tables and queries as a live one.
-    replayed = recent_edges(recorded / "replay.db")
-    live = recent_edges(recorded / "live.db")
+    replayed = [e.as_dict() for e in recent_edges(recorded / "replay.db")]
+    live = [e.as_dict() for e in recent_edges(recorded / "live.db")]
     key = ("market_id", "side", "open_price", "open_size", "prob", "close_reason")
     assert sorted(tuple(e[k] for k in key) for e in replayed) == sorted(
         tuple(e[k] for k in key) for e in live

@@ -26,8 +26,8 @@ from weatheredge.store import (
     count_rows,
     new_edge_id,
     recent_edges,
-    utc_iso,
 )
+from weatheredge.timestamps import utc_iso
 
 from .conftest import T0
 
@@ -333,7 +333,7 @@ async def test_read_helpers_use_a_separate_read_only_connection(
         store.submit(opened(event, f"e{i}", at=T0 + dt.timedelta(seconds=i)))
     await store.flush()
 
-    assert [e["edge_id"] for e in recent_edges(db_path, limit=2)] == ["e2", "e1"]
+    assert [e.edge_id for e in recent_edges(db_path, limit=2)] == ["e2", "e1"]
     assert count_rows(db_path, "edges") == 3
     with pytest.raises(ValueError, match="no such table"):
         count_rows(db_path, "edges; DROP TABLE edges")

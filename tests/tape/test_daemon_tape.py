@@ -71,7 +71,7 @@ async def test_a_daemon_run_records_every_source_and_its_decisions(
     assert "metar" in http["aviationweather"]["url"] and http["aviationweather"]["status"] == 200
     edges = [r for r in records if r["kind"] == "edge"]
     assert {"EdgeOpened"} <= {r["type"] for r in edges}
-    assert {r["data"]["edge_id"] for r in edges} >= {e["edge_id"] for e in recent_edges(db)}
+    assert {r["data"]["edge_id"] for r in edges} >= {e.edge_id for e in recent_edges(db)}
     blind = [(r["scope"], r["state"]) for r in records if r["kind"] == "blind"]
     for shard in shards:  # connecting/syncing until every book streamed, then live
         assert blind.index((f"shard-{shard}", "start")) < blind.index((f"shard-{shard}", "end"))

@@ -10,7 +10,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from weatheredge.model.market import Station
-from weatheredge.sandbox.weather import WeatherState, create_weather_app
+from weatheredge.sandbox.weather import WeatherState
+from weatheredge.sandbox.weather_http import create_weather_app
 
 # 15:00 UTC on a November Wednesday: 10:00 in New York (EST), 15:00 in London (GMT).
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)

@@ -10,8 +10,8 @@ from tests.weather.conftest import NOW, SettableClock
 from weatheredge.model.buckets import Rounding, Unit
 from weatheredge.model.settling import running_extreme
 from weatheredge.sandbox.weather import WeatherState
-from weatheredge.weather import WeatherError, fetch_metars
-from weatheredge.weather.metar import decode_metars, parse_t_group
+from weatheredge.weather.errors import WeatherError
+from weatheredge.weather.metar import decode_metars, fetch_metars, parse_t_group
 
 
 def _url(server: TestServer) -> str:

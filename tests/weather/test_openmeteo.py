@@ -13,8 +13,8 @@ from tests.weather.conftest import EGLC, KLGA, NOW, SettableClock
 from weatheredge.model.buckets import Unit, c_to_f
 from weatheredge.model.market import Station
 from weatheredge.sandbox.weather import WeatherState
-from weatheredge.weather import WeatherError, fetch_deterministic, fetch_ensemble
-from weatheredge.weather.openmeteo import parse_ensemble
+from weatheredge.weather.errors import WeatherError
+from weatheredge.weather.openmeteo import fetch_deterministic, fetch_ensemble, parse_ensemble
 
 FOUR = ["ecmwf_ifs025", "gfs_seamless", "icon_seamless", "gem_global"]
 TODAY_NY = dt.date(2026, 11, 25)

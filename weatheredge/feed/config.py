@@ -12,6 +12,16 @@ _FEED = FeedSettings()
 _WS = WebsocketSettings()
 
 
+def confirm_delay(watchdog_interval: float) -> float:
+    """How long a suspected book waits before its second REST look."""
+    return min(1.0, watchdog_interval / 4)
+
+
+def tick(watchdog_interval: float) -> float:
+    """How often the feed re-decides each shard's mode."""
+    return min(0.25, watchdog_interval / 4)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
     ws_url: str
@@ -28,13 +38,13 @@ class FeedConfig:
     stale_after_s: float = _FEED.stale_after
     watchdog_interval_s: float = _FEED.watchdog_interval
     sync_timeout_s: float = _FEED.sync_timeout
-    confirm_delay_s: float = min(1.0, _FEED.watchdog_interval / 4)
+    confirm_delay_s: float = confirm_delay(_FEED.watchdog_interval)
     proactive_reconnect_s: float = _FEED.proactive_reconnect
     poll_after_s: float = _FEED.poll_after
     poll_interval_s: float = JobSettings().poll_interval
     poll_max_requests_per_10s: int = _FEED.poll_max_requests_per_10s
     max_frame_bytes: int = _FEED.max_frame_bytes
-    tick_s: float = min(0.25, _FEED.watchdog_interval / 4)
+    tick_s: float = tick(_FEED.watchdog_interval)
     desync_reconnect_gap_s: float = 2.0
     open_timeout_s: float = 10.0
     close_timeout_s: float = 2.0
@@ -56,11 +66,11 @@ class FeedConfig:
             stale_after_s=feed.stale_after,
             watchdog_interval_s=feed.watchdog_interval,
             sync_timeout_s=feed.sync_timeout,
-            confirm_delay_s=min(1.0, feed.watchdog_interval / 4),
+            confirm_delay_s=confirm_delay(feed.watchdog_interval),
             proactive_reconnect_s=feed.proactive_reconnect,
             poll_after_s=feed.poll_after,
             poll_interval_s=settings.jobs.poll_interval,
             poll_max_requests_per_10s=feed.poll_max_requests_per_10s,
             max_frame_bytes=feed.max_frame_bytes,
-            tick_s=min(0.25, feed.watchdog_interval / 4),
+            tick_s=tick(feed.watchdog_interval),
         )

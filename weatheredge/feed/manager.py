@@ -47,31 +47,14 @@ from weatheredge.feed.poller import BookPoller
 from weatheredge.feed.polling import PollingFallback
 from weatheredge.feed.shard import (
     CONNECTING,
-    IDLE,
     LIVE,
-    MODES,
     POLLING,
     RECONNECTING,
     SYNCING,
     FrameTape,
     Shard,
 )
-from weatheredge.feed.watchdog import WATCHDOG_MAX_TOKENS, Watchdog, same_book
-
-__all__ = [
-    "CONNECTING",
-    "IDLE",
-    "LIVE",
-    "MODES",
-    "POLLING",
-    "RECONNECTING",
-    "SYNCING",
-    "WATCHDOG_MAX_TOKENS",
-    "FeedConfig",
-    "FeedManager",
-    "Shard",
-    "same_book",
-]
+from weatheredge.feed.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 

@@ -1,16 +1,12 @@
 """Feed metrics: the Prometheus exposition (prometheus_client is imported only when ``/metrics``
 is scraped) and the frame-rate meter. The hot path's latency histogram lives in the leaf
-:mod:`weatheredge.metrics_core` (re-exported here), so the engine does not import the feed.
+:mod:`weatheredge.metrics_core`, so the engine does not import the feed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-from weatheredge.metrics_core import BUCKETS, LatencyHistogram
-
-__all__ = ["BUCKETS", "LatencyHistogram", "RateMeter", "counter", "exposition", "gauge"]
 
 Labelled = float | Mapping[Any, float]
 

@@ -21,7 +21,8 @@ from aiohttp import web
 from weatheredge.sandbox import scenario
 from weatheredge.sandbox.exchange import Exchange
 from weatheredge.sandbox.venue import Venue, create_venue_app
-from weatheredge.sandbox.weather import WeatherState, create_weather_app
+from weatheredge.sandbox.weather import WeatherState
+from weatheredge.sandbox.weather_http import create_weather_app
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from weatheredge.config import parse_config
 from weatheredge.daemon import Daemon
 from weatheredge.runtime import run_daemon
 from weatheredge.sandbox import Sandbox
-from weatheredge.store import count_rows, recent_edges
+from weatheredge.store import EdgeRow, count_rows, recent_edges
 
 SHOW_NOTIFICATIONS = 12
 
@@ -79,13 +79,13 @@ def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:
     ]
     for why in discovery.get("rejected_sample", []):
         lines.append(f"  skipped  {why}")
-    for component, why in sorted(getattr(daemon.health, "notes", {}).items()):
+    for component, why in sorted(daemon.health.notes.items()):
         lines.append(f"  degraded {component}: {why}")
     lines.append(f"forecast snapshots: {count_rows(db_path, 'forecasts')}")
     edges = recent_edges(db_path, limit=20)
     lines.append(f"edge episodes     : {len(edges)}")
     for e in edges:
-        lines.append(f"  {e['opened_at']}  {e['city']} {e['date']}  {_describe_edge(e)}")
+        lines.append(f"  {e.opened_at}  {e.city} {e.date}  {_describe_edge(e)}")
     shown = sandbox.notifications[:SHOW_NOTIFICATIONS]
     lines.append(f"notifications     : {len(sandbox.notifications)} received by the sandbox sink")
     for n in shown:
@@ -97,17 +97,17 @@ def summary(db_path: str, daemon: object, sandbox: Sandbox) -> str:
     return "\n".join(lines)
 
 
-def _describe_edge(e: dict) -> str:
-    tail = f"[{e['status']}] decided in {e['latency_us']} µs"
-    if e.get("kind") == "ladder":
-        action = "buy every YES" if e["side"] == "YES" else "sell every YES"
+def _describe_edge(e: EdgeRow) -> str:
+    tail = f"[{e.status}] decided in {e.latency_us} µs"
+    if e.kind == "ladder":
+        action = "buy every YES" if e.side == "YES" else "sell every YES"
         return (
-            f"{e['bucket']}: {action} for {e['open_price']} per set, "
-            f"edge={e['open_edge']:+.3f} sets={e['open_size']} {tail}"
+            f"{e.bucket}: {action} for {e.open_price} per set, "
+            f"edge={e.open_edge:+.3f} sets={e.open_size} {tail}"
         )
     return (
-        f"{e['bucket']:<16} buy {e['side']:<3} at {e['open_price']:<6} p={e['prob']:.3f} "
-        f"edge={e['open_edge']:+.3f} size={e['open_size']} {tail}"
+        f"{e.bucket:<16} buy {e.side:<3} at {e.open_price:<6} p={e.prob:.3f} "
+        f"edge={e.open_edge:+.3f} size={e.open_size} {tail}"
     )
 
 

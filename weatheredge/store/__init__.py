@@ -43,28 +43,42 @@ from weatheredge.store.records import (
     describe,
     new_edge_id,
 )
-from weatheredge.store.rows import CalibrationRow, DiurnalReport, ScoringRow, TrainingRow
+from weatheredge.store.rows import (
+    CalibrationRow,
+    DiurnalReport,
+    DiurnalShapeRow,
+    EdgeRow,
+    EventRow,
+    MarketRow,
+    PendingVenueCheck,
+    ScoringRow,
+    TrainingRow,
+)
 from weatheredge.store.sql import MissingRowError
 from weatheredge.store.writer import Store, StoreError, is_transient
-from weatheredge.timestamps import utc_iso
 
 __all__ = [
     "CalibrationRow",
     "CalibrationSaved",
     "DiurnalReport",
     "DiurnalSaved",
+    "DiurnalShapeRow",
     "EdgeClosed",
     "EdgeOpened",
+    "EdgeRow",
     "EdgeUpdated",
+    "EventRow",
     "EventSeen",
     "EventSettled",
     "ExtremeChanged",
     "ForecastSnapshot",
     "HorizonSnapshot",
+    "MarketRow",
     "MissingRowError",
     "ModelRecord",
     "NotificationResult",
     "ObservationsSeen",
+    "PendingVenueCheck",
     "Record",
     "ReportTimed",
     "ReportsAssessed",
@@ -88,5 +102,4 @@ __all__ = [
     "training_rows",
     "unchecked_settlements",
     "unsettled_events",
-    "utc_iso",
 ]

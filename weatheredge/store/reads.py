@@ -10,7 +10,17 @@ from typing import Any
 import sqlite_utils
 
 from db.readonly import connect_read_only
-from weatheredge.store.rows import CalibrationRow, DiurnalReport, ScoringRow, TrainingRow
+from weatheredge.store.rows import (
+    CalibrationRow,
+    DiurnalReport,
+    DiurnalShapeRow,
+    EdgeRow,
+    EventRow,
+    MarketRow,
+    PendingVenueCheck,
+    ScoringRow,
+    TrainingRow,
+)
 
 
 def _open_read_only(path: str | Path) -> sqlite_utils.Database:
@@ -18,14 +28,10 @@ def _open_read_only(path: str | Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn, recursive_triggers=False)
 
 
-def recent_edges(path: str | Path, limit: int = 50) -> list[dict[str, Any]]:
+def recent_edges(path: str | Path, limit: int = 50) -> list[EdgeRow]:
     """The most recently opened edge episodes, newest first."""
-    db = _open_read_only(path)
-    try:
-        sql = "SELECT * FROM edges ORDER BY opened_at DESC, edge_id LIMIT ?"
-        return list(db.query(sql, [limit]))
-    finally:
-        db.close()
+    sql = "SELECT * FROM edges ORDER BY opened_at DESC, edge_id LIMIT ?"
+    return [EdgeRow.from_row(r) for r in _rows(path, sql, [limit])]
 
 
 def count_rows(path: str | Path, table: str) -> int:
@@ -50,35 +56,38 @@ def _rows(path: str | Path, sql: str, params: list[Any] | None = None) -> list[d
         db.close()
 
 
-def unsettled_events(path: str | Path, up_to: dt.date) -> list[dict[str, Any]]:
+def unsettled_events(path: str | Path, up_to: dt.date) -> list[EventRow]:
     """Events on or before ``up_to`` with a station and no settlement row yet."""
-    return _rows(
+    rows = _rows(
         path,
         "SELECT e.* FROM events e LEFT JOIN settlements s USING (event_id) "
         "WHERE s.event_id IS NULL AND e.station IS NOT NULL AND e.date <= ? "
         "ORDER BY e.date",
         [up_to.isoformat()],
     )
+    return [EventRow.from_row(r) for r in rows]
 
 
-def unchecked_settlements(path: str | Path, since: dt.date) -> list[dict[str, Any]]:
+def unchecked_settlements(path: str | Path, since: dt.date) -> list[PendingVenueCheck]:
     """Settled events whose venue resolution is not known yet."""
-    return _rows(
+    rows = _rows(
         path,
         "SELECT s.*, e.slug FROM settlements s JOIN events e USING (event_id) "
         "WHERE s.status = 'settled' AND s.venue_market_id IS NULL AND s.date >= ?",
         [since.isoformat()],
     )
+    return [PendingVenueCheck.from_row(r) for r in rows]
 
 
-def event_markets(path: str | Path, event_id: str) -> list[dict[str, Any]]:
+def event_markets(path: str | Path, event_id: str) -> list[MarketRow]:
     """An event's bucket markets, lowest bucket first (NULL lower edge = the bottom tail)."""
-    return _rows(
+    rows = _rows(
         path,
         "SELECT * FROM markets WHERE event_id = ? "
         "ORDER BY bucket_lo IS NOT NULL, bucket_lo, bucket_hi IS NULL, bucket_hi",
         [event_id],
     )
+    return [MarketRow.from_row(r) for r in rows]
 
 
 def training_rows(path: str | Path, since: dt.date) -> list[TrainingRow]:
@@ -103,8 +112,8 @@ def training_rows(path: str | Path, since: dt.date) -> list[TrainingRow]:
     return [TrainingRow.from_row(r) for r in rows]
 
 
-def saved_diurnal(path: str | Path) -> list[dict[str, Any]]:
-    return _rows(path, "SELECT * FROM diurnal_shapes")
+def saved_diurnal(path: str | Path) -> list[DiurnalShapeRow]:
+    return [DiurnalShapeRow.from_row(r) for r in _rows(path, "SELECT * FROM diurnal_shapes")]
 
 
 def diurnal_training(path: str | Path, since: dt.date) -> list[DiurnalReport]:

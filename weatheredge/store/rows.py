@@ -78,3 +78,89 @@ class ScoringRow(_FromRow):
     bucket_lo: float | None
     bucket_hi: float | None
     label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRow(_FromRow):
+    """One edge episode as stored (``edges``), for the CLI, the status page's API and reports."""
+
+    edge_id: str
+    event_id: str
+    market_id: str
+    city: str
+    date: str
+    bucket: str
+    side: str
+    token_id: str
+    status: str  # open | closed
+    opened_at: str
+    updated_at: str
+    closed_at: str | None
+    open_price: str  # exact decimal text
+    last_price: str
+    open_size: str
+    last_size: str
+    prob: float
+    open_edge: float
+    last_edge: float
+    max_edge: float
+    fee_rate: float
+    forecast_id: int | None
+    latency_us: int | None
+    close_reason: str | None
+    notified: int
+    kind: str  # bucket | ladder
+
+    def as_dict(self) -> dict[str, Any]:
+        """Column -> value, in the table's order (what the JSON API serves)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow(_FromRow):
+    """A discovered event as stored (``events``): what settlement needs to read its day."""
+
+    event_id: str
+    slug: str
+    city: str
+    date: str  # the local day, ISO
+    extreme: str  # high | low
+    unit: str
+    source: str
+    rounding: str
+    station: str | None
+    hourly_only: int | None  # 1: the NOAA "Show Hourly Data" view; NULL: decided by source
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRow(_FromRow):
+    """One bucket market of an event (``markets``); NULL bounds are open tails."""
+
+    market_id: str
+    label: str
+    bucket_lo: int | None
+    bucket_hi: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingVenueCheck(_FromRow):
+    """A settled event whose venue resolution is not known yet, and what we settled it on."""
+
+    event_id: str
+    slug: str
+    winning_market_id: str | None
+    winning_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DiurnalShapeRow(_FromRow):
+    """A station's saved diurnal shape (``diurnal_shapes``)."""
+
+    station: str
+    extreme: str  # max | min
+    hour: float
+    hour_sd: float
+    amplitude_c: float
+    amplitude_cv: float
+    still_open: str  # JSON list, hours 0..24, as stored
+    days: int

@@ -105,3 +105,11 @@ class RemembersTaken(Protocol):
     the live book never shows its fills)."""
 
     def untaken(self, token_id: str, buying: bool, price: int, size: int) -> int: ...
+
+
+@runtime_checkable
+class UserChannelAuth(Protocol):
+    """A gateway whose venue account can open the authenticated user channel (the SDK's)."""
+
+    @property
+    def api_credentials(self) -> tuple[str, str, str]: ...

@@ -14,14 +14,13 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.feed.manager import FeedManager
 from weatheredge.notify import Notifier
 from weatheredge.redact import install_redaction
-from weatheredge.tape.writer import Recorder
 from weatheredge.trading.gateway import OrderGateway
 from weatheredge.trading.ledger import Ledger, read_state, use_clock
 from weatheredge.trading.paper import PaperGateway
@@ -63,6 +62,13 @@ def user_ws_url(settings: Settings) -> str:
     if clob is None or url != TradingSettings().user_ws_url:
         return url
     return clob.replace("https://", "wss://").replace("http://", "ws://") + "/ws/user"
+
+
+class TradeTape(Protocol):
+    """What trading records on the tape (``weatheredge.tape.Recorder``, handed in by the
+    composition root: trading never imports the tape)."""
+
+    def record(self, kind: str, fields: Any = None, mono_ns: int | None = None) -> None: ...
 
 
 @dataclass(slots=True)
@@ -107,7 +113,7 @@ async def start_trading(
     notifier: Notifier,
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
-    tape: Recorder | None = None,
+    tape: TradeTape | None = None,
 ) -> Trading:
     """Build and start trading for the configured mode. Raises TradingRefused for live mode
     without keys or arming (the caller keeps running without trading)."""

@@ -19,6 +19,7 @@ from weatheredge.trading.gateway import (
     GatewayBusy,
     GatewayError,
     GatewayTimeout,
+    OpenOrderView,
     OrderGateway,
     OrderRequest,
     PlaceResult,
@@ -115,7 +116,7 @@ class OrderDesk:
         )
         self._counters.add("adopted")
 
-    async def _orphan(self, order: Any) -> None:
+    async def _orphan(self, order: OpenOrderView) -> None:
         key = f"orphan:{order.order_id}"
         ref = self.view.ref(order.token_id)
         intent = new_intent(

@@ -22,7 +22,8 @@ from typing import Any
 import websockets
 
 from weatheredge.ratelog import RateLimitedLog
-from weatheredge.trading.gateway import TradeView
+from weatheredge.trading.gateway import OrderGateway, TradeView, UserChannelAuth
+from weatheredge.trading.trader import Trader
 
 logger = logging.getLogger(__name__)
 _log = RateLimitedLog(logger)
@@ -180,14 +181,13 @@ class UserChannel:
 
 
 def start_user_channel(
-    url: str, gateway: Any, trader: Any, tape: Callable[..., None] | None = None
+    url: str, gateway: OrderGateway | None, trader: Trader, tape: Callable[..., None] | None = None
 ) -> asyncio.Task[None] | None:
-    auth = getattr(gateway, "api_credentials", None)
-    if auth is None:
+    if not isinstance(gateway, UserChannelAuth):
         return None
     channel = UserChannel(
         url,
-        auth,
+        gateway.api_credentials,
         on_trade=trader.on_trade_event,
         on_reconnect=trader.request_reconcile,
         tape=tape,

@@ -29,6 +29,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from db.readonly import connect_read_only
 from weatheredge.daemon import Daemon
@@ -137,7 +138,7 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
-def _auth_middleware(token_of: Callable[[], str | None]) -> Any:
+def _auth_middleware(token_of: Callable[[], str | None]) -> Middleware:
     @web.middleware
     async def auth(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -282,7 +283,8 @@ def add_routes(app: web.Application, key: web.AppKey[Daemon]) -> None:
             raise web.HTTPBadRequest(text="limit must be an integer") from None
         path = daemon_of(request).settings.database
         rows = await asyncio.to_thread(recent_edges, path, limit)
-        return web.json_response({"edges": rows}, dumps=lambda o: json.dumps(o, default=str))
+        edges = [r.as_dict() for r in rows]
+        return web.json_response({"edges": edges}, dumps=lambda o: json.dumps(o, default=str))
 
     async def query_list(request: web.Request) -> web.Response:
         path = daemon_of(request).settings.database
