@@ -136,7 +136,9 @@ def test_backtest_prints_one_row_per_combination(recorded: Path) -> None:
     cmd += ["-c", str(recorded / "paper.yaml"), "--set", "min_edge=0.05,0.08"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[1:]}
+    table = out.stdout.split("\n\n")[0].splitlines()
+    assert table[0].split()[:4] == ["combination", "edges", "trades", "fees"]
+    rows = {line.split()[0]: line.split()[1:] for line in table[1:]}
     assert set(rows) == {"min_edge=0.05", "min_edge=0.08"}
     assert int(rows["min_edge=0.05"][1]) == 2 and int(rows["min_edge=0.08"][1]) == 1  # trades
 

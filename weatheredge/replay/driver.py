@@ -45,6 +45,9 @@ from weatheredge.model.edge import EpisodeTracker
 from weatheredge.polymarket import wire
 from weatheredge.replay.http import StubSession, TapeHttp, current_job
 from weatheredge.replay.pacer import TraderPacer
+from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
+from weatheredge.replay.sampler import Sampler, Samples
+from weatheredge.replay.schedule import REQUEST_TIMEOUT_NS, Schedule
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
 from weatheredge.tape.reader import read_tape
@@ -87,6 +90,11 @@ class ReplayResult:
     span_ns: int = 0
     cpu_s: float = 0.0
     trading: dict[str, Any] | None = None
+    positions: list[dict[str, Any]] = field(default_factory=list)  # the ledger's, at the end
+    samples: Samples = field(default_factory=Samples)  # our P(YES) and the mid, for scoring
+    resolutions: Resolutions = field(default_factory=Resolutions)  # the venue's, on the tape
+    end_wall_ns: int = 0
+    missing: Counter[str] = field(default_factory=Counter)  # requests the tape never answered
 
 
 class Replay:
@@ -97,10 +105,12 @@ class Replay:
         speed: float | None = None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        sample_s: float | None = None,
     ) -> None:
         self.settings = settings
         self.speed = speed  # None: as fast as possible; N: N times real time
         self.start_ns, self.end_ns = start_ns, end_ns
+        self.sample_s = sample_s  # scoreboard sampling period (default: snapshot_interval)
         self.clock = VirtualClock()
         self.http = TapeHttp()
         self.result = ReplayResult()
@@ -114,6 +124,7 @@ class Replay:
         self._mono_offset: int | None = None
         self._stopped = False
         self._warming = False
+        self._tick_ns = 0  # next virtual second: timer jobs, samples, unanswered requests
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -155,6 +166,11 @@ class Replay:
             health=Health(),
             request_run=lambda name: None,  # jobs run when the tape shows their answers
         )
+        self.schedule = Schedule(s)
+        self.http.now_ns = self.clock.monotonic_ns
+        every = self.sample_s or s.model.snapshot_interval
+        self.sampler = Sampler(self.engine, self._zone_of, int(every * 1e9))
+        self.result.samples = self.sampler.samples
         self.trading: Any = None
         if s.mode is not Mode.DRY_RUN:
             from weatheredge.notify import Notifier
@@ -187,10 +203,14 @@ class Replay:
         for task in self._jobs.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self.result.end_wall_ns = self.clock.wall_ns
+        self.sampler.remember_catalogue()
+        self.result.missing = self.http.missing
         if self.trading is not None:
             if self.pacer is not None:
                 await self.pacer.close(self.clock.mono_ns)
             self.result.trading = self.trading.status()
+            self.result.positions = await self.trading.ledger.positions()
             await self.trading.close()
             use_clock(SYSTEM)
         await self.store.close(grace_s=30.0)
@@ -199,6 +219,7 @@ class Replay:
 
     async def run(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
         cpu = time.process_time()
+        records = iter(records)
         await self._open()
         first_wall: int | None = None
         real0 = time.monotonic()
@@ -222,6 +243,8 @@ class Replay:
                 self.result.span_ns = wall - first_wall
         finally:
             await self._close()
+        if self.end_ns is not None:
+            self.result.resolutions.scan(records, self.end_ns + LOOKAHEAD_NS)
         self.result.cpu_s = time.process_time() - cpu
         return self.result
 
@@ -239,7 +262,11 @@ class Replay:
             return
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
         self.clock.set(rec.get("wall_ns", 0), mono)
+        if kind == "frame" or kind == "http":
+            self.result.resolutions.feed(rec)
         if kind in INPUTS:
+            if self.clock.wall_ns >= self._tick_ns:
+                await self._timers(self.clock.wall_ns)
             self._previous = self._trigger
             self._trigger = (rec.get("wall_ns", 0), rec.get("mono_ns", 0))
         if kind == "frame":
@@ -277,6 +304,7 @@ class Replay:
         self._stopped = False
         self._warming = False
         self._shards.clear()
+        self.schedule.restart(rec.get("wall_ns", 0))  # run_at_start, as the daemon's scheduler
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())
@@ -318,8 +346,8 @@ class Replay:
             await self._settle()
             return
         job = JOB_OF_SOURCE.get(source)
-        if job is None:
-            return
+        if job is None or "/events/slug/" in str(rec.get("url", "")):
+            return  # the settlement job's venue check: kept for its request (timer job)
         task = self._jobs.get(job)
         if task is None or task.done():
             self._jobs[job] = self._start(job)
@@ -351,6 +379,31 @@ class Replay:
             if not busy or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.0005)  # a job off the loop (a store read in a thread)
+
+    async def _timers(self, wall: int) -> None:
+        """Once a virtual second: the timer-driven jobs that are due (replay/schedule.py), a
+        probability/mid sample for the scoreboard, and the timer jobs' requests the tape never
+        answered failed as timeouts."""
+        self._tick_ns = wall + 1_000_000_000
+        if self.sampler.due(wall) and not self._warming:
+            self.sampler.sample(wall)
+        started = False
+        for job in self.schedule.due(wall, self._running):
+            self._jobs[job] = self._start(job)
+            started = True
+        expired = self.http.expire(self.schedule.jobs, self.clock.mono_ns - REQUEST_TIMEOUT_NS)
+        if started or expired:
+            await self._settle()
+
+    def _running(self, job: str) -> bool:
+        task = self._jobs.get(job)
+        return task is not None and not task.done()
+
+    def _zone_of(self, icao: str) -> str | None:
+        from jobs._pricing import station_for
+
+        station = station_for(self.ctx, icao)
+        return None if station is None else station.timezone
 
     def _is_blocked(self, task: asyncio.Task[None]) -> bool:
         name = task.get_name().removeprefix("replay ")

@@ -27,7 +27,12 @@ def cmd_paper_demo(args: argparse.Namespace) -> int:
 
 async def run_paper_demo(*, duration: float, db_path: str | None, record: str | None = None) -> int:
     extra = PAPER + record_yaml(record)
-    async with sandbox_run(duration=duration, db_path=db_path, extra=extra, label="paper") as (
+    # Long enough for a trade on each side: the venue resolves two events 5 s before the end,
+    # so the day's PnL (and a tape's backtest) shows money paid out at the venue's resolution.
+    resolve = duration - 5.0 if duration >= 25.0 else None
+    async with sandbox_run(
+        duration=duration, db_path=db_path, extra=extra, label="paper", resolve_after=resolve
+    ) as (
         db_path,
         daemon,
         sandbox,

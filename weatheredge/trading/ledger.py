@@ -237,7 +237,10 @@ class Ledger:
             c.execute(f"INSERT OR IGNORE INTO trade_episodes ({cols}) VALUES ({marks})", episode)
             return True
 
-        return await self._run(self._tx, write)
+        done = await self._run(self._tx, write)
+        if done:  # on the tape too: a replay's parity and backtest see the payout
+            self._tape("fill", {"fill": fill, "intent_update": None})
+        return done
 
     async def venue_winners(self, event_ids: list[str]) -> dict[str, str]:
         """event_id -> the market the venue resolved YES, as the settlement job recorded it
