@@ -60,8 +60,7 @@ async def recorded(box: Sandbox, tmp_path: Path) -> Path:
         p = engine.pricing[ref.event.event_id].probs[ref.market.market_id]
         ask = _ask_for_edge(p, ref.market.fee_rate, ref.market.tick, 0.06, 0.07)
         box.venue.set_book(thin_yes, [("0.01", "50")], [(ask, "30")], mirror=False)
-        # Both orders matched before the drop: an order in flight across a drop is not
-        # reproduced exactly yet (docs/tape.md, Replay).
+        # Both orders matched before the drop (one in flight across it: test_parity_faults.py).
         await eventually(lambda: sum(r["kind"] == "fill" for r in _tape(tmp_path)) == 2)
         await box.venue.drop_connections()
         await eventually(

@@ -192,8 +192,9 @@ class Replay:
 
     def _trader_record(self, kind: str, fields: Any) -> None:
         if self.pacer is not None:
-            self.pacer.written += 1
-        self._keep(kind, fields)
+            self.pacer.wrote(kind, fields)
+        if kind != "paper_match":
+            self._keep(kind, fields)
 
     async def _close(self) -> None:
         if not self._stopped:
@@ -251,9 +252,13 @@ class Replay:
     async def _record(self, rec: dict[str, Any]) -> None:
         kind = rec["kind"]
         self.result.counts[kind] += 1
+        if kind == "paper_match":  # the live paper venue read the books here
+            if self.pacer is not None:
+                await self.pacer.at_match()
+            return
         if kind in DECISIONS:
             if kind in TRADER and self.pacer is not None:
-                await self.pacer.at_taped(self.clock.mono_ns)
+                await self.pacer.at_taped(self.clock.mono_ns, rec)
             if not self._warming:
                 self.result.taped.append(Decision(kind, rec, self._trigger))
             return
@@ -305,6 +310,8 @@ class Replay:
         self._warming = False
         self._shards.clear()
         self.schedule.restart(rec.get("wall_ns", 0))  # run_at_start, as the daemon's scheduler
+        if self.pacer is not None:
+            self.pacer.exact = rec.get("tape_format", 1) >= 2
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())

@@ -112,6 +112,11 @@ class Ledger:
         if self.tape is not None:
             self.tape(kind, {"data": fields})
 
+    def note(self, kind: str, fields: dict[str, Any]) -> None:
+        """A trading moment that writes no row but a replay must place exactly (the paper
+        venue reading the books: ``paper_match``), on the tape only."""
+        self._tape(kind, fields)
+
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> Ledger:
         path = Path(path)
