@@ -20,10 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(180)
 def test_backtest_of_a_demo_tape_prints_the_scoreboard_and_plots(tmp_path: Path) -> None:
     asyncio.run(run_paper_demo(duration=26.0, db_path=str(tmp_path / "l.db"), record=str(tmp_path)))
-    config = tmp_path / "paper.yaml"
-    config.write_text(
-        "mode: paper\ntrading: {bankroll: 1000, take_profit: true, day_timezone: UTC}\n"
-    )
+    config = tmp_path / "paper.yaml"  # written beside the tape by the demo
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "weatheredge", "backtest", str(tmp_path), "-c", str(config)]
     cmd += ["--set", "min_edge=0.05,0.2", "--sample-every", "5", "--plot", str(tmp_path / "p.png")]

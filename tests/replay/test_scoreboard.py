@@ -8,14 +8,13 @@ from typing import ClassVar
 
 from jobs import refit_calibration
 from tests.calibration.conftest import NY, box, ctx
-from tests.calibration.test_diurnal_learning import _day, _report
+from tests.calibration.test_diurnal_learning import settled_days
 from weatheredge.clock import VirtualClock
 from weatheredge.context import JobContext
 from weatheredge.replay.driver import Decision
 from weatheredge.replay.resolutions import Resolutions
 from weatheredge.replay.sampler import Sampler, Samples
 from weatheredge.replay.scoreboard import METRICS, RunData, forecast_scores, metric, score
-from weatheredge.store import EventSettled, ObservationsSeen
 
 __all__ = ["box", "ctx"]
 S = 1_000_000_000
@@ -160,22 +159,8 @@ async def test_a_refit_at_virtual_time_t_fits_only_days_settled_before_t(
     ctx: JobContext,
 ) -> None:
     """No peeking: a replay's refit at time t never reads a settlement recorded after t."""
-    today = dt.datetime.now(NY).date()
     settled_at = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-    for back in range(2, 12):
-        day = today - dt.timedelta(days=back)
-        reports = []
-        for hour, temp in _day(11.0, 4.0):
-            at = dt.datetime.combine(day, dt.time(int(hour), 51), tzinfo=NY).astimezone(dt.UTC)
-            reports.append(_report(at, round(temp, 1)))
-        ctx.store.submit(ObservationsSeen(tuple(reports), settled_at))
-        ctx.store.submit(
-            EventSettled(
-                f"ev{back}", "KLGA", day, "max", "F", "settled", 50.0, 50, 24, None, None,
-                settled_at,
-            )
-        )  # fmt: skip
-    await ctx.store.flush()
+    await settled_days(ctx, range(2, 12), settled_at)
     clock = VirtualClock()
     ctx.engine.clock = clock
     clock.set(int((settled_at - dt.timedelta(seconds=1)).timestamp() * S), 0)

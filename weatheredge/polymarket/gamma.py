@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import math
 import re
@@ -478,3 +479,17 @@ def _iso_date(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
+
+
+def resolved_yes(market: GammaMarket) -> bool | None:
+    """How Gamma shows a market resolved: True (closed, YES priced 1), False (closed, NO priced
+    1), None (not resolved, or prices unreadable)."""
+    if not market.closed or not market.outcome_prices:
+        return None
+    try:
+        prices = [float(p) for p in json.loads(market.outcome_prices)]
+    except (ValueError, TypeError):
+        return None
+    if len(prices) != 2 or max(prices) < 0.99:
+        return None
+    return prices[0] >= 0.99

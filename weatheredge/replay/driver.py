@@ -14,12 +14,17 @@ The tape is read in file order (the live event loop's order). Each record first 
   job whose answer arrives while it is not running is started then (discovery for Gamma,
   forecasts for the ensemble, observations for METAR/NWS/HKO/CWA), so jobs run at the virtual
   times they ran live and read the bodies they read;
-- decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed.
+- decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed;
+- the timer jobs (market snapshots, settlement, calibration refit) fire at their virtual times
+  from each ``session`` start (:mod:`weatheredge.replay.schedule`), and every
+  ``snapshot_interval`` our probabilities and the mids are sampled for the scoreboard.
 
 The paper trader (its own task live) steps where the tape shows the live trader acting (the
 first of its ``intent``/``fill``… records after an input), so it sees the books it saw live;
+its paper orders meet the books at the tape's ``paper_match`` (:mod:`weatheredge.replay.pacer`);
 else once per virtual second (its timer), and a signal the live run never had (another config)
-is read within a virtual second.
+is read within a virtual second. The venue's resolutions on the tape are collected for scoring
+(:mod:`weatheredge.replay.resolutions`), never handed to a decision.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from weatheredge.replay.http import StubSession, TapeHttp, current_job
 from weatheredge.replay.pacer import TraderPacer
 from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
 from weatheredge.replay.sampler import Sampler, Samples
-from weatheredge.replay.schedule import REQUEST_TIMEOUT_NS, Schedule
+from weatheredge.replay.schedule import Schedule, TimerJobs
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
 from weatheredge.tape.reader import read_tape
@@ -97,7 +102,7 @@ class ReplayResult:
     missing: Counter[str] = field(default_factory=Counter)  # requests the tape never answered
 
 
-class Replay:
+class Replay(TimerJobs):
     def __init__(
         self,
         settings: Settings,
@@ -199,6 +204,7 @@ class Replay:
     async def _close(self) -> None:
         if not self._stopped:
             self.engine.stop()
+        self.http.expire(self.schedule.jobs, 2**63)  # the tape ended before their answers
         for task in self._jobs.values():
             task.cancel()
         for task in self._jobs.values():
@@ -310,6 +316,7 @@ class Replay:
         self._warming = False
         self._shards.clear()
         self.schedule.restart(rec.get("wall_ns", 0))  # run_at_start, as the daemon's scheduler
+        self._tick_ns = 0
         if self.pacer is not None:
             self.pacer.exact = rec.get("tape_format", 1) >= 2
 
@@ -386,31 +393,6 @@ class Replay:
             if not busy or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.0005)  # a job off the loop (a store read in a thread)
-
-    async def _timers(self, wall: int) -> None:
-        """Once a virtual second: the timer-driven jobs that are due (replay/schedule.py), a
-        probability/mid sample for the scoreboard, and the timer jobs' requests the tape never
-        answered failed as timeouts."""
-        self._tick_ns = wall + 1_000_000_000
-        if self.sampler.due(wall) and not self._warming:
-            self.sampler.sample(wall)
-        started = False
-        for job in self.schedule.due(wall, self._running):
-            self._jobs[job] = self._start(job)
-            started = True
-        expired = self.http.expire(self.schedule.jobs, self.clock.mono_ns - REQUEST_TIMEOUT_NS)
-        if started or expired:
-            await self._settle()
-
-    def _running(self, job: str) -> bool:
-        task = self._jobs.get(job)
-        return task is not None and not task.done()
-
-    def _zone_of(self, icao: str) -> str | None:
-        from jobs._pricing import station_for
-
-        station = station_for(self.ctx, icao)
-        return None if station is None else station.timezone
 
     def _is_blocked(self, task: asyncio.Task[None]) -> bool:
         name = task.get_name().removeprefix("replay ")

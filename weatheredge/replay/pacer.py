@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 TICK_NS = 1_000_000_000  # the live trader's timer, in virtual time
@@ -117,13 +118,7 @@ class TraderPacer:
         gate = self._gate
         if gate is not None and not gate.done():
             gate.set_result(None)
-        deadline = time.monotonic() + _CATCH_UP_S
-        while self.matched < self.match_taped and time.monotonic() < deadline:
-            for _ in range(4):
-                await asyncio.sleep(0)
-            if self.matched >= self.match_taped or self._idle():
-                break
-            await asyncio.sleep(0.0002)  # a ledger write in its thread before the order
+        await self._until(lambda: self.matched >= self.match_taped)
         self.matched = max(self.matched, self.match_taped)  # unused by ours: it diverged
 
     async def at_taped(self, now_ns: int, record: Any = None) -> None:
@@ -136,12 +131,17 @@ class TraderPacer:
             return
         if self._idle():
             self._step_at(now_ns)
+        await self._until(lambda: self.written >= self.taped)
+
+    async def _until(self, reached: Callable[[], bool]) -> None:
+        """Until ``reached``, or this trader has nothing more to do (it diverged), or
+        ``_CATCH_UP_S`` of real time."""
         deadline = time.monotonic() + _CATCH_UP_S
-        while self.written < self.taped and time.monotonic() < deadline:
+        while not reached() and time.monotonic() < deadline:
             for _ in range(4):
                 await asyncio.sleep(0)
-            if self.written >= self.taped or self._idle():
-                break  # reached, or this trader has nothing more to write (it diverged)
+            if reached() or self._idle():
+                break
             await asyncio.sleep(0.0002)  # a ledger write in its thread
 
     async def tick(self, now_ns: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from weatheredge.polymarket.gamma import resolved_yes
 from weatheredge.polymarket.wire import decode_gamma_event
 
 _RESOLVED = "market_resolved"
@@ -80,14 +81,9 @@ class Resolutions:
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return
         for market in event.markets or []:
-            if not market.closed or not market.outcome_prices:
-                continue
-            try:
-                prices = [float(p) for p in json.loads(market.outcome_prices)]
-            except (ValueError, TypeError):
-                continue
-            if len(prices) == 2 and max(prices) >= 0.99:
-                self._set(str(market.id), prices[0] >= 0.99, at_ns, str(event.id))
+            won = resolved_yes(market)
+            if won is not None:
+                self._set(str(market.id), won, at_ns, str(event.id))
 
     def outcome_of(self, market_id: str, event_id: str | None) -> int | None:
         """A bucket's outcome: its own resolution, else 0 when another bucket of its event

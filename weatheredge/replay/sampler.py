@@ -81,8 +81,11 @@ class Sampler:
     def due(self, wall_ns: int) -> bool:
         return wall_ns >= self.next_ns
 
-    def sample(self, wall_ns: int) -> None:
+    def sample(self, wall_ns: int, *, counted: bool = True) -> None:
+        """One sample of every priced bucket (``counted=False``: a warm-up's, skipped)."""
         self.next_ns = wall_ns + self.interval_ns
+        if not counted:
+            return
         engine = self._engine
         now = dt.datetime.fromtimestamp(wall_ns / 1e9, dt.UTC)
         out = self.samples

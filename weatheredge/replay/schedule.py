@@ -13,8 +13,10 @@ run that diverged from live).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from weatheredge.config import Settings
 
@@ -50,6 +52,10 @@ class Schedule:
         for timer in self.timers:
             timer.next_ns = wall_ns
 
+    def next_ns(self) -> int:
+        """The earliest virtual time a timer job is due (0: not started yet)."""
+        return min(t.next_ns for t in self.timers)
+
     def due(self, wall_ns: int, running: Callable[[str], bool]) -> list[str]:
         out = []
         for timer in self.timers:
@@ -62,3 +68,49 @@ class Schedule:
             if not running(timer.job):  # max_instances=1: the run still going skips this turn
                 out.append(timer.job)
         return out
+
+
+class TimerJobs:
+    """The replay's side of the timer jobs (mixed into ``Replay``, which owns these fields)."""
+
+    schedule: Schedule
+    sampler: Any  # weatheredge.replay.sampler.Sampler
+    store: Any
+    http: Any  # weatheredge.replay.http.TapeHttp
+    clock: Any
+    ctx: Any
+    _jobs: dict[str, asyncio.Task[None]]
+    _warming: bool
+    _tick_ns: int
+
+    def _start(self, name: str) -> asyncio.Task[None]: ...  # pragma: no cover - Replay's
+
+    async def _settle(self) -> None: ...  # pragma: no cover - Replay's
+
+    async def _timers(self, wall: int) -> None:
+        """At the first input at or after a due time: the timer-driven jobs that are due
+        (replay/schedule.py), a probability/mid sample for the scoreboard; and once a virtual
+        second the timer jobs' requests the tape never answered fail as timeouts."""
+        if self.sampler.due(wall):
+            self.sampler.sample(wall, counted=not self._warming)
+        started = False
+        for job in self.schedule.due(wall, self._running):
+            if not started:  # live, the writer had long flushed what the last run submitted
+                await self.store.flush()
+            self._jobs[job] = self._start(job)
+            started = True
+        # Next check: the next timer job or sample, at most a virtual second away (expiry).
+        self._tick_ns = min(wall + 1_000_000_000, self.schedule.next_ns(), self.sampler.next_ns)
+        expired = self.http.expire(self.schedule.jobs, self.clock.mono_ns - REQUEST_TIMEOUT_NS)
+        if started or expired:
+            await self._settle()
+
+    def _running(self, job: str) -> bool:
+        task = self._jobs.get(job)
+        return task is not None and not task.done()
+
+    def _zone_of(self, icao: str) -> str | None:
+        from jobs._pricing import station_for
+
+        station = station_for(self.ctx, icao)
+        return None if station is None else station.timezone

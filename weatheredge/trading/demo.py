@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from weatheredge.cli_common import setup_logging
@@ -47,6 +48,10 @@ async def run_paper_demo(*, duration: float, db_path: str | None, record: str | 
         if final is not None:
             print(f"unrealised at the bid: {final['unrealized_pnl']} (open positions, at stop)")
     print_tape(record)
+    if record:  # the settings a replay or backtest of this tape needs (URLs do not matter)
+        (Path(record) / "paper.yaml").write_text(PAPER)
+        print(f"backtest it: weatheredge backtest {record} -c {Path(record) / 'paper.yaml'} "
+              "--set min_edge=0.05,0.1,0.2")  # fmt: skip
     return 0
 
 
