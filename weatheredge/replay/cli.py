@@ -34,6 +34,9 @@ EPILOG = """examples:
 BACKTEST_EPILOG = """examples:
   weatheredge backtest tape/ -c c.yaml --set min_edge=0.03,0.05,0.08
   weatheredge backtest tape/ -c c.yaml --from 2026-11-23 --to 2026-11-30 --set min_edge=0.05,0.08
+  weatheredge backtest tape/ -c c.yaml --set min_edge=0.05,0.08 --set trading.max_order_usd=10,50
+  weatheredge backtest tape/ -c c.yaml --set min_edge=0.05,0.08 --plot pnl.png
+columns: docs/tape.md#backtest (PnL at the venue's resolution, drawdown, hit rate, Brier/log loss)
 """
 
 

@@ -271,6 +271,8 @@ class Replay(TimerJobs):
         if kind == "session":
             self._new_session(rec)
             return
+        if kind == "http" and rec.get("error") == "CancelledError":
+            return  # cancelled by the stopping daemon (after its edges closed): not an input
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
         self.clock.set(rec.get("wall_ns", 0), mono)
         if kind == "frame" or kind == "http":
