@@ -120,13 +120,14 @@ def run_combination(
 ) -> CombinationResult:
     """One replay (its database in a temporary directory) and its scoreboard row."""
     with tempfile.TemporaryDirectory(prefix="weatheredge-backtest-") as tmp:
+        db = str(Path(tmp) / "bt.db")
         result = run_replay(
-            tape, config=config, overrides=overrides, db=str(Path(tmp) / "bt.db"),
-            start=start, end=end, sample_s=sample_s,
+            tape, config=config, overrides=overrides, db=db, start=start, end=end,
+            sample_s=sample_s,
         )  # fmt: skip
-    run = RunData(overrides, result.decisions, result.positions, result.samples,
-                  result.resolutions, result.end_wall_ns)  # fmt: skip
-    scored = score(run)
+        run = RunData(overrides, result.decisions, result.positions, result.samples,
+                      result.resolutions, result.end_wall_ns, db)  # fmt: skip
+        scored = score(run)  # while the database exists: a metric may read it
     scored.extra.update(cpu_s=result.cpu_s, records=sum(result.counts.values()),
                         missing=dict(result.missing))  # fmt: skip
     return scored

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weatheredge.config import Settings
+from weatheredge.weather.stations import resolve_station
 
 REQUEST_TIMEOUT_NS = 30 * 1_000_000_000  # aiohttp's total timeout in the adapters
 
@@ -110,7 +111,9 @@ class TimerJobs:
         return task is not None and not task.done()
 
     def _zone_of(self, icao: str) -> str | None:
-        from jobs._pricing import station_for
-
-        station = station_for(self.ctx, icao)
+        """The station's time zone: the config's override, else the station tables."""
+        for code, override in self.ctx.settings.weather.stations.items():
+            if code.upper() == icao.upper():
+                return override.timezone
+        station = resolve_station(icao)
         return None if station is None else station.timezone

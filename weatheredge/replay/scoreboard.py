@@ -42,6 +42,7 @@ class RunData:
     samples: Samples
     resolutions: Resolutions
     end_ns: int  # virtual wall time the replay ended
+    db_path: str = ""  # the replay's output database, readable while metrics are computed
 
     @functools.cached_property
     def fills(self) -> list[tuple[int, dict[str, Any]]]:
