@@ -48,7 +48,7 @@ async def run(ctx: JobContext) -> None:
         for row in await asyncio.to_thread(saved_calibration, path):
             ctx.live.params[_key(row)] = params_from_row(row)
     since = now.date() - dt.timedelta(days=model.training_days)
-    rows = await asyncio.to_thread(training_rows, path, since)
+    rows = await asyncio.to_thread(training_rows, path, since, now)  # never a later fact
     fitted = await asyncio.to_thread(fit_all, rows, model.shrink_days)
     for key, params in fitted.items():
         ctx.live.params[key] = params
@@ -65,7 +65,7 @@ async def _refit_diurnal(ctx: JobContext, since: dt.date, now: dt.datetime) -> N
     if not ctx.live.shapes:
         for row in await asyncio.to_thread(saved_diurnal, path):
             ctx.live.shapes[(row.station, row.extreme)] = shape_from_row(row)
-    rows = await asyncio.to_thread(diurnal_training, path, since)
+    rows = await asyncio.to_thread(diurnal_training, path, since, now)
     zones = {}
     for icao in {r.station for r in rows}:
         station = station_for(ctx, icao)

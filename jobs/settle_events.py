@@ -28,7 +28,7 @@ from weatheredge.model.observations import Observation, local_day_window
 from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, read_day
 from weatheredge.observing.settling import learn_facts, refresh_agreement
-from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug
+from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug, resolved_yes
 from weatheredge.polymarket.wire import GammaEvent
 from weatheredge.pricing.event import station_for
 from weatheredge.store import (
@@ -84,6 +84,8 @@ async def run(ctx: JobContext) -> None:
         await learn_facts(ctx, [icao], fetched)
         for row, tz, _, end in items:
             await _settle(ctx, row, tz, end, list(reports.values()), now)
+    if due:  # the venue check reads this run's settlements (not whatever the writer flushed)
+        await ctx.store.flush()
     await _check_venue(ctx, now)
     await refresh_agreement(ctx)
 
@@ -178,16 +180,7 @@ def winning_market(markets: list[MarketRow], settled: int, unit: Unit) -> Market
 
 def venue_winner(event: GammaEvent) -> str | None:
     """The market Gamma shows resolved YES (closed, YES priced 1), or None if not resolved."""
-    winners = []
-    for market in event.markets or []:
-        if not market.closed or not market.outcome_prices:
-            continue
-        try:
-            prices = [float(p) for p in json.loads(market.outcome_prices)]
-        except (ValueError, TypeError):
-            continue
-        if prices and prices[0] >= 0.99:
-            winners.append(market.id)
+    winners = [m.id for m in event.markets or [] if resolved_yes(m)]
     return winners[0] if len(winners) == 1 else None
 
 

@@ -53,13 +53,12 @@ def test_peak_hour_range_and_still_open_are_learnt_and_shrunk_toward_the_prior()
     assert lows.hour > 19 and lows.open_at(15.0) > 0.8 > global_shape("min").open_at(15.0)
 
 
-async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
-    box: Sandbox, ctx: JobContext
-) -> None:
+async def settled_days(ctx: JobContext, back: range, received: dt.datetime) -> None:
+    """KLGA's daily highs settled ``back`` days ago, with their hourly reports (an 11:00 peak),
+    all recorded at ``received``."""
     today = dt.datetime.now(NY).date()
-    received = dt.datetime.now(dt.UTC)
-    for back in range(2, 32):
-        day = today - dt.timedelta(days=back)
+    for n in back:
+        day = today - dt.timedelta(days=n)
         reports = []
         for hour, temp in _day(11.0, 4.0):
             at = dt.datetime.combine(day, dt.time(int(hour), 51), tzinfo=NY).astimezone(dt.UTC)
@@ -67,10 +66,17 @@ async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
         ctx.store.submit(ObservationsSeen(tuple(reports), received))
         ctx.store.submit(
             EventSettled(
-                f"ev{back}", "KLGA", day, "max", "F", "settled", 50.0, 50, 24, None, None, received
+                f"ev{n}", "KLGA", day, "max", "F", "settled", 50.0, 50, 24, None, None, received
             )
         )
     await ctx.store.flush()
+
+
+async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
+    box: Sandbox, ctx: JobContext
+) -> None:
+    today = dt.datetime.now(NY).date()
+    await settled_days(ctx, range(2, 32), dt.datetime.now(dt.UTC))
 
     await refit_calibration.run(ctx)
 

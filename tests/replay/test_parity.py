@@ -60,8 +60,7 @@ async def recorded(box: Sandbox, tmp_path: Path) -> Path:
         p = engine.pricing[ref.event.event_id].probs[ref.market.market_id]
         ask = _ask_for_edge(p, ref.market.fee_rate, ref.market.tick, 0.06, 0.07)
         box.venue.set_book(thin_yes, [("0.01", "50")], [(ask, "30")], mirror=False)
-        # Both orders matched before the drop: an order in flight across a drop is not
-        # reproduced exactly yet (docs/tape.md, Replay).
+        # Both orders matched before the drop (one in flight across it: test_parity_faults.py).
         await eventually(lambda: sum(r["kind"] == "fill" for r in _tape(tmp_path)) == 2)
         await box.venue.drop_connections()
         await eventually(
@@ -136,7 +135,9 @@ def test_backtest_prints_one_row_per_combination(recorded: Path) -> None:
     cmd += ["-c", str(recorded / "paper.yaml"), "--set", "min_edge=0.05,0.08"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[1:]}
+    table = out.stdout.split("\n\n")[0].splitlines()
+    assert table[0].split()[:4] == ["combination", "edges", "trades", "fees"]
+    rows = {line.split()[0]: line.split()[1:] for line in table[1:]}
     assert set(rows) == {"min_edge=0.05", "min_edge=0.08"}
     assert int(rows["min_edge=0.05"][1]) == 2 and int(rows["min_edge=0.08"][1]) == 1  # trades
 

@@ -37,7 +37,9 @@ from weatheredge.model.rules import parse_title
 from weatheredge.polymarket.gamma_event import Rejected, to_temperature_event
 from weatheredge.polymarket.wire import (
     GammaEvent,
+    GammaMarket,
     decode_gamma_event,
+    decode_json_string_list,
     decode_raw_events_page,
 )
 
@@ -273,3 +275,17 @@ def _raw_ident(raw: msgspec.Raw) -> str:
     if isinstance(value, dict):
         return str(value.get("slug") or value.get("id") or "?")
     return "?"
+
+
+def resolved_yes(market: GammaMarket) -> bool | None:
+    """How Gamma shows a market resolved: True (closed, YES priced 1), False (closed, NO priced
+    1), None (not resolved, or prices unreadable)."""
+    if not market.closed or not market.outcome_prices:
+        return None
+    try:
+        prices = [float(p) for p in decode_json_string_list(market.outcome_prices)]
+    except (msgspec.DecodeError, ValueError, TypeError):
+        return None
+    if len(prices) != 2 or max(prices) < 0.99:
+        return None
+    return prices[0] >= 0.99

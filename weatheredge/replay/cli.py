@@ -8,11 +8,17 @@ import itertools
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from weatheredge.errors import ConfigError
 from weatheredge.replay.driver import Replay, ReplayResult, parse_time, tape_records
 from weatheredge.replay.parity import differences, edge_rows, trade_rows
+from weatheredge.replay.scoreboard import (
+    METRICS,
+    CombinationResult,
+    RunData,
+    format_metric,
+    score,
+)
 from weatheredge.replay.settings import parse_sets, replay_settings
 
 AddFn = Callable[..., argparse.ArgumentParser]
@@ -28,6 +34,9 @@ EPILOG = """examples:
 BACKTEST_EPILOG = """examples:
   weatheredge backtest tape/ -c c.yaml --set min_edge=0.03,0.05,0.08
   weatheredge backtest tape/ -c c.yaml --from 2026-11-23 --to 2026-11-30 --set min_edge=0.05,0.08
+  weatheredge backtest tape/ -c c.yaml --set min_edge=0.05,0.08 --set trading.max_order_usd=10,50
+  weatheredge backtest tape/ -c c.yaml --set min_edge=0.05,0.08 --plot pnl.png
+columns: docs/tape.md#backtest (PnL at the venue's resolution, drawdown, hit rate, Brier/log loss)
 """
 
 
@@ -40,9 +49,13 @@ def run_replay(
     speed: float | None = None,
     start: str | None = None,
     end: str | None = None,
+    sample_s: float | None = None,
 ) -> ReplayResult:
     settings = replay_settings(config, overrides, db)
-    replay = Replay(settings, speed=speed, start_ns=parse_time(start), end_ns=parse_time(end))
+    replay = Replay(
+        settings, speed=speed, start_ns=parse_time(start), end_ns=parse_time(end),
+        sample_s=sample_s,
+    )  # fmt: skip
     return asyncio.run(replay.run(tape_records(tape)))
 
 
@@ -96,37 +109,81 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1
 
 
-def _pnl(result: ReplayResult) -> dict[str, Any]:
-    fees = realised = 0.0
-    fills = 0
-    for d in result.decisions:
-        if d.kind == "fill":
-            f = d.record.get("data", {}).get("fill", {})
-            fills += 1
-            fees += float(f.get("fee") or 0)
-            realised += float(f.get("realized_pnl") or 0)
-    edges = sum(1 for r in edge_rows(result.decisions) if r[1] == "open")
-    return {"edges": edges, "trades": fills, "fees": fees, "realised": realised}
+def run_combination(
+    tape: str,
+    *,
+    config: str | None,
+    overrides: dict[str, str],
+    start: str | None,
+    end: str | None,
+    sample_s: float | None = None,
+) -> CombinationResult:
+    """One replay (its database in a temporary directory) and its scoreboard row."""
+    with tempfile.TemporaryDirectory(prefix="weatheredge-backtest-") as tmp:
+        db = str(Path(tmp) / "bt.db")
+        result = run_replay(
+            tape, config=config, overrides=overrides, db=db, start=start, end=end,
+            sample_s=sample_s,
+        )  # fmt: skip
+        run = RunData(overrides, result.decisions, result.positions, result.samples,
+                      result.resolutions, result.end_wall_ns, db)  # fmt: skip
+        scored = score(run)  # while the database exists: a metric may read it
+    scored.extra.update(cpu_s=result.cpu_s, records=sum(result.counts.values()),
+                        missing=dict(result.missing))  # fmt: skip
+    return scored
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set or [])
     keys = list(sets)
-    print(f"{'combination':<40} {'edges':>6} {'trades':>6} {'fees':>10} {'realised PnL':>13}")
+    results = []
     for values in itertools.product(*(sets[k] for k in keys)):
         overrides = dict(zip(keys, values, strict=True))
-        with tempfile.TemporaryDirectory(prefix="weatheredge-backtest-") as tmp:
-            result = run_replay(
-                args.tape, config=args.config, overrides=overrides,
-                db=str(Path(tmp) / "bt.db"), start=args.start, end=args.end,
-            )  # fmt: skip
-        row = _pnl(result)
-        name = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "(config)"
-        print(
-            f"{name:<40} {row['edges']:>6} {row['trades']:>6} {row['fees']:>10.4f} "
-            f"{row['realised']:>13.4f}"
-        )
+        result = run_combination(
+            args.tape, config=args.config, overrides=overrides, start=args.start, end=args.end,
+            sample_s=args.sample_every,
+        )  # fmt: skip
+        results.append(result)
+    print(render_scoreboard(results))
+    if args.plot:
+        from weatheredge.replay.plot import plot_pnl
+
+        plot_pnl(results, args.plot)
+        print(f"\ncumulative PnL per combination: {args.plot}")
     return 0
+
+
+def render_scoreboard(results: list[CombinationResult]) -> str:
+    """The table (one row per combination, one column per registered metric), then each
+    combination's scores by lead and city and its PnL by city."""
+    width = max([len("combination"), *(len(r.name) for r in results)])
+    heads = [(name, max(len(m.header), 8)) for name, m in METRICS.items()]
+    lines = [
+        f"{'combination':<{width}} "
+        + " ".join(f"{m.header:>{w}}" for (_, w), m in zip(heads, METRICS.values(), strict=True))
+    ]
+    for r in results:
+        cells = " ".join(f"{format_metric(n, r.metrics.get(n)):>{w}}" for n, w in heads)
+        lines.append(f"{r.name:<{width}} {cells}")
+    for r in results:
+        lines.append(
+            f"\n{r.name}: replayed {r.extra.get('records', 0)} records in "
+            f"{r.extra.get('cpu_s', 0.0):.2f} s CPU"
+        )
+        for by in ("horizon", "city"):
+            for group, s in r.scores.get(by, {}).items():
+                lines.append(
+                    f"  {by:<7} {group:<14} n={s['n']:<6} Brier ours {s['brier']:.4f} "
+                    f"mkt {s['brier_mkt']:.4f}  log loss ours {s['log_loss']:.4f} "
+                    f"mkt {s['log_loss_mkt']:.4f}"
+                )
+        if not r.scores.get("all"):
+            lines.append("  scores: no sampled bucket has a resolution on the tape")
+        for city, pnl in r.pnl_by_city.items():
+            lines.append(f"  pnl     {city:<14} {pnl:+.4f}")
+        for what, n in sorted(r.extra.get("missing", {}).items()):
+            lines.append(f"  not on the tape: {what} (x{n}; answered as a timeout)")
+    return "\n".join(lines)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -146,5 +203,11 @@ def add_commands(add: AddFn) -> None:
     p.add_argument("--db", help="write the replay's database here (same tables as live)")
     p.add_argument("--speed", default="max", help="max (default) or N times real time")
     p.add_argument("--check", action="store_true", help="compare with the tape; exit 1 on any")
-    b = add("backtest", cmd_backtest, "one replay per --set combination: PnL", BACKTEST_EPILOG)
+    b = add("backtest", cmd_backtest, "one replay per --set combination: scoreboard",
+            BACKTEST_EPILOG)  # fmt: skip
     _common(b)
+    b.add_argument("--plot", metavar="FILE.png", help="draw cumulative PnL per combination")
+    b.add_argument(
+        "--sample-every", type=float, metavar="S",
+        help="seconds between the probability/mid samples scored (default model.snapshot_interval)",
+    )  # fmt: skip

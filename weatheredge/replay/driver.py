@@ -14,12 +14,17 @@ The tape is read in file order (the live event loop's order). Each record first 
   job whose answer arrives while it is not running is started then (discovery for Gamma,
   forecasts for the ensemble, observations for METAR/NWS/HKO/CWA), so jobs run at the virtual
   times they ran live and read the bodies they read;
-- decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed.
+- decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed;
+- the timer jobs (market snapshots, settlement, calibration refit) fire at their virtual times
+  from each ``session`` start (:mod:`weatheredge.replay.schedule`), and every
+  ``snapshot_interval`` our probabilities and the mids are sampled for the scoreboard.
 
 The paper trader (its own task live) steps where the tape shows the live trader acting (the
 first of its ``intent``/``fill``… records after an input), so it sees the books it saw live;
+its paper orders meet the books at the tape's ``paper_match`` (:mod:`weatheredge.replay.pacer`);
 else once per virtual second (its timer), and a signal the live run never had (another config)
-is read within a virtual second.
+is read within a virtual second. The venue's resolutions on the tape are collected for scoring
+(:mod:`weatheredge.replay.resolutions`), never handed to a decision.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ from weatheredge.health import Health
 from weatheredge.polymarket import wire
 from weatheredge.replay.http import StubSession, TapeHttp, current_job
 from weatheredge.replay.pacer import TraderPacer
+from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
+from weatheredge.replay.sampler import Sampler, Samples
+from weatheredge.replay.schedule import Schedule, TimerJobs
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
 from weatheredge.tape.reader import read_tape
@@ -86,9 +94,14 @@ class ReplayResult:
     span_ns: int = 0
     cpu_s: float = 0.0
     trading: dict[str, Any] | None = None
+    positions: list[dict[str, Any]] = field(default_factory=list)  # the ledger's, at the end
+    samples: Samples = field(default_factory=Samples)  # our P(YES) and the mid, for scoring
+    resolutions: Resolutions = field(default_factory=Resolutions)  # the venue's, on the tape
+    end_wall_ns: int = 0
+    missing: Counter[str] = field(default_factory=Counter)  # requests the tape never answered
 
 
-class Replay:
+class Replay(TimerJobs):
     def __init__(
         self,
         settings: Settings,
@@ -96,10 +109,12 @@ class Replay:
         speed: float | None = None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        sample_s: float | None = None,
     ) -> None:
         self.settings = settings
         self.speed = speed  # None: as fast as possible; N: N times real time
         self.start_ns, self.end_ns = start_ns, end_ns
+        self.sample_s = sample_s  # scoreboard sampling period (default: snapshot_interval)
         self.clock = VirtualClock()
         self.http = TapeHttp()
         self.result = ReplayResult()
@@ -113,6 +128,7 @@ class Replay:
         self._mono_offset: int | None = None
         self._stopped = False
         self._warming = False
+        self._tick_ns = 0  # next virtual second: timer jobs, samples, unanswered requests
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -153,6 +169,11 @@ class Replay:
             health=Health(),
             request_run=lambda name: None,  # jobs run when the tape shows their answers
         )
+        self.schedule = Schedule(s)
+        self.http.now_ns = self.clock.monotonic_ns
+        every = self.sample_s or s.model.snapshot_interval
+        self.sampler = Sampler(self.engine, self._zone_of, int(every * 1e9))
+        self.result.samples = self.sampler.samples
         self.trading: Any = None
         if s.mode is not Mode.DRY_RUN:
             from weatheredge.notify import Notifier
@@ -174,21 +195,27 @@ class Replay:
 
     def _trader_record(self, kind: str, fields: Any) -> None:
         if self.pacer is not None:
-            self.pacer.written += 1
-        self._keep(kind, fields)
+            self.pacer.wrote(kind, fields)
+        if kind != "paper_match":
+            self._keep(kind, fields)
 
     async def _close(self) -> None:
         if not self._stopped:
             self.engine.stop()
+        self.http.expire(self.schedule.jobs, 2**63)  # the tape ended before their answers
         for task in self._jobs.values():
             task.cancel()
         for task in self._jobs.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self.result.end_wall_ns = self.clock.wall_ns
+        self.sampler.remember_catalogue()
+        self.result.missing = self.http.missing
         if self.trading is not None:
             if self.pacer is not None:
                 await self.pacer.close(self.clock.mono_ns)
             self.result.trading = self.trading.status()
+            self.result.positions = await self.trading.ledger.positions()
             await self.trading.close()
             use_clock(SYSTEM)
         await self.store.close(grace_s=30.0)
@@ -197,6 +224,7 @@ class Replay:
 
     async def run(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
         cpu = time.process_time()
+        records = iter(records)
         await self._open()
         first_wall: int | None = None
         real0 = time.monotonic()
@@ -220,24 +248,36 @@ class Replay:
                 self.result.span_ns = wall - first_wall
         finally:
             await self._close()
+        if self.end_ns is not None:
+            self.result.resolutions.scan(records, self.end_ns + LOOKAHEAD_NS)
         self.result.cpu_s = time.process_time() - cpu
         return self.result
 
     async def _record(self, rec: dict[str, Any]) -> None:
         kind = rec["kind"]
         self.result.counts[kind] += 1
+        if kind == "paper_match":  # the live paper venue read the books here
+            if self.pacer is not None:
+                await self.pacer.at_match()
+            return
         if kind in DECISIONS:
             if kind in TRADER and self.pacer is not None:
-                await self.pacer.at_taped(self.clock.mono_ns)
+                await self.pacer.at_taped(self.clock.mono_ns, rec)
             if not self._warming:
                 self.result.taped.append(Decision(kind, rec, self._trigger))
             return
         if kind == "session":
             self._new_session(rec)
             return
+        if kind == "http" and rec.get("error") == "CancelledError":
+            return  # cancelled by the stopping daemon (after its edges closed): not an input
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
         self.clock.set(rec.get("wall_ns", 0), mono)
+        if kind == "frame" or kind == "http":
+            self.result.resolutions.feed(rec)
         if kind in INPUTS:
+            if self.clock.wall_ns >= self._tick_ns:
+                await self._timers(self.clock.wall_ns)
             self._previous = self._trigger
             self._trigger = (rec.get("wall_ns", 0), rec.get("mono_ns", 0))
         if kind == "frame":
@@ -275,6 +315,10 @@ class Replay:
         self._stopped = False
         self._warming = False
         self._shards.clear()
+        self.schedule.restart(rec.get("wall_ns", 0))  # run_at_start, as the daemon's scheduler
+        self._tick_ns = 0
+        if self.pacer is not None:
+            self.pacer.exact = rec.get("tape_format", 1) >= 2
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())
@@ -316,8 +360,8 @@ class Replay:
             await self._settle()
             return
         job = JOB_OF_SOURCE.get(source)
-        if job is None:
-            return
+        if job is None or "/events/slug/" in str(rec.get("url", "")):
+            return  # the settlement job's venue check: kept for its request (timer job)
         task = self._jobs.get(job)
         if task is None or task.done():
             self._jobs[job] = self._start(job)

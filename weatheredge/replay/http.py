@@ -13,7 +13,7 @@ import base64
 import contextvars
 import urllib.parse
 from collections import Counter, defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -60,6 +60,9 @@ class TapeHttp:
         self.blocked: Counter[str] = Counter()  # job -> its requests blocked
         self.served = 0
         self.unanswered: list[Key] = []
+        self.now_ns: Callable[[], int] = lambda: 0  # the replay's virtual monotonic clock
+        self._since: dict[asyncio.Future[Answer], tuple[str, int]] = {}  # waiter -> job, asked
+        self.missing: Counter[str] = Counter()  # "METHOD path" never answered on the tape
 
     def deliver(self, record: Mapping[str, Any]) -> bool:
         """The replay reached a recorded answer: hand it to its waiting request (True), or keep
@@ -75,6 +78,22 @@ class TapeHttp:
                 return True
         self._ready[key].append(answer)
         return False
+
+    def expire(self, jobs: frozenset[str], older_than_ns: int) -> int:
+        """Fail the requests of ``jobs`` waiting since before ``older_than_ns`` (virtual) as
+        timed out: the tape has no answer for them. Returns how many."""
+        failed = 0
+        for key, waiters in self._waiting.items():
+            for fut in list(waiters):
+                job, since = self._since.get(fut, ("", 0))
+                if fut.done() or job not in jobs or since >= older_than_ns:
+                    continue
+                waiters.remove(fut)
+                self.waiting -= 1
+                self.missing[f"{key[0]} {key[1]}"] += 1
+                fut.set_result(Answer({"status": None, "error": "not on the tape"}))
+                failed += 1
+        return failed
 
     def drop_ready(self, path_prefix: str = "") -> None:
         """Forget answers nobody asked for (a job run ended without asking)."""
@@ -92,6 +111,7 @@ class TapeHttp:
         self.waiting += 1
         job = current_job.get()
         self.blocked[job] += 1
+        self._since[fut] = (job, self.now_ns())
         try:
             answer = await fut
         except asyncio.CancelledError:
@@ -101,6 +121,7 @@ class TapeHttp:
             raise
         finally:
             self.blocked[job] -= 1
+            self._since.pop(fut, None)
         self.served += 1
         return answer
 

@@ -7,6 +7,13 @@ shows the live trader acting: at each of its records the replay waits until its 
 written as many trader records, so the trader reads the books after exactly the inputs the live
 one had seen. Without such a record (a signal the live run never had, another config) a step
 starts within a virtual second, and with none waiting a virtual tick reprices held positions.
+
+A paper order meets the books at one instant between its ``sending`` and ``open`` records; a
+socket drop can land on either side of it. Tapes of format 2 hold that instant
+(``paper_match``): the replay's order waits for it, whatever the virtual time, while the replay's
+trader is in step with the tape (its intents so far are the tape's), so an order in flight
+across a drop meets the books on the same side of the drop as live. Older tapes (and orders the
+live run never sent) fall back to the next trader record or 50 virtual ms.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 TICK_NS = 1_000_000_000  # the live trader's timer, in virtual time
 GATE_NS = 50_000_000  # an order the tape never shows matches after this much virtual time
+IN_STEP_NS = 5_000_000_000  # an order the tape shows waits this long for its paper_match
 _CATCH_UP_S = 5.0  # bound on waiting for the trader to reach a taped record (real seconds)
 
 
@@ -33,6 +42,23 @@ class TraderPacer:
         self.last_step_ns = 0
         self._gate: asyncio.Future[None] | None = None
         self._gate_until = 0
+        self.exact = False  # the tape records paper matches (tape format 2)
+        self.match_taped = 0  # the tape's paper_match records reached
+        self.matched = 0  # this replay's orders that have met the books
+        self._tape_intents: list[tuple[str, ...]] = []
+        self._my_intents: list[tuple[str, ...]] = []
+
+    def wrote(self, kind: str, fields: Any) -> None:
+        """This replay's trader wrote a record (``paper_match`` is the gate's, not counted)."""
+        if kind == "paper_match":
+            return
+        self.written += 1
+        if kind == "intent":
+            self._my_intents.append(_signature(fields))
+
+    def _in_step(self) -> bool:
+        n = len(self._my_intents)
+        return 0 < n <= len(self._tape_intents) and self._my_intents == self._tape_intents[:n]
 
     def wrap(self, gateway: Any, clock: Any) -> None:
         """Paper matches read the books: each waits until the replay reaches the tape's answer
@@ -40,14 +66,21 @@ class TraderPacer:
         place = gateway.place
 
         async def gated(request: Any) -> Any:
-            if self.written >= self.taped:  # the tape's answer to this order is still ahead
+            if self.exact:
+                wait = self.matched >= self.match_taped  # its paper_match is still ahead
+                until = IN_STEP_NS if self._in_step() else GATE_NS
+            else:
+                wait = self.written >= self.taped  # the tape's answer to this order is ahead
+                until = GATE_NS
+            if wait:
                 self._gate = asyncio.get_running_loop().create_future()
-                self._gate_until = clock.monotonic_ns() + GATE_NS
+                self._gate_until = clock.monotonic_ns() + until
                 try:
                     await self._gate
                 finally:
                     self._gate = None
-            return await place(request)
+            self.matched += 1
+            return await place(request)  # reads the books before its first await
 
         gateway.place = gated
 
@@ -55,7 +88,7 @@ class TraderPacer:
         gate = self._gate
         if gate is None or gate.done():
             return False
-        if self.written < self.taped or now_ns >= self._gate_until:
+        if (not self.exact and self.written < self.taped) or now_ns >= self._gate_until:
             gate.set_result(None)
             return True
         return False
@@ -79,20 +112,36 @@ class TraderPacer:
         gated = self._gate is not None and not self._gate.done()
         return gated or (not self._busy and not self._wake.is_set())
 
-    async def at_taped(self, now_ns: int) -> None:
+    async def at_match(self) -> None:
+        """The tape shows the live paper venue reading the books: ours reads them now."""
+        self.match_taped += 1
+        gate = self._gate
+        if gate is not None and not gate.done():
+            gate.set_result(None)
+        await self._until(lambda: self.matched >= self.match_taped)
+        self.matched = max(self.matched, self.match_taped)  # unused by ours: it diverged
+
+    async def at_taped(self, now_ns: int, record: Any = None) -> None:
         """The tape shows the live trader's next record: let ours get that far."""
         self.taped += 1
+        if record is not None and record.get("kind") == "intent":
+            self._tape_intents.append(_signature(record))
         self._open_gate(now_ns)
         if self.written >= self.taped:
             return
         if self._idle():
             self._step_at(now_ns)
+        await self._until(lambda: self.written >= self.taped)
+
+    async def _until(self, reached: Callable[[], bool]) -> None:
+        """Until ``reached``, or this trader has nothing more to do (it diverged), or
+        ``_CATCH_UP_S`` of real time."""
         deadline = time.monotonic() + _CATCH_UP_S
-        while self.written < self.taped and time.monotonic() < deadline:
+        while not reached() and time.monotonic() < deadline:
             for _ in range(4):
                 await asyncio.sleep(0)
-            if self.written >= self.taped or self._idle():
-                break  # reached, or this trader has nothing more to write (it diverged)
+            if reached() or self._idle():
+                break
             await asyncio.sleep(0.0002)  # a ledger write in its thread
 
     async def tick(self, now_ns: int) -> None:
@@ -126,3 +175,8 @@ class TraderPacer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _signature(fields: Any) -> tuple[str, ...]:
+    data = fields.get("data", {}) if isinstance(fields, dict) else {}
+    return tuple(str(data.get(k)) for k in ("token_id", "side", "price", "size"))

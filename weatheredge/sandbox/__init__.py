@@ -112,6 +112,20 @@ class Sandbox:
             )
         return self.urls
 
+    async def resolve(self, *events: scenario.Quoted) -> None:
+        """The venue resolves ``events`` (each to its likeliest bucket): the script stops (it
+        moves books that then vanish), Gamma shows the markets closed and the market channel
+        sends ``market_resolved``."""
+        if self._script is not None:
+            self._script.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._script
+            self._script = None
+        for q in events:
+            winner = max(range(len(q.probs)), key=q.probs.__getitem__)
+            for i, market in enumerate(q.event["markets"]):
+                self.venue.resolve_market(market["conditionId"], "Yes" if i == winner else "No")
+
     async def stop(self) -> None:
         if self._script is not None:
             self._script.cancel()

@@ -22,10 +22,16 @@ SHOW_NOTIFICATIONS = 12
 
 @contextlib.asynccontextmanager
 async def sandbox_run(
-    *, duration: float, db_path: str | None, extra: str = "", label: str = "demo"
+    *,
+    duration: float,
+    db_path: str | None,
+    extra: str = "",
+    label: str = "demo",
+    resolve_after: float | None = None,
 ) -> AsyncIterator[tuple[str, Daemon, Sandbox]]:
     """Start the sandbox, run the daemon against it for ``duration`` s, then yield
-    (database path, daemon, sandbox) for reporting; a temporary database lives until exit."""
+    (database path, daemon, sandbox) for reporting; a temporary database lives until exit.
+    ``resolve_after``: s into the run, the venue resolves NYC's high and London's events."""
     with contextlib.ExitStack() as stack:
         if db_path is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"weatheredge-{label}-"))
@@ -36,7 +42,15 @@ async def sandbox_run(
         print(f"running the daemon ({label}) for {duration:g} s (database {db_path}) ...")
         try:
             loaded = parse_config(sandbox.config_yaml(db_path, extra=extra), env={})
+            resolving = None
+            if resolve_after is not None:
+                resolving = asyncio.get_running_loop().call_later(
+                    resolve_after,
+                    lambda: asyncio.ensure_future(sandbox.resolve(*sandbox.quoted[0:3:2])),
+                )
             daemon = await run_daemon(loaded, duration=duration)
+            if resolving is not None:
+                resolving.cancel()
         finally:
             await sandbox.stop()
         yield db_path, daemon, sandbox

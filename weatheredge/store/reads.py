@@ -21,6 +21,7 @@ from weatheredge.store.rows import (
     ScoringRow,
     TrainingRow,
 )
+from weatheredge.timestamps import utc_iso
 
 
 def _open_read_only(path: str | Path) -> sqlite_utils.Database:
@@ -90,8 +91,13 @@ def event_markets(path: str | Path, event_id: str) -> list[MarketRow]:
     return [MarketRow.from_row(r) for r in rows]
 
 
-def training_rows(path: str | Path, since: dt.date) -> list[TrainingRow]:
-    """For each settled event and lead, the last ensemble forecast at that lead and the truth."""
+def training_rows(
+    path: str | Path, since: dt.date, until: dt.datetime | None = None
+) -> list[TrainingRow]:
+    """For each settled event and lead, the last ensemble forecast at that lead and the truth;
+    with ``until``, only what was known then (settled and issued by then: a replay's refit at
+    virtual time t never sees a later settlement or forecast)."""
+    cut = utc_iso(until) if until is not None else "9999"
     rows = _rows(
         path,
         """
@@ -100,14 +106,15 @@ def training_rows(path: str | Path, since: dt.date) -> list[TrainingRow]:
         FROM settlements s
         JOIN forecasts f ON f.event_id = s.event_id
         WHERE s.status = 'settled' AND s.observed_value IS NOT NULL AND s.date >= ?
+          AND s.settled_at <= ?
           AND f.kind = 'forecast' AND f.lead_days IS NOT NULL AND f.model_means IS NOT NULL
           AND f.issued_at = (
               SELECT max(g.issued_at) FROM forecasts g
               WHERE g.event_id = f.event_id AND g.kind = 'forecast'
-                AND g.lead_days = f.lead_days)
+                AND g.lead_days = f.lead_days AND g.issued_at <= ?)
         ORDER BY s.date
         """,
-        [since.isoformat()],
+        [since.isoformat(), cut, cut],
     )
     return [TrainingRow.from_row(r) for r in rows]
 
@@ -116,20 +123,25 @@ def saved_diurnal(path: str | Path) -> list[DiurnalShapeRow]:
     return [DiurnalShapeRow.from_row(r) for r in _rows(path, "SELECT * FROM diurnal_shapes")]
 
 
-def diurnal_training(path: str | Path, since: dt.date) -> list[DiurnalReport]:
+def diurnal_training(
+    path: str | Path, since: dt.date, until: dt.datetime | None = None
+) -> list[DiurnalReport]:
     """Reports of the stations' settled days since ``since`` (a day's UTC span covers the
-    local one: the caller keeps each report's local day and only the settled ones)."""
+    local one: the caller keeps each report's local day and only the settled ones); with
+    ``until``, only days settled and reports observed by then."""
+    cut = utc_iso(until) if until is not None else "9999"
     rows = _rows(
         path,
         """
         SELECT o.icao AS station, o.observed_at, o.temp_c, d.date
         FROM observations o
         JOIN (SELECT DISTINCT station, date FROM settlements
-              WHERE status = 'settled' AND date >= ?) d ON d.station = o.icao
+              WHERE status = 'settled' AND date >= ? AND settled_at <= ?) d ON d.station = o.icao
         WHERE o.observed_at >= date(d.date, '-1 day') AND o.observed_at < date(d.date, '+2 day')
+          AND o.observed_at <= ?
         ORDER BY o.icao, o.observed_at
         """,
-        [since.isoformat()],
+        [since.isoformat(), cut, cut],
     )
     return [DiurnalReport.from_row(r) for r in rows]
 

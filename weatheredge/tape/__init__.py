@@ -35,5 +35,6 @@ def open_recorder(settings: Any, config_path: Path | None) -> Recorder | None:
         keep_days=t.keep_days,
         max_disk_mb=t.max_disk_mb,
         queue_size=t.queue_size,
-        meta={"version": __version__, "mode": settings.mode.value},
+        # format 2: paper_match records (the paper venue's match instants), settlement fills
+        meta={"version": __version__, "mode": settings.mode.value, "tape_format": 2},
     ).start()

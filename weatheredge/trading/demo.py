@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from weatheredge.cli_common import setup_logging
@@ -27,7 +28,12 @@ def cmd_paper_demo(args: argparse.Namespace) -> int:
 
 async def run_paper_demo(*, duration: float, db_path: str | None, record: str | None = None) -> int:
     extra = PAPER + record_yaml(record)
-    async with sandbox_run(duration=duration, db_path=db_path, extra=extra, label="paper") as (
+    # Long enough for a trade on each side: the venue resolves two events 5 s before the end,
+    # so the day's PnL (and a tape's backtest) shows money paid out at the venue's resolution.
+    resolve = duration - 5.0 if duration >= 25.0 else None
+    async with sandbox_run(
+        duration=duration, db_path=db_path, extra=extra, label="paper", resolve_after=resolve
+    ) as (
         db_path,
         daemon,
         sandbox,
@@ -42,6 +48,10 @@ async def run_paper_demo(*, duration: float, db_path: str | None, record: str | 
         if final is not None:
             print(f"unrealised at the bid: {final['unrealized_pnl']} (open positions, at stop)")
     print_tape(record)
+    if record:  # the settings a replay or backtest of this tape needs (URLs do not matter)
+        (Path(record) / "paper.yaml").write_text(PAPER)
+        print(f"backtest it: weatheredge backtest {record} -c {Path(record) / 'paper.yaml'} "
+              "--set min_edge=0.05,0.1,0.2")  # fmt: skip
     return 0
 
 

@@ -112,6 +112,11 @@ class Ledger:
         if self.tape is not None:
             self.tape(kind, {"data": fields})
 
+    def note(self, kind: str, fields: dict[str, Any]) -> None:
+        """A trading moment that writes no row but a replay must place exactly (the paper
+        venue reading the books: ``paper_match``), on the tape only."""
+        self._tape(kind, fields)
+
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> Ledger:
         path = Path(path)
@@ -237,7 +242,10 @@ class Ledger:
             c.execute(f"INSERT OR IGNORE INTO trade_episodes ({cols}) VALUES ({marks})", episode)
             return True
 
-        return await self._run(self._tx, write)
+        done = await self._run(self._tx, write)
+        if done:  # on the tape too: a replay's parity and backtest see the payout
+            self._tape("fill", {"fill": fill, "intent_update": None})
+        return done
 
     async def venue_winners(self, event_ids: list[str]) -> dict[str, str]:
         """event_id -> the market the venue resolved YES, as the settlement job recorded it

@@ -101,6 +101,12 @@ class PaperGateway:
     async def place(self, request: OrderRequest) -> PlaceResult:
         self.placed.append(request)
         order_id = f"paper:{request.intent_key}"
+        if self._ledger is not None:  # the instant the order meets the books, for a replay
+            self._ledger.note(
+                "paper_match",
+                {"token_id": request.token_id, "side": request.side,
+                 "price": str(request.price), "size": str(request.size)},
+            )  # fmt: skip
         book = self._books(request.token_id)
         if book is None or not book.synced:
             return PlaceResult(False, status="market_not_ready", reason="no synced book")
