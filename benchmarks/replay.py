@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from weatheredge.engine import Engine, Pricing
 from weatheredge.polymarket import wire
 from weatheredge.polymarket.gamma import to_temperature_event
-from weatheredge.replay.driver import Replay
+from weatheredge.replay.driver import Replay, tape_records
 from weatheredge.replay.settings import replay_settings
 from weatheredge.sandbox.synth_tape import FAIR_CENTS, gamma_events, synthesize
 from weatheredge.tape.reader import read_tape
@@ -64,14 +64,14 @@ def _seeded(
 async def _replay(tape: Path, db: Path, listing: list[dict[str, Any]]) -> tuple[Replay, float]:
     replay = Replay(replay_settings(None, {"weather.max_forecast_age": "31000000"}, str(db)))
     wall = time.perf_counter()
-    await replay.run(_seeded(replay, listing, read_tape(tape)))
+    await replay.run(_seeded(replay, listing, tape_records(tape)))
     return replay, time.perf_counter() - wall
 
 
 def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
     """CPU seconds of each stage alone over the whole tape."""
     t0 = time.process_time()
-    n = sum(1 for _ in read_tape(tape))
+    n = sum(1 for _ in tape_records(tape))
     read_s = time.process_time() - t0
     frames = [(r["raw"], r["mono_ns"]) for r in read_tape(tape) if r["kind"] == "frame"]
     decode = wire.decode_fast

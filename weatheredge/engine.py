@@ -96,7 +96,8 @@ class Engine:
     ) -> None:
         self._emit = emit
         self.clock = clock  # every time read of the engine, and of the jobs that price it
-        self.max_forecast_age = max_forecast_age
+        self._recheck: set[str] = set()  # tokens whose next frame re-decides in full: see below
+        self._max_forecast_age = max_forecast_age
         self.max_frame_bytes = max_frame_bytes
         self.min_edge = min_edge
         self.tracker = EpisodeTracker(min_edge, hysteresis)
@@ -157,6 +158,7 @@ class Engine:
             self.books.setdefault(token, OrderBook(ref.market.tick))
         self.tokens = tokens
         self.events = new_events
+        self._recheck.update(tokens)  # a market's fee or id may have changed under its books
         return [t for t in tokens if t not in old_tokens], removed
 
     def owner_of(self, token: str) -> str | None:
@@ -264,6 +266,7 @@ class Engine:
 
     def stop(self, reason: str = "daemon stopped") -> None:
         """Close every open episode: nobody watches the book once the daemon is gone."""
+        self._recheck.update(self.tokens)  # closed with their edges still there
         for token in self.tracker.open_keys():
             self._close(token, reason, None)
         self.close_ladders(reason)
@@ -286,7 +289,9 @@ class Engine:
             events: list | tuple = decoded.events
         else:
             events = value if type(value) is list else (value,)
-        touched: dict[str, TokenRef] = {}
+        # market (its YES token) -> what to re-decide: the market (a TokenRef), or only its
+        # event's ladder (a TemperatureEvent) for a change below the top: see _undecided.
+        touched: dict[str, TokenRef | TemperatureEvent] = {}
         deltas = False
         for msg in events:
             self.messages += 1
@@ -299,7 +304,10 @@ class Engine:
             except ValueError as err:
                 self._bad("invalid_value", f"{type(msg).__name__}: {err}")
         for ref in touched.values():
-            self._evaluate(ref.event, ref.market, recv_ns)
+            if type(ref) is TokenRef:
+                self._evaluate(ref.event, ref.market, recv_ns)
+            else:  # what _evaluate would have done after deciding nothing new on the market
+                self._evaluate_ladder(ref, recv_ns)
         if deltas:  # the start-up snapshot burst would otherwise dominate the percentiles
             self.latency.observe(self.clock.perf_ns() - recv_ns)
 
@@ -396,7 +404,11 @@ class Engine:
             if top and ref.side is _YES:
                 self._ladder_dirty.add(ref.event.event_id)
             book.seen_ns = recv_ns
-            touched[ref.market.yes_token] = ref
+            key = ref.market.yes_token
+            if top or self._undecided(ref, key):
+                touched[key] = ref
+            elif key not in touched:
+                touched[key] = ref.event
             best = change.best_bid
             if best is not None and (px.get(best) or self._micros(best)) != book.bid_px:
                 self._desync(token, f"best bid {best} differs from ours")
@@ -404,6 +416,32 @@ class Engine:
             best = change.best_ask
             if best is not None and (px.get(best) or self._micros(best)) != book.ask_px:
                 self._desync(token, f"best ask {best} differs from ours")
+
+    def _undecided(self, ref: TokenRef, key: str) -> bool:
+        """Whether a change below the top of book (the best prices and the best ask's size
+        unchanged) must still re-evaluate its market. Without an open episode, the last
+        evaluation with this top of book opened nothing and nothing it reads has changed since
+        (pricing and thresholds re-evaluate when set; a forecast that goes stale or blind only
+        closes), so it would open nothing now: skipping it leaves every decision as it was.
+        ``_recheck`` holds the tokens for which that may not hold (a catalogue change, a stop,
+        a new forecast age). The event's ladder is still checked at the market's place in the
+        frame's order."""
+        recheck = self._recheck
+        if key in recheck:
+            recheck.discard(key)
+            recheck.discard(ref.market.no_token)
+            return True
+        is_open = self.tracker.is_open
+        return is_open(key) or is_open(ref.market.no_token)
+
+    @property
+    def max_forecast_age(self) -> float:
+        return self._max_forecast_age
+
+    @max_forecast_age.setter
+    def max_forecast_age(self, seconds: float) -> None:
+        self._max_forecast_age = seconds
+        self._recheck.update(self.tokens)  # a longer age may make stale prices fresh again
 
     def _apply(self, msg: wire.MarketEvent, touched: dict, recv_ns: int) -> None:
         if type(msg) is _BookEvent:
@@ -479,7 +517,7 @@ class Engine:
         prob: float | None = None
         reason = "no forecast"
         if pricing is not None:
-            if self.clock.monotonic() - pricing.issued_mono > self.max_forecast_age:
+            if self.clock.monotonic() - pricing.issued_mono > self._max_forecast_age:
                 reason = "forecast stale"
             elif pricing.blind_after is not None and self.clock.time() >= pricing.blind_after:
                 reason = AWAITING_REPORTS
