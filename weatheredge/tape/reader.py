@@ -139,9 +139,10 @@ class FrameRecord(msgspec.Struct, gc=False):
 
 
 _FRAME = msgspec.json.Decoder(FrameRecord)
-# Our writer puts the envelope first (wall_ns, mono_ns, kind): a line whose kind reads "frame"
-# there is decoded as a FrameRecord (and checked); any other line, or a frame written in
-# another key order, is decoded as a dict, as before.
+# Our writer puts the envelope first (wall_ns, mono_ns, kind): a line with a "frame" kind near
+# its start is decoded as a FrameRecord, and kept as one if it is a text frame (the search may
+# run into the next line or a nested object: the decoded kind decides); any other line is
+# decoded as a dict, as before.
 _FRAME_MARK = b'"kind":"frame"'
 _MARK_WITHIN = 80
 
@@ -179,7 +180,7 @@ def read_segment(
             if start == end:
                 continue
             line = memoryview(chunk)[start:end]  # no copy: a segment's lines are ~100 MB/h
-            if frames and chunk.find(_FRAME_MARK, start, min(end, start + _MARK_WITHIN)) >= 0:
+            if frames and chunk.find(_FRAME_MARK, start, start + _MARK_WITHIN) >= 0:
                 try:
                     frame = decode_frame(line)
                 except msgspec.DecodeError:
