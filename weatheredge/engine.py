@@ -81,6 +81,7 @@ class Engine:
     ) -> None:
         self.tap = tap
         self.clock = clock  # every time read of the engine, and of the jobs that price it
+        self._recheck: set[str] = set()  # tokens whose next frame re-decides in full: see below
         self.max_frame_bytes = max_frame_bytes
         self.on_desync = on_desync
         self.on_resolved = on_resolved
@@ -110,6 +111,7 @@ class Engine:
         self.ladders = self.edges.ladders
         self._ladder_dirty = self.ladders.dirty
         self._evaluate = self.edges.evaluate  # bound once: called per touched bucket
+        self._ladder_check = self.ladders.on_book_change  # what evaluate does after a bucket
         self._close = self.edges.close
 
     def set_tap(self, tap: MarketTap | None) -> None:
@@ -134,6 +136,7 @@ class Engine:
     @max_forecast_age.setter
     def max_forecast_age(self, seconds: float) -> None:  # a config reload
         self.market.max_forecast_age = seconds
+        self._recheck.update(self.tokens)  # a longer age may make stale prices fresh again
 
     # -- catalogue and prices -------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class Engine:
         self.tokens = market._tokens
         for slug, reason in market.rejected():
             self._log("catalogue", "event %s left out of the catalogue: %s", slug, reason)
+        self._recheck.update(self.tokens)  # a market's fee or id may have changed
         return added, removed
 
     def set_pricing(self, event_id: str, pricing: Pricing) -> None:
@@ -237,6 +241,7 @@ class Engine:
 
     def stop(self, reason: str = "daemon stopped") -> None:
         """Close every open episode: nobody watches the book once the daemon is gone."""
+        self._recheck.update(self.tokens)  # closed with their edges still there
         self.edges.close_all(reason)
         self.ladders.close_all(reason)
 
@@ -258,7 +263,9 @@ class Engine:
             events: list | tuple = decoded.events
         else:
             events = value if type(value) is list else (value,)
-        touched: dict[str, TokenRef] = {}
+        # market (its YES token) -> what to re-decide: the market (a TokenRef), or only its
+        # event's ladder (a TemperatureEvent) for a change below the top: see _undecided.
+        touched: dict[str, TokenRef | TemperatureEvent] = {}
         deltas = False
         for msg in events:
             self.messages += 1
@@ -271,7 +278,10 @@ class Engine:
             except ValueError as err:
                 self._bad("invalid_value", f"{type(msg).__name__}: {err}")
         for ref in touched.values():
-            self._evaluate(ref.event, ref.market, recv_ns)
+            if type(ref) is TokenRef:
+                self._evaluate(ref.event, ref.market, recv_ns)
+            else:  # what _evaluate would have done after deciding nothing new on the market
+                self._ladder_check(ref, recv_ns)
         if deltas:  # the start-up snapshot burst would otherwise dominate the percentiles
             self.latency.observe(self.clock.perf_ns() - recv_ns)
 
@@ -373,7 +383,11 @@ class Engine:
             book.seen_ns = recv_ns
             if tap is not None and token in tap.watched:
                 tap.on_level(token)
-            touched[ref.market.yes_token] = ref
+            key = ref.market.yes_token
+            if top or self._undecided(ref, key):
+                touched[key] = ref
+            elif key not in touched:
+                touched[key] = ref.event
             best = change.best_bid
             if best is not None and (px.get(best) or self._micros(best)) != book.bid_px:
                 self._desync(token, f"best bid {best} differs from ours")
@@ -381,6 +395,23 @@ class Engine:
             best = change.best_ask
             if best is not None and (px.get(best) or self._micros(best)) != book.ask_px:
                 self._desync(token, f"best ask {best} differs from ours")
+
+    def _undecided(self, ref: TokenRef, key: str) -> bool:
+        """Whether a change below the top of book (the best prices and the best ask's size
+        unchanged) must still re-evaluate its market. Without an open episode, the last
+        evaluation with this top of book opened nothing and nothing it reads has changed since
+        (pricing and thresholds re-evaluate when set; a forecast that goes stale or blind only
+        closes), so it would open nothing now: skipping it leaves every decision as it was.
+        ``_recheck`` holds the tokens for which that may not hold (a catalogue change, a stop,
+        a new forecast age). The event's ladder is still checked at the market's place in the
+        frame's order."""
+        recheck = self._recheck
+        if key in recheck:
+            recheck.discard(key)
+            recheck.discard(ref.market.no_token)
+            return True
+        is_open = self.tracker.is_open
+        return is_open(key) or is_open(ref.market.no_token)
 
     def _apply(self, msg: wire.MarketEvent, touched: dict, recv_ns: int) -> None:
         if type(msg) is _BookEvent:

@@ -38,7 +38,9 @@ T = TypeVar("T")
 # --------------------------------------------------------------------------- market channel
 
 
-class Level(msgspec.Struct, frozen=True):
+# gc=False on the leaf structs of the hot path (strings only, no cycles possible): the
+# collector neither tracks them nor runs more often for them.
+class Level(msgspec.Struct, frozen=True, gc=False):
     price: str
     size: str
 
@@ -89,7 +91,7 @@ class BookEvent(msgspec.Struct, frozen=True, tag="book", tag_field="event_type")
     last_trade_price: str | None = None
 
 
-class PriceChange(msgspec.Struct, frozen=True):
+class PriceChange(msgspec.Struct, frozen=True, gc=False):
     asset_id: str
     price: str
     size: str  # new total at this level; "0" removes it

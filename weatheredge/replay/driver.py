@@ -54,7 +54,7 @@ from weatheredge.replay.sampler import Sampler, Samples
 from weatheredge.replay.schedule import Schedule, TimerJobs
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
-from weatheredge.tape.reader import read_tape
+from weatheredge.tape.reader import FrameRecord, read_tape
 from weatheredge.tape.records import encode
 from weatheredge.trading.ledger import use_clock
 
@@ -222,14 +222,40 @@ class Replay(TimerJobs):
 
     # -- the loop ---------------------------------------------------------------------------
 
-    async def run(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
+    async def run(self, records: Iterable[dict[str, Any] | FrameRecord]) -> ReplayResult:
         cpu = time.process_time()
         records = iter(records)
         await self._open()
         first_wall: int | None = None
         real0 = time.monotonic()
+        on_frame, clock, counts = self.engine.on_frame, self.clock, self.result.counts
+        start_ns, end_ns, pacer = self.start_ns, self.end_ns, self.pacer
+        resolutions = self.result.resolutions
         try:
             for rec in records:
+                if type(rec) is FrameRecord and first_wall is not None and self.speed is None:
+                    # The hot loop (most records): _record's frame branch, inlined, no dict.
+                    wall = rec.wall_ns
+                    self._warming = start_ns is not None and wall < start_ns
+                    if end_ns is not None and wall > end_ns:
+                        self._warming = True
+                        break
+                    counts["frame"] += 1
+                    mono = rec.mono_ns + (self._mono_offset or 0)
+                    clock.set(wall, mono)
+                    resolutions.frame(rec.raw, wall)
+                    if wall >= self._tick_ns:  # timer jobs and score samples, as _record
+                        await self._timers(wall)
+                    self._previous = self._trigger
+                    self._trigger = (wall, rec.mono_ns)
+                    on_frame(rec.raw, mono)
+                    if pacer is not None:
+                        await pacer.tick(clock.mono_ns)
+                    self.result.span_ns = wall - first_wall
+                    continue
+                if type(rec) is FrameRecord:
+                    rec = {"wall_ns": rec.wall_ns, "mono_ns": rec.mono_ns, "kind": "frame",
+                           "raw": rec.raw}  # fmt: skip
                 wall = rec.get("wall_ns", 0)
                 # Before --from: replayed to warm up (catalogue, prices, snapshots of the books),
                 # its decisions neither kept nor compared.
@@ -399,8 +425,11 @@ class Replay(TimerJobs):
         return self.http.blocked.get(name, 0) > 0
 
 
-def tape_records(path: str | Path, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-    return read_tape(path, warn) if warn else read_tape(path)
+def tape_records(
+    path: str | Path, warn: Callable[[str], None] | None = None
+) -> Iterator[dict[str, Any] | FrameRecord]:
+    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict)."""
+    return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
 
 
 def parse_time(text: str | None) -> int | None:

@@ -19,6 +19,7 @@ import msgspec
 
 from weatheredge.polymarket.gamma import resolved_yes
 from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.tape.reader import FrameRecord
 
 _RESOLVED = "market_resolved"
 LOOKAHEAD_NS = 3 * 86_400 * 1_000_000_000  # how far past --to the tape is read for them
@@ -33,7 +34,15 @@ class Resolutions:
     event_of: dict[str, str] = field(default_factory=dict)  # market id -> event id, when told
     decided: set[str] = field(default_factory=set)  # events with a bucket resolved YES
 
-    def feed(self, rec: Mapping[str, Any]) -> None:
+    def frame(self, raw: str | bytes, wall_ns: int) -> None:
+        """One market frame (the replay's hot loop hands frames here without a dict)."""
+        if isinstance(raw, str) and _RESOLVED in raw:
+            self._frame(raw, wall_ns)
+
+    def feed(self, rec: Mapping[str, Any] | FrameRecord) -> None:
+        if type(rec) is FrameRecord:
+            self.frame(rec.raw, rec.wall_ns)
+            return
         kind = rec.get("kind")
         if kind == "frame":
             raw = rec.get("raw")
@@ -43,11 +52,12 @@ class Resolutions:
             if "/events/slug/" in str(rec.get("url", "")) and rec.get("body"):
                 self._gamma(str(rec["body"]), int(rec.get("wall_ns", 0)))
 
-    def scan(self, records: Iterable[Mapping[str, Any]], until_ns: int) -> None:
+    def scan(self, records: Iterable[Mapping[str, Any] | FrameRecord], until_ns: int) -> None:
         """The rest of a tape after a replay's ``--to``, up to ``until_ns``: resolutions of
         what was traded before the cut (events resolve a day or two after their date)."""
         for rec in records:
-            if rec.get("wall_ns", 0) > until_ns:
+            wall = rec.wall_ns if type(rec) is FrameRecord else rec.get("wall_ns", 0)
+            if wall > until_ns:
                 break
             self.feed(rec)
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import msgspec
 
-from weatheredge.sandbox.scenario import event_specs, gamma_event
+from weatheredge.model.buckets import Unit
+from weatheredge.sandbox.scenario import EventSpec, event_specs, gamma_event
 from weatheredge.sandbox.weather import metar_record
 from weatheredge.tape.writer import Recorder
 
 BUCKETS = 10
+FAIR_CENTS = (2, 4, 8, 14, 22, 22, 14, 8, 4, 2)  # YES quoted at fair ± 1 cent; sums to 100
 EXTREMES = ("highest", "lowest")
 DAYS_LISTED = 3
 TOKENS_PER_SHARD = 200
@@ -44,13 +46,50 @@ def _markets(cities: int) -> list[_Market]:
         for e in range(len(EXTREMES) * DAYS_LISTED):
             for b in range(BUCKETS):
                 base = 10**76 + (c * 1000 + e * 20 + b) * 7919
-                fair = (2, 4, 8, 14, 22, 22, 14, 8, 4, 2)[b]
+                fair = FAIR_CENTS[b]
                 shard = (2 * n) // TOKENS_PER_SHARD
                 out.append(
                     _Market(str(base), str(base + 1), f"0x{n:064x}", shard, fair - 1, fair + 1)
                 )
                 n += 1
     return out
+
+
+def _labels(spec: EventSpec) -> tuple[str, ...]:
+    """A ladder of ``BUCKETS`` labels starting where the spec's starts (open at both ends)."""
+    first = spec.labels[0]
+    lo = int(first.split("°")[0])
+    inner = BUCKETS - 2
+    if spec.unit is Unit.F:
+        mids = [f"{a}-{a + 1}°F" for a in range(lo + 1, lo + 1 + 2 * inner, 2)]
+        return (first, *mids, f"{lo + 1 + 2 * inner}°F or higher")
+    mids = [f"{c}°C" for c in range(lo + 1, lo + 1 + inner)]
+    return (first, *mids, f"{lo + 1 + inner}°C or higher")
+
+
+def gamma_events(cities: int, day: dt.date) -> list[dict[str, Any]]:
+    """The Gamma listing on ``day``: every city's events, naming the tokens and condition ids
+    the tape's frames trade (so a replay seeded from it has a book behind every frame)."""
+    specs = event_specs()
+    markets = _markets(cities)
+    events = []
+    for c in range(cities):
+        for e in range(len(EXTREMES) * DAYS_LISTED):
+            spec = specs[c % len(specs)]
+            city = spec.slug_city if c < len(specs) else f"{spec.slug_city}-{c}"
+            spec = dataclasses.replace(spec, extreme=EXTREMES[e % 2], slug_city=city)
+            spec = dataclasses.replace(spec, labels=_labels(spec))
+            event = gamma_event(spec, day + dt.timedelta(days=e // 2), 10**5 + c * 10 + e)
+            n = (c * len(EXTREMES) * DAYS_LISTED + e) * BUCKETS
+            for mk, m in zip(event["markets"], markets[n : n + BUCKETS], strict=True):
+                mk["conditionId"] = m.condition
+                ids = [m.yes, m.no]
+                if "positionIds" in mk:
+                    mk["positionIds"] = ids
+                else:
+                    mk["clobTokenIds"] = json.dumps(ids)
+            events.append(event)
+    return events
 
 
 def _price_change(m: _Market, rng: random.Random, ts_ms: int, i: int) -> str:
@@ -146,13 +185,7 @@ class _World:
     def gamma(self, sec: int) -> list[Item]:
         day = self.day(sec)
         if self._events_day != day:
-            self._events_day, self._events = day, []
-            for c in range(self.cities):
-                for e in range(len(EXTREMES) * DAYS_LISTED):
-                    spec = self.specs[c % len(self.specs)]
-                    spec = dataclasses.replace(spec, extreme=EXTREMES[e % 2])
-                    when = day + dt.timedelta(days=e // 2)
-                    self._events.append(gamma_event(spec, when, 10**5 + c * 10 + e))
+            self._events_day, self._events = day, gamma_events(self.cities, day)
         events = self._events
         for ev in events:
             for mk in ev["markets"]:  # prices move between pages (the pessimistic case)
