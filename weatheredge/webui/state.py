@@ -21,6 +21,9 @@ from typing import Any
 
 from db.readonly import connect_read_only
 from weatheredge import status as status_doc
+from weatheredge.daemon import Daemon
+from weatheredge.engine import Engine
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.timestamps import utc_iso
 
 logger = logging.getLogger(__name__)
@@ -146,13 +149,14 @@ class History:
 
 @dataclass
 class StateBuilder:
-    daemon: Any
+    daemon: Daemon
     history: History
     meter: RateMeter = field(default_factory=RateMeter)
     first_seen: dict[str, float] = field(default_factory=dict)  # open token -> time.time()
-    # The catalogue in page order, re-sorted only when the engine's catalogue changes.
-    _order: list[Any] = field(default_factory=list)
-    _order_of: tuple[Any, int] = (None, -1)  # (the engine's catalogue dict, its size)
+    # The catalogue in page order, re-sorted only when the engine's catalogue changes; _order_of
+    # is (the engine's catalogue dict, its size) when last sorted.
+    _order: list[TemperatureEvent] = field(default_factory=list)
+    _order_of: tuple[Mapping[str, TemperatureEvent] | None, int] = (None, -1)
 
     def build(self, page: Page | None = None) -> dict[str, Any]:
         page = page or Page()
@@ -176,7 +180,7 @@ class StateBuilder:
             "mode": base["mode"],
             "config": base.get("config", {}),  # version, load time, "rejected" and why
             # Manual halt (switch, CLI) or the trader's own automatic halt (stale data).
-            "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
+            "halted": bool(daemon.halted or trading.get("halted")),
             "started_at": base["started_at"],
             "uptime_s": base["uptime_s"],
             "health": {
@@ -215,9 +219,7 @@ class StateBuilder:
             "tape": base["tape"],
         }
 
-    def _ordered(self, engine: Any) -> list[Any]:
-        if engine is None:
-            return []
+    def _ordered(self, engine: Engine) -> list[TemperatureEvent]:
         src, size = self._order_of
         catalogue = engine.market.events()
         if src is not catalogue or size != len(catalogue):
@@ -225,9 +227,9 @@ class StateBuilder:
             self._order_of = (catalogue, len(catalogue))
         return self._order
 
-    def _events(self, engine: Any, page: list[Any], stale: dict[str, str]) -> list[dict[str, Any]]:
-        if engine is None:
-            return []
+    def _events(
+        self, engine: Engine, page: list[TemperatureEvent], stale: dict[str, str]
+    ) -> list[dict[str, Any]]:
         out = []
         market = engine.market
         open_keys = set(market.open_edges())
@@ -279,9 +281,7 @@ class StateBuilder:
             )
         return out
 
-    def _edges(self, engine: Any, now: float) -> list[dict[str, Any]]:
-        if engine is None:
-            return []
+    def _edges(self, engine: Engine, now: float) -> list[dict[str, Any]]:
         market = engine.market
         open_keys = market.open_edges()
         for key in list(self.first_seen):
@@ -345,12 +345,11 @@ def _shards(feed: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _stale(daemon: Any) -> dict[str, str]:
-    ctx = getattr(daemon, "ctx", None)
-    return dict(ctx.live.stale) if ctx is not None else {}
+def _stale(daemon: Daemon) -> dict[str, str]:
+    return dict(daemon.ctx.live.stale)
 
 
-def _latency(engine_status: Any, history: History) -> dict[str, Any]:
+def _latency(engine_status: object, history: History) -> dict[str, Any]:
     """Latency figures: the engine's frame-to-decision histogram when it keeps one (every
     frame), and the nearest-rank percentiles of recent edge openings from the database."""
     out: dict[str, Any] = {"edges": {"source": "edge openings, last 24 h"}}
@@ -369,11 +368,11 @@ def _latency(engine_status: Any, history: History) -> dict[str, Any]:
     return out
 
 
-def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
+def _positions(engine: Engine, positions: dict[str, Any]) -> list[dict[str, Any]]:
     """token -> {shares, avg_price} made readable: which city, day, bucket and side."""
     out = []
     for token, pos in positions.items():
-        ref = engine.market.ref(token) if engine is not None else None
+        ref = engine.market.ref(token)
         row: dict[str, Any] = {}
         if ref is not None:
             row.update(
@@ -386,18 +385,17 @@ def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
             row["token"] = token[:12] + "…"
         if isinstance(pos, dict):
             row.update(pos)
-        bid = _level(engine.market.best(token)[0])[0] if engine is not None else None
+        bid = _level(engine.market.best(token)[0])[0]
         row["bid"] = bid
         out.append(row)
     return out
 
 
-def _trading(daemon: Any) -> dict[str, Any]:
-    trading = getattr(daemon, "trading", None)
-    status = getattr(trading, "status", None)
-    if callable(status):
+def _trading(daemon: Daemon) -> dict[str, Any]:
+    trading = daemon.trading
+    if trading is not None:
         try:
-            doc = status()
+            doc = trading.status()
         except Exception as err:  # never let a trading bug take the page down
             return {"available": False, "reason": f"trading status failed: {type(err).__name__}"}
         if isinstance(doc, dict):
