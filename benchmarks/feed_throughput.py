@@ -394,7 +394,7 @@ def make_engine() -> Any:
 
     from weatheredge.engine import Engine, Pricing
     from weatheredge.polymarket.gamma_event import to_temperature_event
-    from weatheredge.polymarket.wire import decode_gamma_event
+    from weatheredge.polymarket.gamma_wire import decode_gamma_event
 
     rules = (
         "This market will resolve to the temperature range that contains the highest "

@@ -34,7 +34,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from weatheredge.engine import Engine, Pricing
-from weatheredge.polymarket import wire
+from weatheredge.polymarket import gamma_wire, wire
 from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.replay.driver import Replay, tape_records
 from weatheredge.replay.settings import replay_settings
@@ -46,7 +46,7 @@ START = "2026-11-01"
 
 def _seed(engine: Engine, listing: list[dict[str, Any]]) -> None:
     """Catalogue from the synthetic Gamma listing, every bucket priced fair."""
-    events = [to_temperature_event(msgspec.convert(e, wire.GammaEvent)) for e in listing]
+    events = [to_temperature_event(msgspec.convert(e, gamma_wire.GammaEvent)) for e in listing]
     engine.set_events(events)
     engine.on_connected()
     now = engine.clock.monotonic()

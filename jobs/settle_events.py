@@ -29,7 +29,7 @@ from weatheredge.model.rules import SourceKind
 from weatheredge.model.settling import SettlingRule, read_day
 from weatheredge.observing.settling import learn_facts, refresh_agreement
 from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug, resolved_yes
-from weatheredge.polymarket.wire import GammaEvent
+from weatheredge.polymarket.gamma_wire import GammaEvent
 from weatheredge.pricing.event import station_for
 from weatheredge.store import (
     EventRow,

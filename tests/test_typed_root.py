@@ -20,6 +20,8 @@ TYPED = [
     "reloader.py",
     "homeassistant.py",
     "context.py",
+    "webui/state.py",
+    "trading/view.py",
 ]
 # Probes on third-party objects, each with its reason.
 ALLOWED = {("reloader.py", "getattr"): "APScheduler's trigger: only interval triggers carry one"}

@@ -18,7 +18,7 @@ from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.health import Health
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 from weatheredge.sandbox import Sandbox, scenario
 from weatheredge.store import EventSeen, Store
 

@@ -13,7 +13,7 @@ from weatheredge.context import JobContext
 from weatheredge.model.live import AWAITING_REPORTS, EventPrior
 from weatheredge.model.probability import Normal
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 from weatheredge.pricing.event import compute, station_for
 from weatheredge.sandbox import scenario
 

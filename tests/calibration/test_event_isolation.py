@@ -16,7 +16,7 @@ from weatheredge.model.live import EventPrior
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.probability import Normal
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 from weatheredge.sandbox import Sandbox
 
 

@@ -25,7 +25,7 @@ from weatheredge.model.edge import Change
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.prices import to_micros
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 from weatheredge.sandbox.venue import Venue, create_venue_app
 
 CITIES = ["NYC", "Miami", "Chicago", "Denver", "Austin", "Seattle", "Dallas", "Atlanta"]

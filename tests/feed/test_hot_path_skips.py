@@ -14,7 +14,7 @@ import msgspec
 from weatheredge.clock import VirtualClock
 from weatheredge.engine import EdgeSignal, Engine, Pricing
 from weatheredge.model.edge import EpisodeTracker
-from weatheredge.polymarket import wire
+from weatheredge.polymarket import gamma_wire
 from weatheredge.polymarket.gamma import to_temperature_event
 from weatheredge.sandbox.synth_tape import _book_dump, _markets, gamma_events
 
@@ -36,7 +36,7 @@ def _engine(cls: type[Engine], clock: VirtualClock, out: list[tuple]) -> Engine:
         out.append((s.change, s.market.market_id, s.side, quote, s.reason, s.latency_us, s.kind))
 
     engine = cls(min_edge=0.04, hysteresis=0.01, max_forecast_age=600.0, emit=sink, clock=clock)
-    events = [to_temperature_event(msgspec.convert(e, wire.GammaEvent)) for e in _listing()]
+    events = [to_temperature_event(msgspec.convert(e, gamma_wire.GammaEvent)) for e in _listing()]
     engine.set_events(events)
     engine.on_connected()
     # The synthetic ladders sum to about 1: a threshold below zero makes them open and close.

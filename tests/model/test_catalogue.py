@@ -11,7 +11,7 @@ from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.edge import Side
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 
 
 def _event(raw: dict) -> TemperatureEvent:

@@ -6,6 +6,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from weatheredge.polymarket.gamma_wire import decode_gamma_event, decode_json_string_list
 from weatheredge.polymarket.wire import (
     BestBidAskEvent,
     BookEvent,
@@ -16,8 +17,6 @@ from weatheredge.polymarket.wire import (
     PriceChangeEvent,
     TickSizeChangeEvent,
     decode_frame,
-    decode_gamma_event,
-    decode_json_string_list,
     decode_market_frame,
     encode_subscription,
     encode_update,
@@ -184,7 +183,7 @@ def test_hostile_nesting_is_a_too_deep_frame_not_a_crash(frame: str | bytes) -> 
 
 
 def test_every_other_decoder_reports_hostile_nesting_as_a_decode_error() -> None:
-    from weatheredge.polymarket import wire
+    from weatheredge.polymarket import gamma_wire, wire
 
     body = (
         '{"market": "0x1", "asset_id": "1", "timestamp": "1", "bids": [], "asks": [],'
@@ -193,8 +192,8 @@ def test_every_other_decoder_reports_hostile_nesting_as_a_decode_error() -> None
     for decode, data in (
         (wire.decode_book, body),
         (wire.decode_books, b"[" + body + b"]"),
-        (wire.decode_gamma_event, b'{"id": "1", "x": ' + DEEP.encode() + b"}"),
-        (wire.decode_raw_events_page, b'{"events": [' + DEEP.encode() + b"]}"),
+        (gamma_wire.decode_gamma_event, b'{"id": "1", "x": ' + DEEP.encode() + b"}"),
+        (gamma_wire.decode_raw_events_page, b'{"events": [' + DEEP.encode() + b"]}"),
     ):
         with pytest.raises(msgspec.DecodeError, match="nested too deep"):
             decode(data)

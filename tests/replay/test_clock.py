@@ -10,7 +10,7 @@ from weatheredge.clock import SystemClock, VirtualClock
 from weatheredge.engine import EdgeSignal, Engine, Pricing
 from weatheredge.model.edge import Change
 from weatheredge.polymarket.gamma_event import to_temperature_event
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 
 T0 = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 

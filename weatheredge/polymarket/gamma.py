@@ -35,7 +35,7 @@ from weatheredge.model.catalogue import unique_owners
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.rules import parse_title
 from weatheredge.polymarket.gamma_event import Rejected, to_temperature_event
-from weatheredge.polymarket.wire import (
+from weatheredge.polymarket.gamma_wire import (
     GammaEvent,
     GammaMarket,
     decode_gamma_event,

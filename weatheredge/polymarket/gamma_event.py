@@ -18,7 +18,7 @@ from weatheredge.model.catalogue import self_reuse
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.prices import MAX_SIZE_MICROS, MICRO, to_micros
 from weatheredge.model.rules import parse_rule, parse_title
-from weatheredge.polymarket.wire import (
+from weatheredge.polymarket.gamma_wire import (
     GammaEvent,
     GammaMarket,
     decode_json_string_list,

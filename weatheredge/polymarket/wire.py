@@ -1,4 +1,5 @@
-"""Typed Polymarket wire structs, decoded once at the boundary with msgspec.
+"""Typed Polymarket wire structs of the market channel and the CLOB REST books, decoded once at
+the boundary with msgspec (Gamma's listing: ``weatheredge.polymarket.gamma_wire``).
 
 Market WebSocket (``/ws/market``) framing, as documented in the AsyncAPI spec and seen in practice:
 
@@ -9,18 +10,12 @@ Market WebSocket (``/ws/market``) framing, as documented in the AsyncAPI spec an
   (timestamps are Unix milliseconds), so numbers stay ``str`` here and are converted to exact
   micro-units by callers (``Level.micros``) only where they are used.
 
-Gamma (``/events/keyset``) pages are ``{"events": [...], "next_cursor": "..."}`` with
-``next_cursor`` absent on the last page. ``clobTokenIds``, ``outcomes`` and ``outcomePrices`` are
-JSON-encoded *strings*; ``positionIds`` (Protocol V2 markets) is a real array. Stale records lack
-ids, so nearly every Gamma field is optional and validated later, record by record.
-
 CLOB REST ``/book`` and ``/books`` return book objects with bids ascending and asks descending
 (best level last): never read the first level as the best.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -225,7 +220,7 @@ class TooDeep(msgspec.DecodeError):
     """JSON nested deeper than the decoder's recursion limit (a DecodeError like any other)."""
 
 
-def _bounded(decode: Callable[[Any], T]) -> Callable[[Any], T]:
+def bounded(decode: Callable[[Any], T]) -> Callable[[Any], T]:
     """``decode`` with RecursionError turned into :class:`TooDeep`, so callers that handle
     ``msgspec.DecodeError`` also handle a hostile nesting depth."""
 
@@ -367,9 +362,9 @@ class ClobErrorBody(msgspec.Struct, frozen=True):
     retry_after_seconds: float | None = None
 
 
-_BOOKS = _bounded(msgspec.json.Decoder(list[RestBook]).decode)
-_BOOK = _bounded(msgspec.json.Decoder(RestBook).decode)
-_CLOB_ERROR = _bounded(msgspec.json.Decoder(ClobErrorBody).decode)
+_BOOKS = bounded(msgspec.json.Decoder(list[RestBook]).decode)
+_BOOK = bounded(msgspec.json.Decoder(RestBook).decode)
+_CLOB_ERROR = bounded(msgspec.json.Decoder(ClobErrorBody).decode)
 
 
 def decode_books(data: bytes) -> list[RestBook]:
@@ -386,116 +381,3 @@ def decode_clob_error(data: bytes) -> ClobErrorBody | None:
         return _CLOB_ERROR(data)
     except msgspec.DecodeError:
         return None
-
-
-# --------------------------------------------------------------------------- Gamma
-
-
-class GammaMarket(msgspec.Struct, frozen=True, rename="camel"):
-    id: str | None = None
-    question: str | None = None
-    slug: str | None = None
-    condition_id: str | None = None
-    question_id: str | None = msgspec.field(default=None, name="questionID")
-    group_item_title: str | None = None
-    group_item_threshold: str | None = None
-    outcomes: str | None = None  # JSON-encoded string: "[\"Yes\", \"No\"]"
-    outcome_prices: str | None = None  # JSON-encoded string
-    clob_token_ids: str | None = None  # JSON-encoded string of two decimal ids (v1)
-    version: str | None = None  # "v1" | "v2"
-    # A real array (v2) as documented; a JSON-encoded string like clobTokenIds is read too.
-    position_ids: list[str] | str | None = None
-    active: bool | None = None
-    closed: bool | None = None
-    archived: bool | None = None
-    accepting_orders: bool | None = None
-    enable_order_book: bool | None = None
-    neg_risk: bool | None = None
-    order_price_min_tick_size: float | str | None = None
-    order_min_size: float | str | None = None
-    fees_enabled: bool | None = None
-    fee_type: str | None = None
-    fee_schedule: FeeSchedule | None = None
-    resolution_source: str | None = None
-    description: str | None = None
-    end_date: str | None = None
-
-
-class GammaEvent(msgspec.Struct, frozen=True, rename="camel"):
-    id: str | None = None
-    slug: str | None = None
-    ticker: str | None = None
-    title: str | None = None
-    description: str | None = None
-    resolution_source: str | None = None
-    start_date: str | None = None
-    creation_date: str | None = None
-    end_date: str | None = None  # NOT the observation date
-    event_date: str | None = None  # the observation date, "2026-11-25"
-    active: bool | None = None
-    closed: bool | None = None
-    archived: bool | None = None
-    restricted: bool | None = None
-    enable_order_book: bool | None = None
-    neg_risk: bool | None = None
-    enable_neg_risk: bool | None = None
-    neg_risk_augmented: bool | None = None
-    neg_risk_market_id: str | None = msgspec.field(default=None, name="negRiskMarketID")
-    series_slug: str | None = None
-    tags: list[Tag] | None = None
-    markets: list[GammaMarket] | None = None
-
-
-class EventsKeysetPage(msgspec.Struct, frozen=True):
-    events: list[GammaEvent]
-    next_cursor: str | None = None
-
-
-class RawEventsKeysetPage(msgspec.Struct, frozen=True):
-    """Page whose events are left undecoded so one bad record cannot sink the whole page."""
-
-    events: list[msgspec.Raw]
-    next_cursor: str | None = None
-
-
-_RAW_PAGE = _bounded(msgspec.json.Decoder(RawEventsKeysetPage).decode)
-_EVENT = _bounded(msgspec.json.Decoder(GammaEvent).decode)
-_STR_LIST = _bounded(msgspec.json.Decoder(list[str]).decode)
-
-
-def decode_raw_events_page(data: bytes) -> RawEventsKeysetPage:
-    try:
-        return _RAW_PAGE(data)
-    except TooDeep:
-        raise
-    except msgspec.DecodeError:
-        # msgspec refuses a lone surrogate escape (\ud800, valid JSON grammar) or a raw control
-        # character anywhere in the page: split the page with the lenient stdlib parser so the
-        # record carrying it is rejected alone, not the whole listing with every event on it.
-        page = _lenient_page(data)
-        if page is None:
-            raise
-        return page
-
-
-def _lenient_page(data: bytes) -> RawEventsKeysetPage | None:
-    try:
-        value = json.loads(data, strict=False)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict) or not isinstance(events := value.get("events"), list):
-        return None
-    cursor = value.get("next_cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        return None
-    # Re-encoded with escapes: the record keeps what made msgspec refuse it, and is refused alone.
-    return RawEventsKeysetPage([msgspec.Raw(json.dumps(e).encode()) for e in events], cursor)
-
-
-def decode_gamma_event(data: bytes | msgspec.Raw) -> GammaEvent:
-    return _EVENT(data)
-
-
-def decode_json_string_list(text: str) -> list[str]:
-    """Decode Gamma's JSON-in-a-string arrays (``clobTokenIds``, ``outcomes``)."""
-    return _STR_LIST(text)

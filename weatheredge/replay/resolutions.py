@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from weatheredge.polymarket.gamma import resolved_yes
-from weatheredge.polymarket.wire import decode_gamma_event
+from weatheredge.polymarket.gamma_wire import decode_gamma_event
 from weatheredge.tape.reader import FrameRecord
 
 _RESOLVED = "market_resolved"

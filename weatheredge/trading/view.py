@@ -5,9 +5,10 @@ market state (``weatheredge.live.MarketState``) and the feed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from weatheredge.engine import Engine
+from weatheredge.feed.manager import FeedManager
 from weatheredge.live import TokenRef
 from weatheredge.model.book import OrderBook
 
@@ -20,10 +21,21 @@ class MarketView(Protocol):
     def venue_winner(self, event_id: str) -> str | None: ...
 
 
+class Connection(Protocol):
+    """A single market-channel connection: up or down, no shards, no polling."""
+
+    @property
+    def connected(self) -> bool: ...
+
+
 class EngineView:
     """What the trader reads from the engine: catalogue, books, probabilities, feed health."""
 
-    def __init__(self, engine: Engine, stream: Callable[[], Any] = lambda: None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        stream: Callable[[], FeedManager | Connection | None] = lambda: None,
+    ) -> None:
         self._market = engine.market
         self._stream = stream
 
@@ -44,9 +56,9 @@ class EngineView:
         stream = self._stream()
         if stream is None or not self._market.token_count():
             return None
-        if hasattr(stream, "health_problems"):  # the sharded feed: polling counts as healthy
+        if isinstance(stream, FeedManager):  # the sharded feed: polling counts as healthy
             problems = stream.health_problems()
             return f"market feed: {problems[0]}" if problems else None
-        if not getattr(stream, "connected", True):
+        if not stream.connected:
             return "market feed disconnected"
         return None

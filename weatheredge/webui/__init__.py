@@ -35,7 +35,8 @@ from db.readonly import connect_read_only
 from weatheredge.daemon import Daemon
 from weatheredge.redact import RedactingFilter, install_redaction, secret_strings
 from weatheredge.webui import guard, queries
-from weatheredge.webui.state import History, Page, StateBuilder
+from weatheredge.webui.history import History
+from weatheredge.webui.state import Page, StateBuilder
 
 logger = logging.getLogger(__name__)
 

@@ -1,32 +1,28 @@
 """The state document behind the status page (``GET /api/v1/state`` and each SSE update).
 
 Built from what the running daemon holds in memory (catalogue, books, pricing, open episodes,
-feed, jobs) plus two cheap reads of the database done off the loop (when each open edge was
-opened, recent decision latencies). Never includes configuration values, so never a secret;
-the serialised text is additionally passed through the same redaction as the logs.
+feed, jobs) plus two cheap reads of the database done off the loop (``webui/history.py``: when
+each open edge was opened, recent decision latencies). Never includes configuration values, so
+never a secret; the serialised text is additionally passed through the same redaction as the
+logs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import sqlite3
-import statistics
 import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from db.readonly import connect_read_only
 from weatheredge import status as status_doc
+from weatheredge.daemon import Daemon
+from weatheredge.engine import Engine
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.timestamps import utc_iso
-
-logger = logging.getLogger(__name__)
+from weatheredge.webui.history import History, RateMeter, percentiles
 
 API_VERSION = 1
-LATENCY_WINDOW_S = 24 * 3600
 # At 10,000 events the whole catalogue was 6.5 MB per document (issue 13): the document holds
 # one page of events (a phone shows a few dozen ladders anyway) and the best open edges.
 EVENTS_PER_PAGE = 100
@@ -74,85 +70,16 @@ def _level(level: tuple[int, int] | None) -> tuple[float | None, float | None]:
     return _price(level[0]), _price(level[1])
 
 
-def percentiles(values: list[int], ps: tuple[float, ...] = (0.5, 0.9, 0.99)) -> dict[str, Any]:
-    """Nearest-rank percentiles, the same definition as db/queries/latency_percentiles.sql."""
-    if not values:
-        return {"samples": 0, **{f"p{round(p * 100)}_us": None for p in ps}}
-    ordered = sorted(values)
-    n = len(ordered)
-    out: dict[str, Any] = {"samples": n}
-    for p in ps:
-        rank = max(1, -(-int(p * n * 1000) // 1000))  # ceil(p·n) without float surprises
-        out[f"p{round(p * 100)}_us"] = ordered[min(rank, n) - 1]
-    out["mean_us"] = round(statistics.fmean(ordered), 1)
-    return out
-
-
-@dataclass
-class RateMeter:
-    """Messages per second over a sliding window of (monotonic time, counter) samples."""
-
-    window_s: float = 10.0
-    samples: deque[tuple[float, int]] = field(default_factory=deque)
-
-    def observe(self, count: int, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        self.samples.append((now, count))
-        while len(self.samples) > 2 and now - self.samples[0][0] > self.window_s:
-            self.samples.popleft()
-        t0, c0 = self.samples[0]
-        return round((count - c0) / (now - t0), 2) if now > t0 else 0.0
-
-
-class History:
-    """Reads from the database on a worker thread: open-edge start times, recent latencies."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.opened_at: dict[str, str] = {}  # token_id -> opened_at of the open episode
-        self.latencies: list[int] = []
-        self.error: str | None = None
-
-    def refresh(self) -> None:
-        """Blocking: call with asyncio.to_thread."""
-        if not self.path.exists():
-            return
-        since = utc_iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=LATENCY_WINDOW_S))
-        try:
-            conn = connect_read_only(self.path, timeout=1.0, named_rows=False)
-            try:
-                self.opened_at = dict(
-                    conn.execute(
-                        "SELECT token_id, MAX(opened_at) FROM edges WHERE status = 'open' "
-                        "GROUP BY token_id"
-                    ).fetchall()
-                )
-                self.latencies = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT latency_us FROM edges WHERE opened_at >= ? "
-                        "AND latency_us IS NOT NULL ORDER BY opened_at DESC LIMIT 5000",
-                        [since],
-                    )
-                ]
-            finally:
-                conn.close()
-            self.error = None
-        except sqlite3.Error as err:
-            if self.error is None:
-                logger.warning("status page: cannot read %s: %s", self.path, err)
-            self.error = str(err)
-
-
 @dataclass
 class StateBuilder:
-    daemon: Any
+    daemon: Daemon
     history: History
     meter: RateMeter = field(default_factory=RateMeter)
     first_seen: dict[str, float] = field(default_factory=dict)  # open token -> time.time()
-    # The catalogue in page order, re-sorted only when the engine's catalogue changes.
-    _order: list[Any] = field(default_factory=list)
-    _order_of: tuple[Any, int] = (None, -1)  # (the engine's catalogue dict, its size)
+    # The catalogue in page order, re-sorted only when the engine's catalogue changes; _order_of
+    # is (the engine's catalogue dict, its size) when last sorted.
+    _order: list[TemperatureEvent] = field(default_factory=list)
+    _order_of: tuple[Mapping[str, TemperatureEvent] | None, int] = (None, -1)
 
     def build(self, page: Page | None = None) -> dict[str, Any]:
         page = page or Page()
@@ -176,7 +103,7 @@ class StateBuilder:
             "mode": base["mode"],
             "config": base.get("config", {}),  # version, load time, "rejected" and why
             # Manual halt (switch, CLI) or the trader's own automatic halt (stale data).
-            "halted": bool(getattr(daemon, "halted", False) or trading.get("halted")),
+            "halted": bool(daemon.halted or trading.get("halted")),
             "started_at": base["started_at"],
             "uptime_s": base["uptime_s"],
             "health": {
@@ -215,9 +142,7 @@ class StateBuilder:
             "tape": base["tape"],
         }
 
-    def _ordered(self, engine: Any) -> list[Any]:
-        if engine is None:
-            return []
+    def _ordered(self, engine: Engine) -> list[TemperatureEvent]:
         src, size = self._order_of
         catalogue = engine.market.events()
         if src is not catalogue or size != len(catalogue):
@@ -225,9 +150,9 @@ class StateBuilder:
             self._order_of = (catalogue, len(catalogue))
         return self._order
 
-    def _events(self, engine: Any, page: list[Any], stale: dict[str, str]) -> list[dict[str, Any]]:
-        if engine is None:
-            return []
+    def _events(
+        self, engine: Engine, page: list[TemperatureEvent], stale: dict[str, str]
+    ) -> list[dict[str, Any]]:
         out = []
         market = engine.market
         open_keys = set(market.open_edges())
@@ -279,9 +204,7 @@ class StateBuilder:
             )
         return out
 
-    def _edges(self, engine: Any, now: float) -> list[dict[str, Any]]:
-        if engine is None:
-            return []
+    def _edges(self, engine: Engine, now: float) -> list[dict[str, Any]]:
         market = engine.market
         open_keys = market.open_edges()
         for key in list(self.first_seen):
@@ -345,12 +268,11 @@ def _shards(feed: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _stale(daemon: Any) -> dict[str, str]:
-    ctx = getattr(daemon, "ctx", None)
-    return dict(ctx.live.stale) if ctx is not None else {}
+def _stale(daemon: Daemon) -> dict[str, str]:
+    return dict(daemon.ctx.live.stale)
 
 
-def _latency(engine_status: Any, history: History) -> dict[str, Any]:
+def _latency(engine_status: object, history: History) -> dict[str, Any]:
     """Latency figures: the engine's frame-to-decision histogram when it keeps one (every
     frame), and the nearest-rank percentiles of recent edge openings from the database."""
     out: dict[str, Any] = {"edges": {"source": "edge openings, last 24 h"}}
@@ -369,11 +291,11 @@ def _latency(engine_status: Any, history: History) -> dict[str, Any]:
     return out
 
 
-def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
+def _positions(engine: Engine, positions: dict[str, Any]) -> list[dict[str, Any]]:
     """token -> {shares, avg_price} made readable: which city, day, bucket and side."""
     out = []
     for token, pos in positions.items():
-        ref = engine.market.ref(token) if engine is not None else None
+        ref = engine.market.ref(token)
         row: dict[str, Any] = {}
         if ref is not None:
             row.update(
@@ -386,18 +308,17 @@ def _positions(engine: Any, positions: dict[str, Any]) -> list[dict[str, Any]]:
             row["token"] = token[:12] + "…"
         if isinstance(pos, dict):
             row.update(pos)
-        bid = _level(engine.market.best(token)[0])[0] if engine is not None else None
+        bid = _level(engine.market.best(token)[0])[0]
         row["bid"] = bid
         out.append(row)
     return out
 
 
-def _trading(daemon: Any) -> dict[str, Any]:
-    trading = getattr(daemon, "trading", None)
-    status = getattr(trading, "status", None)
-    if callable(status):
+def _trading(daemon: Daemon) -> dict[str, Any]:
+    trading = daemon.trading
+    if trading is not None:
         try:
-            doc = status()
+            doc = trading.status()
         except Exception as err:  # never let a trading bug take the page down
             return {"available": False, "reason": f"trading status failed: {type(err).__name__}"}
         if isinstance(doc, dict):
