@@ -213,9 +213,27 @@ class TradingNotifySettings(_Section):
     exit: NotifyLevel | bool = NotifyLevel.ON  # a held position crossed the exit/take-profit rule
     halt: NotifyLevel | bool = NotifyLevel.ON  # kill switch engaged or released
     settled: NotifyLevel | bool = NotifyLevel.ON  # the venue resolved a held position: payout, PnL
+    quotes: NotifyLevel | bool = NotifyLevel.ON  # maker mode: one quote digest per event
     # More than `burst` pushes within `digest_window` seconds are folded into one digest.
     burst: Annotated[int, msgspec.Meta(ge=1)] = 3
     digest_window: Seconds = 30.0
+
+
+class Strategy(enum.StrEnum):
+    TAKER = "taker"  # buy edges at the ask (issue 5)
+    MAKER = "maker"  # rest post-only bids below fair value (issue 14, docs/strategy.md)
+    BOTH = "both"
+
+
+class MakerSettings(_Section):
+    """Maker mode (issue 14): post-only quotes at fair value minus a margin."""
+
+    margin: Annotated[float, msgspec.Meta(gt=0, lt=0.5)] = 0.02  # below p, per share
+    min_replace_interval: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.25  # s, per order
+    event_limit_usd: Annotated[float, msgspec.Meta(gt=0)] | None = None  # None: max_event_usd
+    pull_before_report: Seconds0 = 60.0  # cancel this long before a station report is due
+    digest_interval: Seconds = 300.0  # one quote-activity digest per event per interval
+    on_start: Literal["cancel", "adopt"] = "cancel"  # quotes a previous run left open
 
 
 class TradingSettings(_Section):
@@ -243,6 +261,8 @@ class TradingSettings(_Section):
     key_file: str | None = None  # YAML {private_key, wallet}, mode 0600; else the environment
     user_ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
     notify: TradingNotifySettings = msgspec.field(default_factory=TradingNotifySettings)
+    strategy: Strategy = Strategy.TAKER
+    maker: MakerSettings = msgspec.field(default_factory=MakerSettings)
 
 
 class ModelSettings(_Section):
