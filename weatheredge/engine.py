@@ -115,6 +115,9 @@ class Engine:
         self.latency = LatencyHistogram()
         self.on_desync: Callable[[str, str], None] | None = None
         self.on_resolved: Callable[[list[str]], None] | None = None
+        # Maker mode (issue 14): told the event id of every edge evaluation (books or prices
+        # changed); records and returns, it never awaits.
+        self.on_evaluate: Callable[[str], None] | None = None
         # Last trade per token as the venue printed it (exact text), for the status page.
         self.last_trades: dict[str, str] = {}
         # event_id -> market_id the venue resolved YES, from market_resolved frames; the
@@ -475,6 +478,8 @@ class Engine:
             self.on_desync(token, reason)
 
     def _evaluate(self, event: TemperatureEvent, market: BucketMarket, recv_ns: int | None) -> None:
+        if self.on_evaluate is not None:
+            self.on_evaluate(event.event_id)
         pricing = self.pricing.get(event.event_id)
         prob: float | None = None
         reason = "no forecast"

@@ -235,6 +235,7 @@ async def _start_trading(daemon: Daemon) -> None:
             stream=lambda: daemon.stream,
             notifier=daemon.notifier,
             tape=daemon.tape,
+            live=daemon.ctx.live if daemon.ctx is not None else None,  # maker: report schedule
         )
     except TradingRefused as err:
         logger.error("%s", err)

@@ -13,6 +13,7 @@ from weatheredge.model.quoting import (
     Held,
     NoQuote,
     Quote,
+    TokenBucket,
     desired_quote,
     hedges,
     others_best_bid,
@@ -151,3 +152,11 @@ def test_at_most_one_replace_per_interval() -> None:
     assert act(RESTING, moved, now=0.2, last=0.0).kind == WAIT
     assert act(RESTING, moved, now=0.25, last=0.0).kind == REPLACE
     assert act(None, RESTING, now=0.1, last=0.0).kind == WAIT
+
+
+def test_token_bucket_refills_at_its_rate_up_to_its_burst() -> None:
+    bucket = TokenBucket(rate=40, burst=60)
+    assert sum(bucket.take(0.0) for _ in range(100)) == 60
+    assert not bucket.take(0.0)
+    assert sum(bucket.take(0.5) for _ in range(100)) == 20
+    assert sum(bucket.take(100.0) for _ in range(100)) == 60

@@ -205,3 +205,23 @@ def should_replace(
     if now - last_replace < min_interval:
         return Action(WAIT, reason)
     return Action(REPLACE, reason)
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """The venue's per-signer order and cancel buckets (refill ``rate``/s up to ``burst``)."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    at: float = 0.0
+
+    def take(self, now: float, n: float = 1.0) -> bool:
+        if self.tokens < 0:
+            self.tokens, self.at = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < n:
+            return False
+        self.tokens -= n
+        return True

@@ -38,6 +38,8 @@ class OrderRequest:
     side: str  # BUY | SELL
     price: Decimal
     size: Decimal  # shares
+    post_only: bool = False  # a maker quote: the venue rejects it rather than let it take
+    order_type: str = "GTC"  # GTC | GTD | FOK | FAK
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,7 @@ class Trading:
         return self.trader.status()
 
     async def close(self) -> None:
+        await self.trader.shutdown()  # no decision in flight, then every resting quote cancelled
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -95,6 +96,14 @@ class Trading:
         await self.ledger.close()
 
 
+def _poll_timing(settings: Settings) -> Any:
+    from weatheredge.model.report_schedule import PollTiming
+
+    m = settings.model
+    return PollTiming(m.observation_fast, m.observation_slow, m.observation_lead,
+                      m.observation_give_up)  # fmt: skip
+
+
 async def start_trading(
     settings: Settings,
     *,
@@ -104,6 +113,7 @@ async def start_trading(
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
     tape: Any = None,
+    live: Any = None,
 ) -> Trading:
     """Build and start trading for the configured mode. Raises TradingRefused for live mode
     without keys or arming (the caller keeps running without trading)."""
@@ -132,7 +142,11 @@ async def start_trading(
         gateway = paper
     if tape is not None:
         ledger.tape = tape.record
+    from weatheredge.trading.maker_view import EngineMakerView
+
+    maker_inputs = EngineMakerView(engine, live, _poll_timing(settings))
     trader = Trader(
+        maker_inputs=maker_inputs,
         mode=mode,
         settings=t,
         ledger=ledger,
@@ -141,6 +155,7 @@ async def start_trading(
         notify=notifier.post if mode is not Mode.DRY_RUN else None,
         clock=engine.clock,
     )
+    maker_inputs.set_wake(trader.poke)
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(trader.start())
     if t.heartbeat and mode is Mode.LIVE:
