@@ -285,8 +285,14 @@ class Maker:
             new = desired if isinstance(desired, Quote) else None
             if not await self._cancel(token, slot, kind, action.reason, new):
                 return
-        if action.kind in (PLACE, REPLACE) and isinstance(desired, Quote) and ref is not None:
-            await self._place(token, ref, slot, desired, action.reason)
+        if action.kind in (PLACE, REPLACE) and ref is not None:
+            # Sized again against exposure now: the event's other quotes placed in this step
+            # count against the same limits (open orders, event, total).
+            fresh = self._desired(ref, token, None, self._held(event_id))
+            if isinstance(fresh, Quote):
+                await self._place(token, ref, slot, fresh, action.reason)
+            else:
+                self._counters.add(f"quote_blocked_{fresh.reason}")
 
     async def _cancel(
         self, token: str, slot: Slot, kind: str, reason: str, new: Quote | None = None
@@ -295,6 +301,8 @@ class Maker:
         if intent is None:
             slot.key = None
             return True
+        if not intent.venue_order_id:
+            return False  # its placement is unresolved: reconciliation adopts it first
         if not self._cancels.take(self._clock.monotonic()):
             self._counters.add("quote_cancel_over_rate")  # sent anyway: a pull is safety
         await self.log.write(
@@ -379,6 +387,15 @@ class Maker:
 
     async def cancel_all(self, reason: str) -> int:
         """Cancel every resting quote (shutdown, strategy switched off). Returns how many."""
+        unresolved = [
+            i for s in self._slots.values() if s.key and (i := self._desk.orders.get(s.key))
+            and i.status in (L.SENDING, L.UNKNOWN)
+        ]  # fmt: skip
+        if unresolved:  # a placement cut short (a stop mid-send) may still have landed
+            try:
+                await self._desk.reconcile()
+            except Exception as err:
+                logger.warning("reconcile before cancelling quotes failed: %s", err)
         n = 0
         for token, slot in list(self._slots.items()):
             if self._current(token, slot) is not None and await self._cancel(
