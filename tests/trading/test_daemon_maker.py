@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import eventually, running_daemon
-from tests.trading.test_daemon_live import _modal_yes, keys  # noqa: F401  (fixture)
 from tests.trading.livekit import box, loopback_only  # noqa: F401  (fixtures)
+from tests.trading.test_daemon_live import _modal_yes, keys  # noqa: F401  (fixture)
 from weatheredge.sandbox import Sandbox
 
 MAKER = """\
@@ -31,7 +31,7 @@ async def test_live_maker_daemon_rests_quotes_and_cancels_them_on_stop(
     keys: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    nyc, yes = _modal_yes(box)
+    nyc, _yes = _modal_yes(box)
     async with running_daemon(box, tmp_path / "maker.db", extra=MAKER) as (daemon, base):
         assert daemon.trading is not None
         trader = daemon.trading.trader
