@@ -31,10 +31,15 @@ from weatheredge.trading.trader import Trader
 M = 1_000_000
 
 
-def sandbox_event(box: Sandbox) -> TemperatureEvent:
-    """The test event's two buckets carrying the sandbox's first event's token ids."""
+def sandbox_event(box: Sandbox, buckets: int = 2) -> TemperatureEvent:
+    """The test event (its first ``buckets`` buckets) carrying the sandbox's first event's
+    token ids."""
     q = box.quoted[0]
     base = make_event()
+    more = [
+        dataclasses.replace(base.markets[1], market_id=f"m{i + 1}", label=f"bucket {i + 1}")
+        for i in range(2, buckets)
+    ]
     markets = tuple(
         dataclasses.replace(
             m,
@@ -43,7 +48,7 @@ def sandbox_event(box: Sandbox) -> TemperatureEvent:
             tick=int(Decimal(str(q.spec.tick)) * M),
             fee_rate=0.0,
         )
-        for i, m in enumerate(base.markets)
+        for i, m in enumerate([*base.markets, *more][:buckets])
     )
     return dataclasses.replace(base, markets=markets)
 
@@ -95,12 +100,12 @@ class View:
 
 
 class MakerRig:
-    def __init__(self, box: Sandbox, db: Path, **overrides: Any) -> None:
+    def __init__(self, box: Sandbox, db: Path, buckets: int = 2, **overrides: Any) -> None:
         self.box = box
         self.db = db
         base = {"day_timezone": "UTC", "take_profit": False, "strategy": "maker"}
         self.settings = msgspec.convert({**base, **overrides}, TradingSettings)
-        self.event = sandbox_event(box)
+        self.event = sandbox_event(box, buckets)
         self.view = View(self.event)
         self.clock = VirtualClock(time.time_ns(), 1_000 * 10**9)
         self.notes: list[tuple[str, str, str]] = []

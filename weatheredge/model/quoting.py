@@ -120,14 +120,14 @@ def without(exposure: Exposure, own: Quote | None) -> Exposure:
     if own is None:
         return exposure
     cost = own.size * own.price
-    return replace(
-        exposure,
-        bucket=exposure.bucket - cost,
-        event=exposure.event - cost,
-        city_date=exposure.city_date - cost,
-        total=exposure.total - cost,
-        open_orders=max(0, exposure.open_orders - 1),
-        held=max(ZERO, exposure.held - own.size),
+    return Exposure(
+        exposure.bucket - cost,
+        exposure.event - cost,
+        exposure.city_date - cost,
+        exposure.total - cost,
+        max(0, exposure.open_orders - 1),
+        exposure.day_pnl,
+        max(ZERO, exposure.held - own.size),
     )
 
 
@@ -155,7 +155,9 @@ def desired_quote(
     if price is None:
         return NoQuote("no_price")
     offer = Offer(fair, price, _UNLIMITED_DEPTH, tick, ZERO, min_size)
-    sized = size_entry(offer, base, replace(limits, min_edge=min(eff, fair), min_depth=ZERO))
+    if limits.min_edge or limits.min_depth:  # the margin is the edge; a bid takes no depth
+        limits = replace(limits, min_edge=ZERO, min_depth=ZERO)
+    sized = size_entry(offer, base, limits, explain=False)
     if isinstance(sized, Blocked):
         return NoQuote(sized.limit)
     return Quote(sized.price, sized.size, fair)

@@ -21,11 +21,12 @@ cancelled. Orders and cancels each pass a token bucket at the venue's standard-t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +59,7 @@ from weatheredge.trading.maker_status import QuoteDigests, maker_status
 from weatheredge.trading.maker_view import MakerInputs
 from weatheredge.trading.messages import QUOTE, TradeMessages
 from weatheredge.trading.orders import new_intent
+from weatheredge.trading.risk import ZERO, Exposure, Limits
 from weatheredge.trading.submit import OrderDesk
 from weatheredge.trading.view import MarketView
 
@@ -68,6 +70,7 @@ _M = Decimal(1_000_000)
 # burst of 60, cancels 80/s with a burst of 120.
 ORDER_RATE, ORDER_BURST, CANCEL_RATE, CANCEL_BURST = 40.0, 60.0, 80.0, 120.0
 NOT_RESTED_BACKOFF_S = 30.0  # a venue that does not rest post-only bids (paper before h/mfill)
+FULL_REFRESH_S = 1.0  # every token re-decided at least this often, changed or not
 
 
 @dataclass(slots=True)
@@ -116,6 +119,10 @@ class Maker:
         self._orders = TokenBucket(ORDER_RATE, ORDER_BURST)
         self._cancels = TokenBucket(CANCEL_RATE, CANCEL_BURST)
         self.decision_ns: deque[int] = deque(maxlen=5000)  # per event evaluated
+        self._limits_of: tuple[Limits | None, Limits] = (None, decider.limits)
+        self._seen: dict[str, tuple[Any, ...]] = {}  # token -> inputs when last kept
+        self._seen_at = float("-inf")
+        self._version = 0  # bumped by every fill (positions changed)
 
     @property
     def active(self) -> bool:
@@ -171,15 +178,31 @@ class Maker:
                 for market in event.markets
                 for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token))
             ]
-        held = self._held(event_id)
-        interval = self.settings.maker.min_replace_interval
+        if now - self._seen_at >= FULL_REFRESH_S:  # what no mark sees: marks, settlements
+            self._seen.clear()
+            self._seen_at = now
+        todo = []
+        state = (self._desk.orders.version, self._version, self.settings, self._decider.limits)
         for ref, token in tokens:
             slot = self._slots.get(token)
+            mark: tuple[Any, ...] | None = None
+            if ref is not None and not danger:
+                # A token whose inputs are as when it was last kept needs no decision.
+                mark = (state, slot.key if slot else None, self.view.prob(token),
+                        self._book_mark(token))  # fmt: skip
+                if self._seen.get(token) == mark:
+                    continue
+            todo.append((ref, token, slot, mark))
+        refs = [r for r, *_ in todo if r is not None]
+        exposures = iter(self._decider.exposures(refs) if refs and not danger else ())
+        held = self._held(event_id) if refs and not danger else []
+        interval = self.settings.maker.min_replace_interval
+        for ref, token, slot, mark in todo:
             current = None if slot is None else self._current(token, slot)
             desired = (
                 NoQuote(danger or "event_gone")
                 if danger or ref is None
-                else self._desired(ref, token, current, held)
+                else self._desired(ref, token, current, held, next(exposures))
             )
             book = self.view.book(token)
             ask = book.best_ask() if book is not None else None
@@ -196,6 +219,8 @@ class Maker:
                 self._retry_later(event_id)
             elif action.kind in (PLACE, REPLACE, CANCEL):
                 plans.append((token, ref, desired, action))
+            elif mark is not None:
+                self._seen[token] = mark
         self.decision_ns.append(time.perf_counter_ns() - t0)
         for token, ref, desired, action in plans:
             await self._apply(event_id, token, ref, desired, action)
@@ -209,8 +234,9 @@ class Maker:
         return ""
 
     def _desired(
-        self, ref: TokenRef, token: str, current: Quote | None, held: list[Held]
-    ) -> Quote | NoQuote:
+        self, ref: TokenRef, token: str, current: Quote | None, held: list[Held],
+        exposure: Exposure | None = None,
+    ) -> Quote | NoQuote:  # fmt: skip
         book = self.view.book(token)
         if book is None or not book.synced:
             return NoQuote("book_not_synced")
@@ -225,17 +251,30 @@ class Maker:
         s = self.settings
         return desired_quote(
             fair=Decimal(round(p, 6)).quantize(Decimal("0.000001")),
-            margin=Decimal(str(s.maker.margin)),
+            margin=self._decimal(s.maker.margin),
             tick=Decimal(book.tick) / _M,
             bids=book.bids,
             best_ask=None if ask is None else Decimal(ask[0]) / _M,
             own=current,
-            exposure=self._decider.exposure(ref),
-            limits=self._decider.limits,
-            event_limit=Decimal(str(s.maker.event_limit_usd or s.max_event_usd)),
+            exposure=self._decider.exposure(ref) if exposure is None else exposure,
+            limits=self._limits(),
+            event_limit=self._decimal(s.maker.event_limit_usd or s.max_event_usd),
             hedging=hedges(ref.market.market_id, ref.side.value, held),
             min_size=Decimal(ref.market.min_size) / _M,
         )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def _decimal(value: float) -> Decimal:
+        return Decimal(str(value))
+
+    def _limits(self) -> Limits:
+        """The trader's limits for quotes: no taker min_edge (the margin is the edge) and no
+        offered depth (a bid takes none); rebuilt only when the limits change."""
+        limits = self._decider.limits
+        if self._limits_of[0] is not limits:
+            self._limits_of = (limits, replace(limits, min_edge=ZERO, min_depth=ZERO))
+        return self._limits_of[1]
 
     def _held(self, event_id: str) -> list[Held]:
         out = []
@@ -244,6 +283,13 @@ class Maker:
             if ref is not None and ref.event.event_id == event_id and pos.shares > 0:
                 out.append(Held(ref.market.market_id, ref.side.value))
         return out
+
+    def _book_mark(self, token: str) -> tuple[Any, ...] | None:
+        book = self.view.book(token)
+        if book is None:
+            return None
+        bid = book.bid_px
+        return (id(book), book.updated_ms, book.synced, bid, book.bids.get(bid), book.ask_px)
 
     @staticmethod
     def _tick(ref: TokenRef | None, book: Any) -> Decimal:
@@ -353,6 +399,7 @@ class Maker:
 
     async def on_fill(self, trade: TradeView) -> None:
         """A fill the order desk applied: logged once per trade if it was one of our quotes."""
+        self._version += 1
         key = self._desk.orders.key_for(trade.order_id)
         if key is None or not key.startswith(f"{QUOTE}:") or trade.status == "FAILED":
             return
