@@ -193,3 +193,16 @@ async def test_one_digest_per_event_per_interval(box: Sandbox, tmp_path: Path) -
         assert [n for n in rig.notes if n[0] == "intent"] == []  # no push per quote
     finally:
         await rig.close()
+
+
+async def test_switching_back_to_taker_on_a_reload_cancels_the_quotes(rig: MakerRig) -> None:
+    import msgspec
+
+    from weatheredge.config import TradingSettings
+
+    await quoting(rig)
+    taker = msgspec.structs.replace(rig.settings, strategy="taker")
+    rig.trader.set_settings(msgspec.convert(msgspec.to_builtins(taker), TradingSettings))
+    await rig.step(1.0)
+    assert await rig.open_orders() == []
+    assert rig.actions()[-1] == ("cancel", "strategy taker")

@@ -5,12 +5,8 @@ GTC bid and the fair value it was priced from. It runs on the trader's one decis
 engine's ``on_evaluate`` hook only records which events changed and wakes the task), so every
 exposure it sizes against is the trader's and cannot change underneath it.
 
-Each step it re-evaluates the events whose books or prices changed, plus every event it quotes
-(a pull must not wait for a book change): :func:`~weatheredge.model.quoting.desired_quote`
-says where each token's bid should rest, :func:`~weatheredge.model.quoting.should_replace`
-whether to move it. An event is pulled whole (every quote cancelled) while trading is halted or
-``maker.pull_before_report`` s before its station's next report is due, until that report is
-in hand; a token's quote goes when its book is not synced or its fair value is stale.
+Each step re-decides the events whose books or prices changed and every event it quotes (a
+pull must not wait for a book change); docs/strategy.md gives the rules and the pulls.
 
 Write-ahead: a placement is a ``quote`` intent committed before it is sent (the order desk);
 a cancel is a ``quote_actions`` row committed before the request. At start, quotes a previous
@@ -21,12 +17,11 @@ cancelled. Orders and cancels each pass a token bucket at the venue's standard-t
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,12 +35,9 @@ from weatheredge.model.quoting import (
     REPLACE,
     WAIT,
     Action,
-    Held,
     NoQuote,
     Quote,
     TokenBucket,
-    desired_quote,
-    hedges,
     should_replace,
 )
 from weatheredge.trading import ledger as L
@@ -55,11 +47,11 @@ from weatheredge.trading.flags import Counters, Halts
 from weatheredge.trading.gateway import TradeView
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Ledger
+from weatheredge.trading.maker_pricing import QuotePricer, tick_of
 from weatheredge.trading.maker_status import QuoteDigests, maker_status
 from weatheredge.trading.maker_view import MakerInputs
 from weatheredge.trading.messages import QUOTE, TradeMessages
 from weatheredge.trading.orders import new_intent
-from weatheredge.trading.risk import ZERO, Exposure, Limits
 from weatheredge.trading.submit import OrderDesk
 from weatheredge.trading.view import MarketView
 
@@ -119,7 +111,7 @@ class Maker:
         self._orders = TokenBucket(ORDER_RATE, ORDER_BURST)
         self._cancels = TokenBucket(CANCEL_RATE, CANCEL_BURST)
         self.decision_ns: deque[int] = deque(maxlen=5000)  # per event evaluated
-        self._limits_of: tuple[Limits | None, Limits] = (None, decider.limits)
+        self._pricer = QuotePricer(view, decider, holdings, lambda: self.settings)
         self._seen: dict[str, tuple[Any, ...]] = {}  # token -> inputs when last kept
         self._seen_at = float("-inf")
         self._version = 0  # bumped by every fill (positions changed)
@@ -189,27 +181,27 @@ class Maker:
             if ref is not None and not danger:
                 # A token whose inputs are as when it was last kept needs no decision.
                 mark = (state, slot.key if slot else None, self.view.prob(token),
-                        self._book_mark(token))  # fmt: skip
+                        self._pricer.book_mark(token))  # fmt: skip
                 if self._seen.get(token) == mark:
                     continue
             todo.append((ref, token, slot, mark))
         refs = [r for r, *_ in todo if r is not None]
         exposures = iter(self._decider.exposures(refs) if refs and not danger else ())
-        held = self._held(event_id) if refs and not danger else []
+        held = self._pricer.held(event_id) if refs and not danger else []
         interval = self.settings.maker.min_replace_interval
         for ref, token, slot, mark in todo:
             current = None if slot is None else self._current(token, slot)
             desired = (
                 NoQuote(danger or "event_gone")
                 if danger or ref is None
-                else self._desired(ref, token, current, held, next(exposures))
+                else self._pricer.desired(ref, token, current, held, next(exposures))
             )
             book = self.view.book(token)
             ask = book.best_ask() if book is not None else None
             action = should_replace(
                 current,
                 desired,
-                tick=self._tick(ref, book),
+                tick=tick_of(ref, book),
                 best_ask=None if ask is None else Decimal(ask[0]) / _M,
                 now=now,
                 last_replace=slot.last if slot else float("-inf"),
@@ -232,70 +224,6 @@ class Maker:
         if due is not None and self._clock.time() >= due - self.settings.maker.pull_before_report:
             return "report_due"
         return ""
-
-    def _desired(
-        self, ref: TokenRef, token: str, current: Quote | None, held: list[Held],
-        exposure: Exposure | None = None,
-    ) -> Quote | NoQuote:  # fmt: skip
-        book = self.view.book(token)
-        if book is None or not book.synced:
-            return NoQuote("book_not_synced")
-        if book.crossed():
-            return NoQuote("book_crossed")
-        if not ref.market.accepting_orders:
-            return NoQuote("not_accepting_orders")
-        p = self.view.prob(token)
-        if p is None:
-            return NoQuote("no_fair_value")
-        ask = book.best_ask()
-        s = self.settings
-        return desired_quote(
-            fair=Decimal(round(p, 6)).quantize(Decimal("0.000001")),
-            margin=self._decimal(s.maker.margin),
-            tick=Decimal(book.tick) / _M,
-            bids=book.bids,
-            best_ask=None if ask is None else Decimal(ask[0]) / _M,
-            own=current,
-            exposure=self._decider.exposure(ref) if exposure is None else exposure,
-            limits=self._limits(),
-            event_limit=self._decimal(s.maker.event_limit_usd or s.max_event_usd),
-            hedging=hedges(ref.market.market_id, ref.side.value, held),
-            min_size=Decimal(ref.market.min_size) / _M,
-        )
-
-    @staticmethod
-    @functools.lru_cache(maxsize=64)
-    def _decimal(value: float) -> Decimal:
-        return Decimal(str(value))
-
-    def _limits(self) -> Limits:
-        """The trader's limits for quotes: no taker min_edge (the margin is the edge) and no
-        offered depth (a bid takes none); rebuilt only when the limits change."""
-        limits = self._decider.limits
-        if self._limits_of[0] is not limits:
-            self._limits_of = (limits, replace(limits, min_edge=ZERO, min_depth=ZERO))
-        return self._limits_of[1]
-
-    def _held(self, event_id: str) -> list[Held]:
-        out = []
-        for pos in self._holdings.held():
-            ref = self.view.ref(pos.token_id)
-            if ref is not None and ref.event.event_id == event_id and pos.shares > 0:
-                out.append(Held(ref.market.market_id, ref.side.value))
-        return out
-
-    def _book_mark(self, token: str) -> tuple[Any, ...] | None:
-        book = self.view.book(token)
-        if book is None:
-            return None
-        bid = book.bid_px
-        return (id(book), book.updated_ms, book.synced, bid, book.bids.get(bid), book.ask_px)
-
-    @staticmethod
-    def _tick(ref: TokenRef | None, book: Any) -> Decimal:
-        if book is not None:
-            return Decimal(book.tick) / _M
-        return Decimal(ref.market.tick if ref is not None else 10_000) / _M
 
     def _current(self, token: str, slot: Slot) -> Quote | None:
         if slot.key is None:
@@ -334,7 +262,7 @@ class Maker:
         if action.kind in (PLACE, REPLACE) and ref is not None:
             # Sized again against exposure now: the event's other quotes placed in this step
             # count against the same limits (open orders, event, total).
-            fresh = self._desired(ref, token, None, self._held(event_id))
+            fresh = self._pricer.desired(ref, token, None, self._pricer.held(event_id))
             if isinstance(fresh, Quote):
                 await self._place(token, ref, slot, fresh, action.reason)
             else:
