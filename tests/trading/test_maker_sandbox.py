@@ -115,6 +115,13 @@ async def test_kill_switch_pulls_every_quote(rig: MakerRig) -> None:
     assert rig.actions()[-1] == ("cancel", "halted")
 
 
+async def test_kill_switch_with_cancel_logs_each_quote_before_cancelling(rig: MakerRig) -> None:
+    await quoting(rig)
+    assert await rig.trader.halt("operator", cancel=True) == 1
+    assert await rig.open_orders() == []
+    assert rig.actions()[-1] == ("cancel", "halted")
+
+
 async def test_cancels_every_quote_on_shutdown(rig: MakerRig) -> None:
     await quoting(rig)
     assert await rig.trader.shutdown() == 1

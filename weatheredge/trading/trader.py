@@ -284,7 +284,8 @@ class Trader:
         if first:
             self._messages.halted(kind, reason)
         if (self.settings.cancel_on_halt if cancel is None else cancel) and self.gateway:
-            return await self._desk.cancel_all("halt")
+            quotes = await self._maker.cancel_all("halted")  # each logged before its cancel
+            return quotes + await self._desk.cancel_all("halt")
         return 0
 
     async def resume(self, *, manual: bool = True) -> None:
