@@ -120,6 +120,11 @@ class Maker:
     def active(self) -> bool:
         return self.settings.strategy is not Strategy.TAKER and self._desk.gateway is not None
 
+    def poke(self) -> None:
+        """An event changed (engine hook): wake the trader, only when quoting."""
+        if self.active:
+            self._wake()
+
     def set_settings(self, settings: TradingSettings) -> None:
         self.settings = settings
         self._retry.update(s.event_id for s in self._slots.values())

@@ -155,7 +155,7 @@ async def start_trading(
         notify=notifier.post if mode is not Mode.DRY_RUN else None,
         clock=engine.clock,
     )
-    maker_inputs.set_wake(trader.poke)
+    maker_inputs.set_wake(trader.maker.poke)  # taker mode keeps its tick, not every frame
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(trader.start())
     if t.heartbeat and mode is Mode.LIVE:
