@@ -597,6 +597,38 @@ def m006_observation_race(db: Database) -> None:
     )
 
 
+# --- maker mode (issue 14) ---------------------------------------------------------------------
+
+
+@migrations()
+def m007_quotes(db: Database) -> None:
+    """Issue 14: every quote action of maker mode, in order. ``place``: a quote accepted (its
+    new order id); ``replace``: written before the old order (its id) is cancelled to move it,
+    with the new price and size; ``cancel``: written before a quote is pulled; ``fill``: a fill
+    of a resting quote (the fill's price and size); ``reject``: the venue refused a quote."""
+    quotes = _table(db, "quote_actions")
+    quotes.create(
+        {
+            "id": int,
+            "at": str,  # ISO-8601 UTC
+            "event_id": str,
+            "token_id": str,
+            "side": str,  # BUY
+            "outcome": str,  # YES | NO
+            "action": str,  # place | replace | cancel | fill | reject
+            "price_micros": int,
+            "size_micros": int,
+            "order_id": str,
+            "reason": str,
+        },
+        pk="id",
+        not_null=["at", "token_id", "side", "action"],
+        strict=True,
+    )
+    quotes.create_index(["at"])
+    quotes.create_index(["event_id", "at"])
+
+
 # --- resting paper orders (issue 14) -------------------------------------------------------
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from weatheredge.config_types import Probability, Seconds, Section, Url
+from weatheredge.config_types import Probability, Seconds, Seconds0, Section, Url
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class TradingNotifySettings(Section):
     exit: NotifyLevel | bool = NotifyLevel.ON  # a held position crossed the exit/take-profit rule
     halt: NotifyLevel | bool = NotifyLevel.ON  # kill switch engaged or released
     settled: NotifyLevel | bool = NotifyLevel.ON  # the venue resolved a held position: payout, PnL
+    quotes: NotifyLevel | bool = NotifyLevel.ON  # maker mode: one quote digest per event
     # More than `burst` pushes within `digest_window` seconds are folded into one digest.
     burst: Annotated[int, msgspec.Meta(ge=1)] = 3
     digest_window: Seconds = 30.0
@@ -42,6 +43,23 @@ class TradingNotifySettings(Section):
         """The level set for one trade message kind; ``on`` for a kind without a key."""
         value = msgspec.structs.asdict(self).get(kind)
         return value if isinstance(value, NotifyLevel | bool) else NotifyLevel.ON
+
+
+class Strategy(enum.StrEnum):
+    TAKER = "taker"  # buy edges at the ask (issue 5)
+    MAKER = "maker"  # rest post-only bids below fair value (issue 14, docs/strategy.md)
+    BOTH = "both"
+
+
+class MakerSettings(Section):
+    """Maker mode (issue 14): post-only quotes at fair value minus a margin."""
+
+    margin: Annotated[float, msgspec.Meta(gt=0, lt=0.5)] = 0.02  # below p, per share
+    min_replace_interval: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.25  # s, per order
+    event_limit_usd: Annotated[float, msgspec.Meta(gt=0)] | None = None  # None: max_event_usd
+    pull_before_report: Seconds0 = 60.0  # cancel this long before a station report is due
+    digest_interval: Seconds = 300.0  # one quote-activity digest per event per interval
+    on_start: Literal["cancel", "adopt"] = "cancel"  # quotes a previous run left open
 
 
 class TradingSettings(Section):
@@ -71,6 +89,8 @@ class TradingSettings(Section):
     key_file: str | None = None  # YAML {private_key, wallet}, mode 0600; else the environment
     user_ws_url: Url = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
     notify: TradingNotifySettings = msgspec.field(default_factory=TradingNotifySettings)
+    strategy: Strategy = Strategy.TAKER
+    maker: MakerSettings = msgspec.field(default_factory=MakerSettings)
 
 
 # Old spelling -> new key, under ``trading:``: still read, with a warning at every load.

@@ -65,8 +65,11 @@ class Edges:
         # each of its buckets (it runs only when a YES top of book moved).
         self.ladders = Ladders(market, ladder_tracker, self.signal, counters)
         self._after = self.ladders.on_book_change
+        self.on_evaluate: Callable[[str], None] | None = None  # see Engine.watch_evaluations
 
     def evaluate(self, event: TemperatureEvent, market: BucketMarket, recv_ns: int | None) -> None:
+        if self.on_evaluate is not None:
+            self.on_evaluate(event.event_id)
         pricing, reason = self.market.usable_pricing(event.event_id)
         prob = pricing.probs.get(market.market_id) if pricing is not None else None
         if prob is None and not reason:

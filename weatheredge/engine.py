@@ -114,6 +114,11 @@ class Engine:
         self._ladder_check = self.ladders.on_book_change  # what evaluate does after a bucket
         self._close = self.edges.close
 
+    def watch_evaluations(self, hook: Callable[[str], None] | None) -> None:
+        """Maker mode (built after the engine, with trading): told the event id of every edge
+        evaluation (its books or prices changed). The hook records and returns; never awaits."""
+        self.edges.on_evaluate = hook
+
     def set_tap(self, tap: MarketTap | None) -> None:
         """The paper venue is built after the engine (it needs the running books): it joins
         here, once, before any order rests."""

@@ -22,6 +22,7 @@ from weatheredge.engine import Engine
 from weatheredge.failures import describe
 from weatheredge.feed.config import FeedConfig
 from weatheredge.feed.manager import FeedManager
+from weatheredge.model.live import LiveState
 from weatheredge.notify import Notifier
 from weatheredge.schedule import build_scheduler, start_scheduler
 from weatheredge.sinks import notification_record
@@ -139,7 +140,7 @@ async def build_services(daemon: Daemon, stack: contextlib.AsyncExitStack) -> Se
 
     release(stack, "scheduler", stop_scheduler)
 
-    trading = await _start_trading(daemon, engine, stream, notifier, tape)
+    trading = await _start_trading(daemon, engine, stream, notifier, tape, ctx.live)
     if trading is not None:
         sink.trading = trading
         release(stack, "trading", trading.close)  # no new orders before anything else stops
@@ -161,11 +162,21 @@ async def build_services(daemon: Daemon, stack: contextlib.AsyncExitStack) -> Se
 
 
 async def _start_trading(
-    daemon: Daemon, engine: Engine, stream: FeedManager, notifier: Notifier, tape: Recorder | None
+    daemon: Daemon,
+    engine: Engine,
+    stream: FeedManager,
+    notifier: Notifier,
+    tape: Recorder | None,
+    live: LiveState,
 ) -> Trading | None:
     try:
         trading = await start_trading(
-            daemon.settings, engine=engine, stream=lambda: stream, notifier=notifier, tape=tape
+            daemon.settings,
+            engine=engine,
+            stream=lambda: stream,
+            notifier=notifier,
+            tape=tape,
+            live=live,  # maker mode: the stations' report schedules
         )
     except TradingRefused as err:
         logger.error("%s", err)

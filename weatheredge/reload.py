@@ -58,6 +58,8 @@ LIVE_KEYS: tuple[str, ...] = (
     "trading.order_timeout",
     "trading.max_send_attempts",
     "trading.cancel_on_halt",
+    "trading.strategy",
+    "trading.maker.",
     "trading.notify.",
 )
 

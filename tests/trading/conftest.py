@@ -118,6 +118,7 @@ class Harness:
         self.connected = True
         self.trader: Trader | None = None
         self.ledger: Ledger | None = None
+        self.maker_inputs: Any = None  # maker mode: an EngineMakerView on self.engine
 
     def _emit(self, signal: Any) -> None:
         if self.trader is not None:
@@ -137,6 +138,7 @@ class Harness:
             gateway=None if self.mode is Mode.DRY_RUN else self.gateway,
             view=EngineView(self.engine, lambda: stream),
             notify=lambda kind, title, body, ref: self.notes.append((kind, title, body)),
+            maker_inputs=self.maker_inputs,
         )
         await self.trader.recover()
         return self.trader

@@ -182,7 +182,7 @@ class Replay(TimerJobs):
             # No targets: a replay decides and records, it never pushes a notification.
             quiet = Notifier([], levels=s.trading.notify)
             self.trading = await start_trading(
-                s, engine=self.engine, stream=lambda: None, notifier=quiet
+                s, engine=self.engine, stream=lambda: None, notifier=quiet, live=self.ctx.live
             )
             # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
             await self.trading.trader.stop()

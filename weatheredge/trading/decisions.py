@@ -9,6 +9,7 @@ working orders, and hands every order to the order desk.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -183,34 +184,54 @@ class Decider:
     # -- exposure ----------------------------------------------------------------------------
 
     def exposure(self, ref: TokenRef) -> Exposure:
-        bucket = event = city_date = total = ZERO
-        token = ref.market.yes_token if ref.side is Side.YES else ref.market.no_token
-        pos = self._holdings.position(token)
-        held = pos.shares if pos is not None and pos.shares > 0 else ZERO
+        return self.exposures([ref])[0]
 
-        def add(r: TokenRef | None, amount: Decimal) -> None:
-            nonlocal bucket, event, city_date, total
-            total += amount
-            if r is None:
-                return
-            if r.market.market_id == ref.market.market_id:
-                bucket += amount
-            if r.event.event_id == ref.event.event_id:
-                event += amount
-            if (r.event.city, r.event.date) == (ref.event.city, ref.event.date):
-                city_date += amount
-
+    def exposures(self, refs: Sequence[TokenRef]) -> list[Exposure]:
+        """:meth:`exposure` of several tokens from one pass over positions and working orders
+        (maker mode sizes every token of an event at once)."""
+        items: list[tuple[TokenRef | None, Decimal]] = []
+        held: dict[str, Decimal] = {}
         for pos in self._holdings.held():
-            add(self.view.ref(pos.token_id), pos.cost())
+            items.append((self.view.ref(pos.token_id), pos.cost()))
+            if pos.shares > 0:
+                held[pos.token_id] = pos.shares
         open_orders = 0
         for intent in self._orders.working():
             open_orders += 1
             if intent.side == "BUY":
                 left = D(intent.size) - D(intent.filled_size)
-                add(self.view.ref(intent.token_id), left * D(intent.price))
-                if intent.token_id == token:
-                    held += left
-        return Exposure(bucket, event, city_date, total, open_orders, self.day_pnl(), held)
+                items.append((self.view.ref(intent.token_id), left * D(intent.price)))
+                held[intent.token_id] = held.get(intent.token_id, ZERO) + left
+        total = ZERO
+        by_market: dict[str, Decimal] = {}
+        by_event: dict[str, Decimal] = {}
+        by_city_date: dict[tuple[str, object], Decimal] = {}
+        for r, amount in items:
+            total += amount
+            if r is None:
+                continue
+            key = r.market.market_id
+            by_market[key] = by_market.get(key, ZERO) + amount
+            key = r.event.event_id
+            by_event[key] = by_event.get(key, ZERO) + amount
+            city_date = (r.event.city, r.event.date)
+            by_city_date[city_date] = by_city_date.get(city_date, ZERO) + amount
+        day_pnl = self.day_pnl()
+        out = []
+        for ref in refs:
+            token = ref.market.yes_token if ref.side is Side.YES else ref.market.no_token
+            out.append(
+                Exposure(
+                    by_market.get(ref.market.market_id, ZERO),
+                    by_event.get(ref.event.event_id, ZERO),
+                    by_city_date.get((ref.event.city, ref.event.date), ZERO),
+                    total,
+                    open_orders,
+                    day_pnl,
+                    held.get(token, ZERO),
+                )
+            )
+        return out
 
     def day_start(self) -> str:
         """Start of the venue's current day, as the ledger's UTC text."""

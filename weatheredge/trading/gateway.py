@@ -38,8 +38,10 @@ class OrderRequest:
     side: str  # BUY | SELL
     price: Decimal
     size: Decimal  # shares
-    order_type: str = "FAK"  # FAK (takes, the rest cancelled) | GTC | GTD (the rest rests)
-    post_only: bool = False  # refused if it would cross the book (GTC/GTD only)
+    # FAK: takes what it can, the rest cancelled (the paper venue; the live SDK sends a taker
+    # order as GTC and cancels its rest after order_timeout). GTC | GTD: the rest rests.
+    order_type: str = "FAK"
+    post_only: bool = False  # a maker quote: refused rather than let it take (GTC/GTD only)
 
 
 @dataclass(frozen=True, slots=True)

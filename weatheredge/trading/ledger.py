@@ -140,6 +140,10 @@ class Ledger:
         with immediate(self._conn):
             return fn(self._conn)
 
+    async def transact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` in one immediate transaction on the ledger's thread (the quote log's writes)."""
+        return await self._run(self._tx, fn)
+
     # -- intents ---------------------------------------------------------------------------
 
     async def insert_intent(self, intent: Intent) -> bool:

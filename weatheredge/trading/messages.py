@@ -15,6 +15,8 @@ from weatheredge.trading.gateway import TradeView
 from weatheredge.trading.ledger import Intent
 from weatheredge.trading.portfolio import Position, _txt
 
+QUOTE = "quote"  # the intent kind of a maker quote
+
 Notify = Callable[[str, str, str, str | None], None]  # kind, title, body, reference
 
 
@@ -28,6 +30,8 @@ class TradeMessages:
         self._mode = mode
 
     def intent(self, intent: Intent) -> None:
+        if intent.kind == QUOTE:
+            return  # quote activity goes out as one digest per event (quotes_digest)
         verb = "Buying" if intent.side == "BUY" else "Selling"
         body = [f"{verb} {intent.size} {intent.outcome} at {intent.price} ({self._mode})"]
         if intent.reason:
@@ -50,6 +54,8 @@ class TradeMessages:
         """An order reached ``status``: filled, partly filled, rejected, failed or cancelled."""
         if status in (L.FILLED, L.PARTIAL):
             self.fill(intent, status)
+        elif intent.kind == QUOTE:
+            return  # cancels and rejects of quotes: in the digest
         elif status in (L.REJECTED, L.FAILED, L.CANCELLED, L.ABANDONED):
             kind = "rejected" if status in (L.REJECTED, L.FAILED) else "cancelled"
             self._send(
@@ -100,6 +106,18 @@ class TradeMessages:
             f"realised {_txt(realized)}; position total {_txt(settled.realized)} after fees "
             f"{_txt(settled.fees)} ({reason})",
             ref,
+        )
+
+    def quotes_digest(self, event: str, counts: dict[str, int], reasons: dict[str, int],
+                      resting: int) -> None:  # fmt: skip
+        """Maker mode: one message per event per ``maker.digest_interval``."""
+        done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        why = ", ".join(f"{r} x{n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+        self._send(
+            "quotes",
+            f"Quotes: {event}",
+            f"{done}; {resting} resting ({self._mode})" + (f"\nWhy: {why}" if why else ""),
+            None,
         )
 
     def halted(self, kind: str, reason: str) -> None:

@@ -22,6 +22,7 @@ class WorkingOrders:
         self._working: dict[str, Intent] = {}  # working intents by key
         self._keys: set[str] = set()  # every intent key ever committed
         self._by_order: dict[str, str] = {}  # venue order id -> intent key
+        self.version = 0  # bumped whenever the working set changes (maker mode re-sizes)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -59,12 +60,14 @@ class WorkingOrders:
     def track(self, intent: Intent) -> None:
         self._keys.add(intent.intent_key)
         self._working[intent.intent_key] = intent
+        self.version += 1
 
     def bind(self, order_id: str, key: str) -> None:
         self._by_order[order_id] = key
 
     def drop(self, key: str) -> None:
-        self._working.pop(key, None)
+        if self._working.pop(key, None) is not None:
+            self.version += 1
 
 
 def new_intent(

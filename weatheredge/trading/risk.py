@@ -109,29 +109,37 @@ class Blocked:
     detail: str
 
 
-def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Blocked:
-    """Size a buy at the best ask, or name the limit that forbids it."""
+def size_entry(
+    offer: Offer, exposure: Exposure, limits: Limits, *, explain: bool = True
+) -> Sized | Blocked:
+    """Size a buy at the best ask, or name the limit that forbids it. ``explain=False`` skips
+    writing every check's headroom (maker quotes re-size on every tick and keep no record)."""
     checks: dict[str, str] = {}
     if exposure.day_pnl <= -limits.daily_loss_limit:
         return Blocked("daily_loss", f"day PnL {exposure.day_pnl} <= -{limits.daily_loss_limit}")
-    checks["daily_loss"] = f"{exposure.day_pnl} > -{limits.daily_loss_limit}"
+    if explain:
+        checks["daily_loss"] = f"{exposure.day_pnl} > -{limits.daily_loss_limit}"
     if exposure.open_orders >= limits.max_open_orders:
         return Blocked(
             "max_open_orders", f"{exposure.open_orders} open >= {limits.max_open_orders}"
         )
-    checks["max_open_orders"] = f"{exposure.open_orders}/{limits.max_open_orders}"
+    if explain:
+        checks["max_open_orders"] = f"{exposure.open_orders}/{limits.max_open_orders}"
     price = round_to_tick(offer.price, offer.tick, down=True)
     if not offer.tick <= price <= ONE - offer.tick:
         return Blocked("tick", f"price {offer.price} off the {offer.tick} grid range")
-    checks["tick"] = f"{price} on {offer.tick}"
+    if explain:
+        checks["tick"] = f"{price} on {offer.tick}"
     unit_cost = price + fee_per_share(price, offer.fee_rate)
     edge = offer.prob - unit_cost
     if edge < limits.min_edge:
         return Blocked("min_edge", f"edge {edge:.4f} < {limits.min_edge}")
-    checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
+    if explain:
+        checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
     if offer.depth < limits.min_depth:
         return Blocked("min_depth", f"{offer.depth} shares at {price} < {limits.min_depth}")
-    checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
+    if explain:
+        checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
 
     kelly = edge / (ONE - unit_cost)
     stake = limits.kelly_fraction * kelly * limits.bankroll
@@ -149,9 +157,10 @@ def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Bloc
     shares["depth"] = offer.depth
     binding = min(shares, key=lambda name: shares[name])
     size = floor_shares(shares[binding])
-    for name, usd in caps.items():
-        checks[name] = f"headroom {max(ZERO, usd):.2f}"
-    checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
+    if explain:
+        for name, usd in caps.items():
+            checks[name] = f"headroom {max(ZERO, usd):.2f}"
+        checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
     if size < offer.min_size:
         if binding == "kelly" and exposure.held > 0:
             return Blocked(
@@ -161,7 +170,8 @@ def size_entry(offer: Offer, exposure: Exposure, limits: Limits) -> Sized | Bloc
             )
         limit = "min_size" if binding in ("kelly", "depth") else binding
         return Blocked(limit, f"{size} shares (set by {binding}) < minimum {offer.min_size}")
-    checks["min_size"] = f"{size} >= {offer.min_size}"
+    if explain:
+        checks["min_size"] = f"{size} >= {offer.min_size}"
     return Sized(price, size, size * unit_cost, edge, binding, checks)
 
 

@@ -168,6 +168,7 @@ class SdkGateway:
                 price=str(request.price),
                 size=str(request.size),
                 side=request.side,
+                post_only=request.post_only,
             )
         except Exception as err:  # nothing was posted: a plain, unambiguous failure
             raise GatewayError(_clean(err, self._creds)) from None

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from weatheredge.config import Mode, PolymarketSettings, Settings, TradingSettings
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.feed.manager import FeedManager
+from weatheredge.model.live import LiveState
 from weatheredge.notify import Notifier
 from weatheredge.redact import install_redaction
 from weatheredge.trading.gateway import OrderGateway
@@ -92,6 +93,7 @@ class Trading:
         return self.trader.status()
 
     async def close(self) -> None:
+        await self.trader.shutdown()  # no decision in flight, then every resting quote cancelled
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -105,6 +107,14 @@ class Trading:
         await self.ledger.close()
 
 
+def _poll_timing(settings: Settings) -> Any:
+    from weatheredge.model.report_schedule import PollTiming
+
+    m = settings.model
+    return PollTiming(m.observation_fast, m.observation_slow, m.observation_lead,
+                      m.observation_give_up)  # fmt: skip
+
+
 async def start_trading(
     settings: Settings,
     *,
@@ -114,6 +124,7 @@ async def start_trading(
     env: Mapping[str, str] | None = None,
     gateway: OrderGateway | None = None,
     tape: TradeTape | None = None,
+    live: LiveState | None = None,
 ) -> Trading:
     """Build and start trading for the configured mode. Raises TradingRefused for live mode
     without keys or arming (the caller keeps running without trading)."""
@@ -147,7 +158,11 @@ async def start_trading(
         gateway = paper
     if tape is not None:
         ledger.tape = tape.record
+    from weatheredge.trading.maker_view import EngineMakerView
+
+    maker_inputs = EngineMakerView(engine, live, _poll_timing(settings))
     trader = Trader(
+        maker_inputs=maker_inputs,
         mode=mode,
         settings=t,
         ledger=ledger,
@@ -157,6 +172,7 @@ async def start_trading(
         clock=engine.clock,
     )
     traders.append(trader)
+    maker_inputs.set_wake(trader.maker.poke)  # taker mode keeps its tick, not every frame
     trading = Trading(trader, ledger, notifier, gateway)
     trading.tasks.append(trader.start())
     if t.heartbeat and mode is Mode.LIVE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from weatheredge.config import Mode, TradingSettings
@@ -57,6 +58,8 @@ class OrderDesk:
         self._holdings = holdings
         self._messages = messages
         self._counters = counters
+        # Told of every fill applied (maker mode logs the fills of its quotes).
+        self.on_applied: Callable[[TradeView], Awaitable[None]] | None = None
 
     def set_settings(self, settings: TradingSettings) -> None:
         """Send attempts and the order timeout from a config reload."""
@@ -139,6 +142,8 @@ class OrderDesk:
         applied = await self._holdings.apply(trade, key, intent, self.view.ref(trade.token_id))
         if applied is None:
             return
+        if self.on_applied is not None:
+            await self.on_applied(trade)
         intent = applied.intent
         if intent is not None and self.orders.is_working(intent.intent_key):
             if D(intent.filled_size) >= D(intent.size):
@@ -150,7 +155,7 @@ class OrderDesk:
 
     # -- the write-ahead submit --------------------------------------------------------------
 
-    async def submit(self, intent: Intent) -> None:
+    async def submit(self, intent: Intent, *, post_only: bool = False) -> None:
         if self.mode is Mode.DRY_RUN:
             intent.status = L.DRY_RUN
             if await self.ledger.insert_intent(intent):
@@ -164,8 +169,9 @@ class OrderDesk:
         self._messages.intent(intent)
         assert self.gateway is not None
         request = OrderRequest(
-            intent.intent_key, intent.token_id, intent.side, D(intent.price), D(intent.size)
-        )
+            intent.intent_key, intent.token_id, intent.side, D(intent.price), D(intent.size),
+            order_type="GTC" if post_only else "FAK", post_only=post_only,
+        )  # fmt: skip
         for attempt in range(1, self.settings.max_send_attempts + 1):
             intent.attempts, intent.status = attempt, L.SENDING
             await self.ledger.update_intent(intent.intent_key, status=L.SENDING, attempts=attempt)
@@ -246,23 +252,26 @@ class OrderDesk:
         self.orders.drop(intent.intent_key)
         fields: dict[str, Any] = {"status": status}
         if why:
-            fields["error"] = why
+            fields["error"] = intent.error = why
         await self.ledger.update_intent(intent.intent_key, **fields)
         self._counters.add(status)
         self._messages.finished(intent, status, why)
         if intent.kind == "entry" and status not in L.WORKING and D(intent.filled_size) == 0:
             await self.ledger.close_episode(intent.episode_id, f"order {status}")
 
-    async def cancel(self, intent: Intent, why: str) -> None:
+    async def cancel(self, intent: Intent, why: str) -> bool:
+        """Cancel at the venue and end the intent; False when the request failed (it stays
+        working, the next reconcile tells)."""
         assert self.gateway is not None
         if intent.venue_order_id:
             try:
                 await self.gateway.cancel(intent.venue_order_id)
             except Exception as err:
                 logger.warning("cancel %s failed: %s", intent.venue_order_id, type(err).__name__)
-                return
+                return False
         filled = D(intent.filled_size)
         await self.finish(intent, L.PARTIAL if filled > 0 else L.CANCELLED, why)
+        return True
 
     async def cancel_all(self, why: str) -> int:
         """Cancel every resting order at the venue; the open intents end ``why``. Returns how

@@ -32,7 +32,9 @@ one object per responsibility, each the only owner of its state:
   reconciliation, over :class:`~weatheredge.trading.orders.WorkingOrders` (``orders.py``);
 - :class:`~weatheredge.trading.holdings.Holdings` (``holdings.py``): fills and positions;
 - :class:`~weatheredge.trading.settlement.Settler` (``settlement.py``): resolution payouts;
-- :class:`~weatheredge.trading.messages.TradeMessages` (``messages.py``): every message sent.
+- :class:`~weatheredge.trading.messages.TradeMessages` (``messages.py``): every message sent;
+- :class:`~weatheredge.trading.maker.Maker` (``maker.py``): resting quotes (``trading.strategy``
+  ``maker`` or ``both``; in ``maker`` edge signals open no taker entries).
 """
 
 from __future__ import annotations
@@ -45,13 +47,16 @@ from decimal import Decimal
 from typing import Any
 
 from weatheredge.clock import SYSTEM, Clock
-from weatheredge.config import Mode, TradingSettings
+from weatheredge.config import Mode
+from weatheredge.config_trading import Strategy, TradingSettings
 from weatheredge.engine import EdgeSignal, TokenRef
 from weatheredge.trading.decisions import Decider
 from weatheredge.trading.flags import AUTO, MANUAL, Counters, Halts
 from weatheredge.trading.gateway import OrderGateway, TradeView
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Intent, Ledger
+from weatheredge.trading.maker import Maker
+from weatheredge.trading.maker_view import MakerInputs
 from weatheredge.trading.messages import Notify, TradeMessages
 from weatheredge.trading.portfolio import Position, _txt
 from weatheredge.trading.risk import Exposure, Limits
@@ -75,6 +80,7 @@ class Trader:
         tick_s: float = 1.0,
         resolution_poll_s: float = 30.0,
         clock: Clock = SYSTEM,
+        maker_inputs: MakerInputs | None = None,
     ) -> None:
         if mode is not Mode.DRY_RUN and gateway is None:
             raise ValueError(f"{mode.value} mode needs an order gateway")
@@ -109,6 +115,12 @@ class Trader:
             on_settled=lambda token: self._decider.close_exit(token, "market resolved"),
             poll_s=resolution_poll_s, clock=clock,
         )  # fmt: skip
+        self._maker = Maker(
+            settings=settings, ledger=ledger, view=view, inputs=maker_inputs, desk=self._desk,
+            decider=self._decider, holdings=self._holdings, halts=self._halts,
+            messages=self._messages, counters=self._counters, clock=clock, wake=self.poke,
+        )  # fmt: skip
+        self._desk.on_applied = self._maker.on_fill
 
     # -- read-only views of the parts' state ------------------------------------------------
 
@@ -134,6 +146,10 @@ class Trader:
     def counters(self) -> Mapping[str, int]:
         return self._counters.view()
 
+    @property
+    def maker(self) -> Maker:
+        return self._maker
+
     # -- hot-path entry points (sync, enqueue only) ----------------------------------------
 
     def set_settings(self, settings: TradingSettings) -> None:
@@ -142,6 +158,8 @@ class Trader:
         self.settings = settings
         self._decider.set_settings(settings)
         self._desk.set_settings(settings)
+        self._maker.set_settings(settings)
+        self._wake.set()
 
     def on_signal(self, signal: EdgeSignal) -> None:
         self._queue.put_nowait(signal)
@@ -184,6 +202,15 @@ class Trader:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
+    async def shutdown(self) -> int:
+        """Stop deciding, then cancel every resting quote. Returns how many were cancelled."""
+        await self.stop()
+        try:
+            return await self._maker.cancel_all("shutdown")
+        except Exception as err:  # the venue's dead-man switch (heartbeat) is the backstop
+            logger.error("cancelling quotes at shutdown failed: %s", type(err).__name__)
+            return 0
+
     async def ready(self) -> None:
         await self._ready.wait()
 
@@ -211,10 +238,14 @@ class Trader:
             except Exception as err:
                 self._reconcile_due = True
                 logger.warning("reconcile failed: %s; will retry", type(err).__name__)
+        taker = self.settings.strategy is not Strategy.MAKER
         while not self._queue.empty():
-            await self._decider.on_signal(self._queue.get_nowait())
+            signal = self._queue.get_nowait()
+            if taker:
+                await self._decider.on_signal(signal)
         await self._settler.settle_resolved()
         await self._check_feed()
+        await self._maker.step()
         await self._decider.reprice_positions()
 
     async def recover(self) -> None:
@@ -231,6 +262,7 @@ class Trader:
         await self._desk.load()
         if self.gateway is not None:
             await self.reconcile(startup=True)
+            await self._maker.recover()  # quotes the last run left open: cancel or adopt
         await self._settler.settle_resolved()  # resolved while we were down
 
     async def reconcile(self, *, startup: bool = False) -> None:
@@ -253,7 +285,8 @@ class Trader:
         if first:
             self._messages.halted(kind, reason)
         if (self.settings.cancel_on_halt if cancel is None else cancel) and self.gateway:
-            return await self._desk.cancel_all("halt")
+            quotes = await self._maker.cancel_all("halted")  # each logged before its cancel
+            return quotes + await self._desk.cancel_all("halt")
         return 0
 
     async def resume(self, *, manual: bool = True) -> None:
@@ -312,6 +345,7 @@ class Trader:
             "realized_pnl": _txt(self._holdings.realized()),
             "unrealized_pnl": _txt(self.unrealized()),
             "counters": dict(self._counters.view()),
+            "maker": self._maker.status(),
         }
 
 

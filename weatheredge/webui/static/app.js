@@ -68,6 +68,18 @@ function shortLabel(label) {
   return label.replace(/^(.*?)\s+or below$/i, "≤$1").replace(/^(.*?)\s+or (higher|above)$/i, "≥$1");
 }
 
+// Maker mode: our resting bids by market id, from trading.maker.resting (set by render).
+let restingQuotes = new Map();
+
+function quotesOf(doc) {
+  const map = new Map();
+  for (const q of doc.trading?.maker?.resting || []) {
+    if (!map.has(q.market_id)) map.set(q.market_id, []);
+    map.get(q.market_id).push(q);
+  }
+  return map;
+}
+
 function ladder(event) {
   const buckets = event.buckets;
   const step = 34, left = 30, top = 8, plotH = 110, labelH = 48;
@@ -119,6 +131,18 @@ function ladder(event) {
     }
     if (b.last !== null && b.last !== undefined) {
       g.append(svg("circle", { class: "last", cx, cy: y(b.last), r: 3.2 }));
+    }
+    // Our resting quotes on the YES scale: a YES bid at its price, a NO bid at 1 - price.
+    for (const q of restingQuotes.get(b.market_id) || []) {
+      const yes = q.outcome === "YES";
+      const v = yes ? Number(q.price) : 1 - Number(q.price);
+      const x = cx + step * 0.34;
+      const mark = svg("path", {
+        class: `our-quote ${yes ? "yes" : "no"}`, "data-price": q.price, "data-outcome": q.outcome,
+        d: `M ${x} ${y(v)} l 5 ${yes ? 4 : -4} l 0 ${yes ? -8 : 8} z`,
+      });
+      mark.append(svg("title", {}, `our ${q.outcome} bid ${q.price} x ${q.size}`));
+      g.append(mark);
     }
     const ly = top + plotH + 8;
     g.append(svg("text", {
@@ -279,6 +303,7 @@ function render(doc) {
   $("problems-section").hidden = problems.length === 0;
   $("problems").replaceChildren(...problems.map((p) => el("li", {}, p)));
   renderEdges(doc.edges);
+  restingQuotes = quotesOf(doc);
   renderEvents(doc.events);
   renderPager(doc);
   renderTrading(doc.trading);
