@@ -13,8 +13,18 @@ Rules for editing this file:
 from __future__ import annotations
 
 from sqlite_utils import Database
-from sqlite_utils.db import Table
 from sqlite_utils.migrations import Migrations
+
+from db.schema_core import (
+    create_edges,
+    create_events,
+    create_forecast_probs,
+    create_forecasts,
+    create_markets,
+    create_notifications,
+    table,
+)
+from db.schema_trading import create_trading_tables
 
 MIGRATION_SET = "weatheredge"
 
@@ -24,210 +34,14 @@ migrations = Migrations(MIGRATION_SET)
 TABLES = ("events", "markets", "forecasts", "forecast_probs", "edges", "notifications")
 
 
-def _table(db: Database, name: str) -> Table:
-    table = db[name]
-    assert isinstance(table, Table), f"{name} is a view"
-    return table
-
-
-def _create_events(db: Database) -> None:
-    events = _table(db, "events")
-    events.create(
-        {
-            "event_id": str,
-            "slug": str,
-            "title": str,
-            "city": str,
-            "date": str,
-            "extreme": str,
-            "unit": str,
-            "source": str,
-            "rounding": str,
-            "station": str,
-            "first_seen": str,
-            "last_seen": str,
-        },
-        pk="event_id",
-        # station stays nullable: sources such as the Hong Kong Observatory have no ICAO code.
-        not_null=[
-            "slug",
-            "title",
-            "city",
-            "date",
-            "extreme",
-            "unit",
-            "source",
-            "rounding",
-            "first_seen",
-            "last_seen",
-        ],
-        strict=True,
-    )
-    events.create_index(["city", "date"])
-
-
-def _create_markets(db: Database) -> None:
-    markets = _table(db, "markets")
-    markets.create(
-        {
-            "market_id": str,
-            "event_id": str,
-            "condition_id": str,
-            "label": str,
-            "bucket_lo": int,
-            "bucket_hi": int,
-            "yes_token": str,
-            "no_token": str,
-            "tick": str,
-            "min_size": str,
-            "fee_rate": float,
-            "neg_risk": int,
-            "accepting_orders": int,
-            "last_seen": str,
-        },
-        pk="market_id",
-        foreign_keys=[("event_id", "events", "event_id")],
-        # bucket_lo / bucket_hi stay nullable: NULL is an open tail ("43°F or below").
-        not_null=[
-            "event_id",
-            "condition_id",
-            "label",
-            "yes_token",
-            "no_token",
-            "tick",
-            "min_size",
-            "fee_rate",
-            "neg_risk",
-            "accepting_orders",
-            "last_seen",
-        ],
-        strict=True,
-    )
-    markets.create_index(["event_id"])
-
-
-def _create_forecasts(db: Database) -> None:
-    # Raw DDL because sqlite-utils' create() has no public AUTOINCREMENT switch, and a plain
-    # INTEGER PRIMARY KEY may hand out a deleted id again: edges.forecast_id must never come to
-    # point at a different forecast after old forecasts are pruned.
-    db.execute(
-        "CREATE TABLE [forecasts] (\n"
-        "   [forecast_id] INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-        "   [event_id] TEXT NOT NULL,\n"
-        "   [station] TEXT,\n"
-        "   [date] TEXT NOT NULL,\n"
-        "   [issued_at] TEXT NOT NULL,\n"
-        "   [members] INTEGER NOT NULL,\n"
-        "   [models] TEXT NOT NULL,\n"
-        "   [mean] REAL,\n"
-        "   [stdev] REAL\n"
-        ") STRICT"
-    )
-    _table(db, "forecasts").create_index(["event_id", "issued_at"])
-
-
-def _create_forecast_probs(db: Database) -> None:
-    _table(db, "forecast_probs").create(
-        {"forecast_id": int, "market_id": str, "prob": float},
-        pk=("forecast_id", "market_id"),
-        foreign_keys=[("forecast_id", "forecasts", "forecast_id")],
-        not_null=["forecast_id", "market_id", "prob"],
-        strict=True,
-    )
-
-
-def _create_edges(db: Database) -> None:
-    edges = _table(db, "edges")
-    edges.create(
-        {
-            "edge_id": str,
-            "event_id": str,
-            "market_id": str,
-            "city": str,
-            "date": str,
-            "bucket": str,
-            "side": str,
-            "token_id": str,
-            "status": str,
-            "opened_at": str,
-            "updated_at": str,
-            "closed_at": str,
-            "open_price": str,
-            "last_price": str,
-            "open_size": str,
-            "last_size": str,
-            "prob": float,
-            "open_edge": float,
-            "last_edge": float,
-            "max_edge": float,
-            "fee_rate": float,
-            "forecast_id": int,
-            "latency_us": int,
-            "close_reason": str,
-            "notified": int,
-        },
-        pk="edge_id",
-        # closed_at / close_reason are NULL while open; forecast_id and latency_us are NULL when
-        # the decision had no forecast row or no receive timestamp.
-        not_null=[
-            "event_id",
-            "market_id",
-            "city",
-            "date",
-            "bucket",
-            "side",
-            "token_id",
-            "status",
-            "opened_at",
-            "updated_at",
-            "open_price",
-            "last_price",
-            "open_size",
-            "last_size",
-            "prob",
-            "open_edge",
-            "last_edge",
-            "max_edge",
-            "fee_rate",
-            "notified",
-        ],
-        defaults={"status": "open", "notified": 0},
-        strict=True,
-    )
-    edges.create_index(["city", "date"])
-    edges.create_index(["status"])
-    edges.create_index(["opened_at"])
-
-
-def _create_notifications(db: Database) -> None:
-    notifications = _table(db, "notifications")
-    notifications.create(
-        {
-            "id": int,
-            "edge_id": str,
-            "kind": str,
-            "title": str,
-            "body": str,
-            "sent_at": str,
-            "ok": int,
-            "attempts": int,
-            "error": str,
-        },
-        pk="id",
-        not_null=["kind", "title", "body", "sent_at", "ok", "attempts"],
-        strict=True,
-    )
-    notifications.create_index(["edge_id"])
-
-
 @migrations()
 def m001_initial_schema(db: Database) -> None:
-    _create_events(db)
-    _create_markets(db)
-    _create_forecasts(db)
-    _create_forecast_probs(db)
-    _create_edges(db)
-    _create_notifications(db)
+    create_events(db)
+    create_markets(db)
+    create_forecasts(db)
+    create_forecast_probs(db)
+    create_edges(db)
+    create_notifications(db)
 
 
 # --- the model (issue 4): observations, settlements, horizon snapshots, calibration ----------
@@ -244,7 +58,7 @@ MODEL_TABLES = (
 @migrations()
 def m002_model(db: Database) -> None:
     """Observations, settlement, scoring snapshots and EMOS parameters; edge and forecast kinds."""
-    _table(db, "observations").create(
+    table(db, "observations").create(
         {
             "icao": str,
             "observed_at": str,
@@ -258,7 +72,7 @@ def m002_model(db: Database) -> None:
         not_null=["temp_c", "tenths", "kind", "raw", "received_at"],
         strict=True,
     )
-    _table(db, "extreme_changes").create(
+    table(db, "extreme_changes").create(
         {
             "id": int,
             "event_id": str,
@@ -274,8 +88,8 @@ def m002_model(db: Database) -> None:
         not_null=["event_id", "station", "observed_at", "received_at", "new_value"],
         strict=True,
     )
-    _table(db, "extreme_changes").create_index(["event_id"])
-    _table(db, "settlements").create(
+    table(db, "extreme_changes").create_index(["event_id"])
+    table(db, "settlements").create(
         {
             "event_id": str,
             "station": str,
@@ -297,7 +111,7 @@ def m002_model(db: Database) -> None:
         not_null=["station", "date", "extreme", "unit", "status", "settled_at"],
         strict=True,
     )
-    _table(db, "horizon_snapshots").create(
+    table(db, "horizon_snapshots").create(
         {
             "event_id": str,
             "horizon_h": int,  # hours before the local day ends
@@ -312,7 +126,7 @@ def m002_model(db: Database) -> None:
         not_null=["at"],
         strict=True,
     )
-    _table(db, "calibration_params").create(
+    table(db, "calibration_params").create(
         {
             "station": str,
             "extreme": str,
@@ -362,143 +176,7 @@ TRADING_TABLES = (
 @migrations()
 def m003_trading(db: Database) -> None:
     """Money, prices and sizes are exact decimal text; times ISO-8601 UTC text."""
-    _table(db, "trade_episodes").create(
-        {
-            "episode_id": str,
-            "kind": str,  # entry | exit | take_profit
-            "edge_id": str,  # the edge episode an entry acts on; NULL for exits
-            "token_id": str,
-            "event_id": str,
-            "outcome": str,  # YES | NO
-            "status": str,  # open | closed
-            "opened_at": str,
-            "closed_at": str,
-            "reason": str,
-            "prob": float,
-            "price": str,
-        },
-        pk="episode_id",
-        not_null=["kind", "token_id", "event_id", "outcome", "status", "opened_at"],
-        strict=True,
-    )
-    intents = _table(db, "trade_intents")
-    intents.create(
-        {
-            "intent_key": str,  # deterministic: <episode>:<kind>:<side>
-            "episode_id": str,
-            "kind": str,  # entry | exit | orphan (found at the venue, not ours)
-            "mode": str,  # dry_run | paper | live
-            "token_id": str,
-            "market_id": str,
-            "event_id": str,
-            "city": str,
-            "date": str,
-            "bucket": str,
-            "outcome": str,
-            "side": str,  # BUY | SELL
-            "price": str,
-            "size": str,
-            "prob": float,
-            "edge": float,
-            "reason": str,
-            "limits": str,  # JSON: every limit checked and its headroom
-            "status": str,
-            "venue_order_id": str,
-            "filled_size": str,
-            "fees": str,
-            "error": str,
-            "attempts": int,
-            "created_at": str,
-            "updated_at": str,
-        },
-        pk="intent_key",
-        not_null=[
-            "episode_id",
-            "kind",
-            "mode",
-            "token_id",
-            "side",
-            "price",
-            "size",
-            "status",
-            "filled_size",
-            "fees",
-            "attempts",
-            "created_at",
-            "updated_at",
-        ],
-        defaults={"filled_size": "0", "fees": "0", "attempts": 0},
-        strict=True,
-    )
-    intents.create_index(["status"])
-    intents.create_index(["token_id"])
-    intents.create_index(["venue_order_id"], unique=True)
-    fills = _table(db, "trade_fills")
-    fills.create(
-        {
-            "trade_id": str,
-            "intent_key": str,
-            "venue_order_id": str,
-            "token_id": str,
-            "side": str,
-            "price": str,
-            "size": str,
-            "fee": str,
-            "realized_pnl": str,  # what this fill realised (sells) or paid in fees (buys)
-            "status": str,  # MATCHED | MINED | CONFIRMED | RETRYING | FAILED
-            "matched_at": str,
-            "updated_at": str,
-        },
-        pk="trade_id",
-        not_null=["token_id", "side", "price", "size", "fee", "realized_pnl", "status"],
-        strict=True,
-    )
-    fills.create_index(["matched_at"])
-    _table(db, "trade_fill_events").create(
-        {"trade_id": str, "status": str, "received_at": str},
-        pk=("trade_id", "status"),
-        not_null=["received_at"],
-        strict=True,
-    )
-    _table(db, "positions").create(
-        {
-            "token_id": str,
-            "event_id": str,
-            "market_id": str,
-            "city": str,
-            "date": str,
-            "bucket": str,
-            "outcome": str,
-            "shares": str,
-            "avg_price": str,
-            "fees": str,
-            "realized_pnl": str,
-            "updated_at": str,
-        },
-        pk="token_id",
-        not_null=["shares", "avg_price", "fees", "realized_pnl", "updated_at"],
-        strict=True,
-    )
-    _table(db, "risk_rejections").create(
-        {
-            "id": int,
-            "at": str,
-            "episode_id": str,
-            "token_id": str,
-            "side": str,
-            "limit_name": str,
-            "detail": str,
-        },
-        pk="id",
-        not_null=["at", "limit_name"],
-        strict=True,
-    )
-    _table(db, "trading_state").create(
-        {"key": str, "value": str, "updated_at": str},
-        pk="key",
-        not_null=["value", "updated_at"],
-        strict=True,
-    )
+    create_trading_tables(db)
 
 
 # --- restart idempotence (issue 13): the paper venue's memory survives a restart ------------
@@ -510,7 +188,7 @@ PAPER_TABLES = ("paper_levels", "paper_trades", "paper_orders", "paper_marks")
 def m004_paper_venue(db: Database) -> None:
     """What paper orders took from each book level, and the paper trades themselves: a real
     venue remembers both across our restarts, so the paper venue must too."""
-    _table(db, "paper_levels").create(
+    table(db, "paper_levels").create(
         {
             "token_id": str,
             "side": str,  # BUY (took asks) | SELL (took bids)
@@ -523,7 +201,7 @@ def m004_paper_venue(db: Database) -> None:
         not_null=["seen", "taken", "updated_at"],
         strict=True,
     )
-    _table(db, "paper_trades").create(
+    table(db, "paper_trades").create(
         {
             "trade_id": str,
             "order_id": str,
@@ -547,11 +225,11 @@ def m004_paper_venue(db: Database) -> None:
 def m005_settling_reports(db: Database) -> None:
     """Issue 16: which reports settle. The event's "hourly data" clause, each report's settling
     status under its station's rule, and the evidence behind each settlement."""
-    _table(db, "events").add_column("hourly_only", int)  # 1: NOAA "Show Hourly Data" view
-    observations = _table(db, "observations")
+    table(db, "events").add_column("hourly_only", int)  # 1: NOAA "Show Hourly Data" view
+    observations = table(db, "observations")
     observations.add_column("settling", str)  # counts | uncertain | excluded; NULL: not assessed
     observations.add_column("settling_reason", str)
-    settlements = _table(db, "settlements")
+    settlements = table(db, "settlements")
     settlements.add_column("certain", int)  # 1: every report involved certainly counts
     settlements.add_column("uncertain_reports", int)
     settlements.add_column("evidence", str)  # JSON: the reports that set or could change it
@@ -564,7 +242,7 @@ def m005_settling_reports(db: Database) -> None:
 def m006_observation_race(db: Database) -> None:
     """Issue 10: every report's observed -> published -> fetched -> applied -> decided times;
     each station's learnt diurnal shape."""
-    _table(db, "report_timings").create(
+    table(db, "report_timings").create(
         {
             "station": str,
             "observed_at": str,
@@ -578,8 +256,8 @@ def m006_observation_race(db: Database) -> None:
         not_null=["fetched_at", "applied_at", "decided_at", "kind"],
         strict=True,
     )
-    _table(db, "report_timings").create_index(["published_at"])
-    _table(db, "diurnal_shapes").create(
+    table(db, "report_timings").create_index(["published_at"])
+    table(db, "diurnal_shapes").create(
         {
             "station": str,
             "extreme": str,  # max | min
@@ -606,7 +284,7 @@ def m007_quotes(db: Database) -> None:
     new order id); ``replace``: written before the old order (its id) is cancelled to move it,
     with the new price and size; ``cancel``: written before a quote is pulled; ``fill``: a fill
     of a resting quote (the fill's price and size); ``reject``: the venue refused a quote."""
-    quotes = _table(db, "quote_actions")
+    quotes = table(db, "quote_actions")
     quotes.create(
         {
             "id": int,
@@ -637,7 +315,7 @@ def m008_paper_orders(db: Database) -> None:
     """Issue 14: the paper venue's resting orders and their queue positions (a restart keeps
     its place in the queue, as a real venue would), the role of each paper trade, and the mid
     at and after each paper maker fill (the backtest's adverse selection)."""
-    _table(db, "paper_orders").create(
+    table(db, "paper_orders").create(
         {
             "order_id": str,
             "token_id": str,
@@ -657,9 +335,9 @@ def m008_paper_orders(db: Database) -> None:
         not_null=["token_id", "side", "price", "size", "left_size", "ahead", "level", "status"],
         strict=True,
     )
-    _table(db, "paper_orders").create_index(["status"])
-    _table(db, "paper_trades").add_column("role", str)  # TAKER | MAKER; NULL: TAKER (m004)
-    _table(db, "paper_marks").create(
+    table(db, "paper_orders").create_index(["status"])
+    table(db, "paper_trades").add_column("role", str)  # TAKER | MAKER; NULL: TAKER (m004)
+    table(db, "paper_marks").create(
         {"trade_id": str, "horizon_s": int, "at": str, "mid": str},
         pk=("trade_id", "horizon_s"),
         not_null=["at", "mid"],
