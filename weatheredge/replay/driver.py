@@ -14,6 +14,8 @@ The tape is read in file order (the live event loop's order). Each record first 
   job whose answer arrives while it is not running is started then (discovery for Gamma,
   forecasts for the ensemble, observations for METAR/NWS/HKO/CWA), so jobs run at the virtual
   times they ran live and read the bodies they read;
+- ``applied``: a job held where it applies a result goes on (:mod:`weatheredge.replay.holds`),
+  so the result is in force from the same input as live;
 - decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed;
 - the timer jobs (market snapshots, settlement, calibration refit) fire at their virtual times
   from each ``session`` start (:mod:`weatheredge.replay.schedule`), and every
