@@ -1,10 +1,11 @@
 """Parity on a running day: a station report kills a bucket, its NO edge opens and is traded.
 
-The race that once split live from replay is landed on purpose: the forecasts job's snapshot
-write (in the store's thread) is held until the station report's answer is on the tape, so the
-report arrives before the forecast's result is applied. Live then decides at the next report;
-a replay that applied the result when the job finished its write decided one report earlier.
-The tape's ``applied`` record places the result, and the replay decides where live did."""
+The race that once split live from replay is landed on purpose: the forecast is priced while the
+station is down ("awaiting today's reports"), and its snapshot write (in the store's thread) is
+held until the recovered station's report has been applied, so the report lands before the
+forecast's result. Live then decides at the next report; a replay that applied the result when
+the job finished its write decided one report earlier. The tape's ``applied`` records place both
+jobs' results, and the replay decides where live did."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.calibration.test_no_blind_day import CONFIG, nyc_running_day
+from tests.calibration.test_no_blind_day import CONFIG, METAR, NWS, nyc_running_day
 from tests.conftest import eventually, running_daemon
 from tests.replay.test_parity import _tape
 from weatheredge.replay.driver import Replay
@@ -25,27 +26,29 @@ from weatheredge.store import Store
 from weatheredge.tape.reader import read_tape
 
 
-def _report_answered(tape: Path) -> bool:
-    return any(
-        r["kind"] == "http" and r.get("source") == "aviationweather" and r.get("status") == 200
-        for r in _tape(tape)
-    )
-
-
 @pytest.fixture
 async def running_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """A paper run: the 46-47°F bucket dead after a 54 °F report; (run dir, its market id)."""
-    save = Store.save_forecast
-
-    async def save_after_the_report(self: Store, snapshot: Any) -> Any:
-        if snapshot.event_id == "390001":  # priced before the report, applied after it
-            await eventually(lambda: _report_answered(tmp_path), within=15)
-        return await save(self, snapshot)
-
-    monkeypatch.setattr(Store, "save_forecast", save_after_the_report)
     (tmp_path / "paper.yaml").write_text(CONFIG)
     box = Sandbox()
     await box.start(play=False)
+    state: dict[str, Any] = {}
+    save = Store.save_forecast
+
+    async def save_after_the_report(self: Store, snapshot: Any) -> Any:
+        if snapshot.event_id == "390001" and "gated" not in state:
+            # Priced while the station was down ("awaiting today's reports"); the station
+            # recovers and its report is applied before this forecast's result is.
+            state["gated"] = True
+            box.weather.clear_faults(METAR)
+            box.weather.clear_faults(NWS)
+            await eventually(
+                lambda: "daemon" in state and "KLGA" in state["daemon"].ctx.live.observations,
+                within=15,
+            )
+        return await save(self, snapshot)
+
+    monkeypatch.setattr(Store, "save_forecast", save_after_the_report)
     try:
         now = dt.datetime.now(dt.UTC)
         raw, q, labels, start = nyc_running_day(box, 390001)
@@ -55,7 +58,11 @@ async def running_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[
         box.venue.set_book(no, [("0.75", "50")], [("0.80", "50")], mirror=False)
         at = max(start + dt.timedelta(seconds=1), now - dt.timedelta(minutes=20))
         box.weather.add_metar("KLGA", at, 12.0, receipt_delay=dt.timedelta(0))  # 54 °F
+        for _ in range(500):  # the station's sources are down until the forecast is computed
+            box.weather.inject_error(METAR, 503, '{"error": "down"}')
+            box.weather.inject_error(NWS, 503, '{"error": "down"}')
         async with running_daemon(box, tmp_path / "live.db", extra=CONFIG) as (daemon, _base):
+            state["daemon"] = daemon
             await eventually(lambda: daemon.engine.tracker.is_open(no), within=20)
             await eventually(lambda: any(r["kind"] == "fill" for r in _tape(tmp_path)), within=15)
     finally:
@@ -67,9 +74,11 @@ async def test_a_bucket_killed_by_a_report_replays_exactly(running_day: tuple[Pa
     run, market_id = running_day
     records = _tape(run)
     # On the tape: the report answered before the forecast's result was applied.
-    kinds = [(r["kind"], r.get("source"), r.get("job")) for r in records]
     applied = next(i for i, r in enumerate(records) if r.get("key") == "390001")
-    report = kinds.index(("http", "aviationweather", None))
+    sources = ("aviationweather", "nws")
+    report = next(
+        i for i, r in enumerate(records) if r.get("source") in sources and r["status"] == 200
+    )
     assert report < applied
     opened = [r["data"] for r in records if r.get("type") == "EdgeOpened"]
     assert any(d["market"]["market_id"] == market_id and d["side"] == "NO" for d in opened)
