@@ -238,7 +238,9 @@ async def _fetch_feed(
             for event in targets.get(icao, []):
                 mark_stale(ctx, event, f"{AWAITING_REPORTS} (observation source failed)")
         return f"{','.join(icaos)}: {err}"
-    # From here to the decision nothing is awaited: the report reaches the engine at once.
+    # The answer is applied from this instant (taped, so a replay applies it between the same
+    # inputs as live); from here to the decision nothing is awaited.
+    await ctx.applying("poll_observations", ",".join(icaos))
     recv_ns = ctx.engine.clock.perf_ns()
     received = ctx.engine.clock.now()
     fresh = [o for o in reports if live.observations.get(o.icao, {}).get(o.observed_at) != o]

@@ -150,6 +150,9 @@ async def _price_event(
         observed_value=None if observed is None else observed.settled,
     )
     forecast_id = await ctx.store.save_forecast(snapshot)
+    # From here on nothing is awaited: the result is in force at this instant (taped, so a
+    # replay applies it between the same inputs; a report may have arrived during the write).
+    await ctx.applying("refresh_forecasts", event.event_id)
     prior = dataclasses.replace(prior, forecast_id=forecast_id)
     ctx.live.priors[event.event_id] = prior
     if stale is not None:

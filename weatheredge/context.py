@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -13,6 +13,10 @@ from weatheredge.feed.manager import FeedManager
 from weatheredge.health import Health
 from weatheredge.model.live import LiveState
 from weatheredge.store import Store
+
+
+async def _apply_now(job: str, key: str) -> None:
+    return None
 
 
 @dataclass(slots=True)
@@ -30,3 +34,6 @@ class JobContext:
     # events last handed to the engine, and event_id -> (event as last stored, when).
     indexed_events: list[object] = field(default_factory=list)
     stored_events: dict[str, tuple[object, float]] = field(default_factory=dict)
+    # Awaited just before a job applies a result it computed across awaits (job, key): live it
+    # tapes the instant (``applied``); a replay holds the job there until its tape reaches it.
+    applying: Callable[[str, str], Awaitable[None]] = _apply_now

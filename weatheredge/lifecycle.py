@@ -28,7 +28,7 @@ from weatheredge.schedule import build_scheduler, start_scheduler
 from weatheredge.sinks import notification_record
 from weatheredge.store import Store
 from weatheredge.tape import open_recorder
-from weatheredge.tape.hooks import failure_trace, response_class, settings_sources
+from weatheredge.tape.hooks import applied_marker, failure_trace, response_class, settings_sources
 from weatheredge.tape.writer import Recorder
 from weatheredge.trading.setup import Trading, TradingRefused, start_trading
 
@@ -132,6 +132,8 @@ async def build_services(daemon: Daemon, stack: contextlib.AsyncExitStack) -> Se
         health=daemon.health,
         request_run=daemon.request_run,
     )
+    if tape is not None:
+        ctx.applying = applied_marker(tape.record)
     scheduler = build_scheduler(daemon.loaded, ctx, daemon.health, daemon)
 
     async def stop_scheduler() -> None:

@@ -14,6 +14,8 @@ The tape is read in file order (the live event loop's order). Each record first 
   job whose answer arrives while it is not running is started then (discovery for Gamma,
   forecasts for the ensemble, observations for METAR/NWS/HKO/CWA), so jobs run at the virtual
   times they ran live and read the bodies they read;
+- ``applied``: a job held where it applies a result goes on (:mod:`weatheredge.replay.holds`),
+  so the result is in force from the same input as live;
 - decisions on the tape (``edge``, ``intent``…) are kept for the parity check, not replayed;
 - the timer jobs (market snapshots, settlement, calibration refit) fire at their virtual times
   from each ``session`` start (:mod:`weatheredge.replay.schedule`), and every
@@ -47,6 +49,7 @@ from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.health import Health
 from weatheredge.polymarket import wire
+from weatheredge.replay.holds import ApplyHolds
 from weatheredge.replay.http import StubSession, TapeHttp, current_job
 from weatheredge.replay.pacer import TraderPacer
 from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
@@ -169,6 +172,8 @@ class Replay(TimerJobs):
             health=Health(),
             request_run=lambda name: None,  # jobs run when the tape shows their answers
         )
+        self.holds = ApplyHolds(self.http, self.clock.monotonic_ns)
+        self.ctx.applying = self.holds.hold  # results applied at the tape's `applied` records
         self.schedule = Schedule(s)
         self.http.now_ns = self.clock.monotonic_ns
         every = self.sample_s or s.model.snapshot_interval
@@ -203,6 +208,7 @@ class Replay(TimerJobs):
         if not self._stopped:
             self.engine.stop()
         self.http.expire(self.schedule.jobs, 2**63)  # the tape ended before their answers
+        self.holds.release_all()
         for task in self._jobs.values():
             task.cancel()
         for task in self._jobs.values():
@@ -286,6 +292,10 @@ class Replay(TimerJobs):
             if self.pacer is not None:
                 await self.pacer.at_match()
             return
+        if kind == "applied":  # the live job's result was in force from here
+            if self.holds.applied(str(rec.get("job")), str(rec.get("key"))):
+                await self._settle()
+            return
         if kind in DECISIONS:
             if kind in TRADER and self.pacer is not None:
                 await self.pacer.at_taped(self.clock.mono_ns, rec)
@@ -345,6 +355,7 @@ class Replay(TimerJobs):
         self._tick_ns = 0
         if self.pacer is not None:
             self.pacer.exact = rec.get("tape_format", 1) >= 2
+        self.holds.exact = rec.get("tape_format", 1) >= 3
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())

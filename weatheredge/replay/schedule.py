@@ -78,6 +78,7 @@ class TimerJobs:
     sampler: Any  # weatheredge.replay.sampler.Sampler
     store: Any
     http: Any  # weatheredge.replay.http.TapeHttp
+    holds: Any  # weatheredge.replay.holds.ApplyHolds
     clock: Any
     ctx: Any
     _jobs: dict[str, asyncio.Task[None]]
@@ -103,6 +104,7 @@ class TimerJobs:
         # Next check: the next timer job or sample, at most a virtual second away (expiry).
         self._tick_ns = min(wall + 1_000_000_000, self.schedule.next_ns(), self.sampler.next_ns)
         expired = self.http.expire(self.schedule.jobs, self.clock.mono_ns - REQUEST_TIMEOUT_NS)
+        expired += self.holds.expire(self.clock.mono_ns)
         if started or expired:
             await self._settle()
 

@@ -35,6 +35,7 @@ def open_recorder(settings: Any, config_path: Path | None) -> Recorder | None:
         keep_days=t.keep_days,
         max_disk_mb=t.max_disk_mb,
         queue_size=t.queue_size,
-        # format 2: paper_match records (the paper venue's match instants), settlement fills
-        meta={"version": __version__, "mode": settings.mode.value, "tape_format": 2},
+        # format 2: paper_match records (the paper venue's match instants), settlement fills;
+        # 3: applied records (the instant a job's result was in force)
+        meta={"version": __version__, "mode": settings.mode.value, "tape_format": 3},
     ).start()

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import aiohttp
@@ -92,6 +92,16 @@ def failure_trace(
 
     trace.on_request_exception.append(failed)
     return trace
+
+
+def applied_marker(record: Record) -> Callable[[str, str], Awaitable[None]]:
+    """``JobContext.applying`` live: tapes the instant a job applies a result (``applied``), so
+    a replay applies it between the same inputs. Never suspends: the job applies at once."""
+
+    async def applying(job: str, key: str) -> None:
+        record("applied", {"job": job, "key": key})
+
+    return applying
 
 
 def settings_sources(settings: Any) -> Sources:
