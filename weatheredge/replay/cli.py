@@ -14,6 +14,7 @@ from weatheredge.replay.driver import Replay, ReplayResult, parse_time, tape_rec
 from weatheredge.replay.parity import differences, edge_rows, trade_rows
 from weatheredge.replay.scoreboard import (
     METRICS,
+    TABLES,
     CombinationResult,
     RunData,
     format_metric,
@@ -153,18 +154,36 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_scoreboard(results: list[CombinationResult]) -> str:
-    """The table (one row per combination, one column per registered metric), then each
-    combination's scores by lead and city and its PnL by city."""
+def quotes(results: list[CombinationResult]) -> bool:
+    """Whether some combination ran the maker strategy (placed a quote, or was set to)."""
+    return any(
+        (r.metrics.get("quotes_placed") or 0) > 0
+        or r.overrides.get("trading.strategy") in ("maker", "both")
+        for r in results
+    )
+
+
+def render_table(results: list[CombinationResult], columns: list[str]) -> list[str]:
     width = max([len("combination"), *(len(r.name) for r in results)])
-    heads = [(name, max(len(m.header), 8)) for name, m in METRICS.items()]
-    lines = [
-        f"{'combination':<{width}} "
-        + " ".join(f"{m.header:>{w}}" for (_, w), m in zip(heads, METRICS.values(), strict=True))
-    ]
+    heads = [(name, max(len(METRICS[name].header), 8)) for name in columns]
+    lines = [f"{'combination':<{width}} " + " ".join(f"{METRICS[n].header:>{w}}" for n, w in heads)]
     for r in results:
         cells = " ".join(f"{format_metric(n, r.metrics.get(n)):>{w}}" for n, w in heads)
         lines.append(f"{r.name:<{width}} {cells}")
+    return lines
+
+
+def render_scoreboard(results: list[CombinationResult]) -> str:
+    """The table (one row per combination, one column per registered metric); the maker
+    table when some combination quotes; then each combination's scores by lead and city and
+    its PnL by city."""
+    lines = render_table(results, TABLES["main"])
+    if quotes(results):
+        lines += [
+            "",
+            "maker (quotes; adverse = mid move against a filled quote, docs/fill-model.md)",
+        ]
+        lines += render_table(results, TABLES["maker"])
     for r in results:
         lines.append(
             f"\n{r.name}: replayed {r.extra.get('records', 0)} records in "

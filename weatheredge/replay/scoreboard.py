@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from weatheredge.replay.driver import Decision
+from weatheredge.replay.maker_metrics import maker_metrics
 from weatheredge.replay.resolutions import Resolutions
 from weatheredge.replay.sampler import LEADS, Samples
 
@@ -43,6 +44,11 @@ class RunData:
     resolutions: Resolutions
     end_ns: int  # virtual wall time the replay ended
     db_path: str = ""  # the replay's output database, readable while metrics are computed
+
+    @functools.cached_property
+    def maker(self) -> dict[str, float | int]:
+        """The quoting metrics (:mod:`weatheredge.replay.maker_metrics`), read once."""
+        return maker_metrics(self.db_path) if self.db_path else {}
 
     @functools.cached_property
     def fills(self) -> list[tuple[int, dict[str, Any]]]:
@@ -108,13 +114,20 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {}
+# The printed tables: name -> its columns. "main" is every combination's; "maker" is printed
+# only when some combination quotes, so a taker sweep's output stays as it was.
+TABLES: dict[str, list[str]] = {"main": [], "maker": []}
 
 
-def metric(name: str, fmt: str = "{}", *, header: str | None = None) -> Callable[..., Any]:
-    """Register a scoreboard column (in registration order)."""
+def metric(
+    name: str, fmt: str = "{}", *, header: str | None = None, tables: tuple[str, ...] = ("main",)
+) -> Callable[..., Any]:
+    """Register a scoreboard column (in registration order) of the named tables."""
 
     def register(fn: Callable[[RunData], Any]) -> Callable[[RunData], Any]:
         METRICS[name] = Metric(name, fn, fmt, header or name)
+        for table in tables:
+            TABLES.setdefault(table, []).append(name)
         return fn
 
     return register
@@ -218,6 +231,30 @@ def log_loss_ours(run: RunData) -> float | None:
 def log_loss_market(run: RunData) -> float | None:
     scores = forecast_scores(run.samples, run.resolutions)
     return scores["all"].get("all", {}).get("log_loss_mkt")
+
+
+# -- the maker columns (a second table; docs/fill-model.md, replay/maker_metrics.py) ------------
+
+
+def _maker(name: str, fmt: str, header: str) -> None:
+    def compute(run: RunData) -> Any:
+        if name.startswith("adverse") and not run.maker.get(f"{name}_fills"):
+            return None  # no quote fill with both marks: nothing measured, not zero
+        return run.maker.get(name)
+
+    metric(name, fmt, header=header, tables=("maker",))(compute)
+
+
+_maker("quotes_placed", "{:d}", "placed")
+_maker("quotes_replaced", "{:d}", "replaced")
+_maker("quotes_cancelled", "{:d}", "cancelled")
+_maker("fills", "{:d}", "fills")
+_maker("fill_rate", "{:.0%}", "fill rate")
+_maker("adverse_1m", "{:+.4f}", "adverse 1m")
+_maker("adverse_10m", "{:+.4f}", "adverse 10m")
+_maker("rebates", "{:.4f}", "rebates")
+# The maker table also shows what every fill paid and the PnL at the venue's resolution.
+TABLES["maker"] = [*TABLES["maker"][:-1], "fees", "rebates", "pnl", "max_drawdown"]
 
 
 # -- forecast scores ---------------------------------------------------------------------------
