@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.trading.conftest import M2, Harness, edge
+from tests.trading.conftest import M2, Harness, edge, settings
 from weatheredge.trading.maker_view import EngineMakerView
 
 
@@ -57,5 +57,22 @@ async def test_open_order_limit_caps_quotes(tmp_path: Path) -> None:
     h = await run(tmp_path, "maker", max_open_orders=2)
     try:
         assert len(h.gateway.placed) == 2
+    finally:
+        await h.close()
+
+
+async def test_taker_mode_hooks_nothing_on_the_hot_path_and_a_switch_to_maker_quotes(
+    tmp_path: Path,
+) -> None:
+    h = await run(tmp_path, "taker")
+    try:
+        evaluated = h.engine.edges.on_evaluate
+        assert evaluated is None  # the default strategy costs the frame path nothing
+        h.trader.set_settings(settings(strategy="maker"))
+        assert h.engine.edges.on_evaluate is not None
+        await h.step()  # every event counts as changed: quotes at once, no frame needed
+        assert "quote" in kinds(h)
+        h.trader.set_settings(settings(strategy="taker"))
+        assert h.engine.edges.on_evaluate is None
     finally:
         await h.close()

@@ -115,6 +115,8 @@ class Maker:
         self._seen: dict[str, tuple[Any, ...]] = {}  # token -> inputs when last kept
         self._seen_at = float("-inf")
         self._version = 0  # bumped by every fill (positions changed)
+        if inputs is not None:
+            inputs.listen(self.active)
 
     @property
     def active(self) -> bool:
@@ -128,6 +130,8 @@ class Maker:
     def set_settings(self, settings: TradingSettings) -> None:
         self.settings = settings
         self._retry.update(s.event_id for s in self._slots.values())
+        if self.inputs is not None:
+            self.inputs.listen(self.active)
 
     def resting(self) -> dict[str, Quote]:
         """Token -> the quote resting now."""

@@ -26,6 +26,7 @@ class MakerInputs(Protocol):
     def event(self, event_id: str) -> TemperatureEvent | None: ...
     def changed(self) -> set[str]: ...  # event ids re-evaluated since the last call
     def report_due(self, event_id: str) -> float | None: ...  # epoch s; None: not observed
+    def listen(self, on: bool) -> None: ...  # whether the hot path tells us (only while quoting)
 
 
 class EngineMakerView:
@@ -42,7 +43,21 @@ class EngineMakerView:
         self._wake = wake
         self._changed: set[str] = set()
         self._schedules: dict[str, tuple[int, StationSchedule]] = {}
+        self._listening = True
         engine.watch_evaluations(self.touched)
+
+    def listen(self, on: bool) -> None:
+        """Hook the engine's evaluations only while quoting: in taker mode (the default) the
+        hot path calls nothing. Starting to listen marks every event changed, so a switch to
+        maker quotes at once rather than at each event's next book change."""
+        if on == self._listening:
+            return
+        self._listening = on
+        self._engine.watch_evaluations(self.touched if on else None)
+        if on:
+            self._changed.update(self._engine.market.events())
+        else:
+            self._changed.clear()
 
     def touched(self, event_id: str) -> None:
         """Hot path: an event's books or prices changed."""
