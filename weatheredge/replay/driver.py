@@ -32,6 +32,7 @@ is read within a virtual second. The venue's resolutions on the tape are collect
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -234,29 +235,17 @@ class Replay(TimerJobs):
         await self._open()
         first_wall: int | None = None
         real0 = time.monotonic()
-        on_frame, clock, counts = self.engine.on_frame, self.clock, self.result.counts
-        start_ns, end_ns, pacer = self.start_ns, self.end_ns, self.pacer
-        resolutions = self.result.resolutions
+        start_ns, end_ns = self.start_ns, self.end_ns
         try:
             for rec in records:
                 if type(rec) is FrameRecord and first_wall is not None and self.speed is None:
-                    # The hot loop (most records): _record's frame branch, inlined, no dict.
+                    # The hot loop (most records): no dict, straight to the one frame path.
                     wall = rec.wall_ns
                     self._warming = start_ns is not None and wall < start_ns
                     if end_ns is not None and wall > end_ns:
                         self._warming = True
                         break
-                    counts["frame"] += 1
-                    mono = rec.mono_ns + (self._mono_offset or 0)
-                    clock.set(wall, mono)
-                    resolutions.frame(rec.raw, wall)
-                    if wall >= self._tick_ns:  # timer jobs and score samples, as _record
-                        await self._timers(wall)
-                    self._previous = self._trigger
-                    self._trigger = (wall, rec.mono_ns)
-                    on_frame(rec.raw, mono)
-                    if pacer is not None:
-                        await pacer.tick(clock.mono_ns)
+                    await self._frame(wall, rec.mono_ns, rec.raw)
                     self.result.span_ns = wall - first_wall
                     continue
                 if type(rec) is FrameRecord:
@@ -285,8 +274,29 @@ class Replay(TimerJobs):
         self.result.cpu_s = time.process_time() - cpu
         return self.result
 
+    async def _frame(self, wall: int, mono_ns: int, raw: str | bytes) -> None:
+        """One market frame, as the feed handed it live: the clock, the venue's resolutions
+        (scoring), timer jobs and samples due, the trigger, the engine, the trader's pace."""
+        self.result.counts["frame"] += 1
+        mono = mono_ns + (self._mono_offset or 0)
+        self.clock.set(wall, mono)
+        self.result.resolutions.frame(raw, wall)
+        if wall >= self._tick_ns:
+            await self._timers(wall)
+        self._previous = self._trigger
+        self._trigger = (wall, mono_ns)
+        self.engine.on_frame(raw, mono)
+        if self.pacer is not None:
+            await self.pacer.tick(self.clock.mono_ns)
+
     async def _record(self, rec: dict[str, Any]) -> None:
         kind = rec["kind"]
+        if kind == "frame":
+            raw = rec.get("raw")
+            if raw is None and "raw_b64" in rec:
+                raw = base64.b64decode(rec["raw_b64"])
+            await self._frame(rec.get("wall_ns", 0), rec.get("mono_ns", 0), raw)
+            return
         self.result.counts[kind] += 1
         if kind == "paper_match":  # the live paper venue read the books here
             if self.pacer is not None:
@@ -309,21 +319,14 @@ class Replay(TimerJobs):
             return  # cancelled by the stopping daemon (after its edges closed): not an input
         mono = rec.get("mono_ns", 0) + (self._mono_offset or 0)
         self.clock.set(rec.get("wall_ns", 0), mono)
-        if kind == "frame" or kind == "http":
+        if kind == "http":
             self.result.resolutions.feed(rec)
         if kind in INPUTS:
             if self.clock.wall_ns >= self._tick_ns:
                 await self._timers(self.clock.wall_ns)
             self._previous = self._trigger
             self._trigger = (rec.get("wall_ns", 0), rec.get("mono_ns", 0))
-        if kind == "frame":
-            raw = rec.get("raw")
-            if raw is None and "raw_b64" in rec:
-                import base64
-
-                raw = base64.b64decode(rec["raw_b64"])
-            self.engine.on_frame(raw, mono)
-        elif kind == "feed":
+        if kind == "feed":
             self._feed(rec)
         elif kind == "http":
             await self._http(rec)
