@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from jobs import poll_observations
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, needs_todays_seeded_reports, nyc_event
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
 from weatheredge.model.live import EventPrior
@@ -104,6 +104,7 @@ async def test_lagging_aviationweather_asks_nws_only_for_the_lagging_station(
     assert "observations:aviationweather" not in ctx.health.notes  # slow, not failing
 
 
+@needs_todays_seeded_reports
 async def test_both_sources_first_arrival_and_disagreement(box: Sandbox, ctx: JobContext) -> None:
     _weather(ctx, second_source="always")
     event, at = _nyc_today(box, ctx)

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from jobs import settle_events
-from tests.calibration.conftest import NY, nyc_event, remember, resolve_at_venue, yesterday_nyc
+from tests.calibration.conftest import (
+    NY,
+    needs_todays_seeded_reports,
+    nyc_event,
+    remember,
+    resolve_at_venue,
+    yesterday_nyc,
+)
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
 from weatheredge.context import JobContext
@@ -27,6 +34,7 @@ def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
         con.close()
 
 
+@needs_todays_seeded_reports
 async def test_settles_from_reports_and_agrees_with_the_venue(
     box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,6 +87,7 @@ async def test_no_settled_data_draws_no_chart(
     assert not png.exists()
 
 
+@needs_todays_seeded_reports
 async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: JobContext) -> None:
     day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
     _, event = nyc_event(box, day, 310001)

@@ -11,7 +11,7 @@ import datetime as dt
 import sqlite3
 
 from jobs import poll_observations
-from tests.calibration.conftest import NY
+from tests.calibration.conftest import NY, needs_todays_seeded_reports
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
 from weatheredge.model.observations import observation_from_report
@@ -31,6 +31,7 @@ def _by_label(ctx: JobContext, event) -> dict[str, float]:
     return {m.label: probs[m.market_id] for m in event.markets}
 
 
+@needs_todays_seeded_reports
 async def test_off_minute_report_shades_a_bucket_a_routine_one_kills_it(
     box: Sandbox, ctx: JobContext
 ) -> None:
