@@ -18,7 +18,7 @@ the same bucket) keeps the plain margin.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from weatheredge.trading.risk import (
@@ -45,6 +45,7 @@ class Quote:
     price: Decimal
     size: Decimal
     fair: Decimal
+    binding: str = field(default="", compare=False)  # the limit that set the size, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ def desired_quote(
     sized = size_entry(offer, base, limits, explain=False)
     if isinstance(sized, Blocked):
         return NoQuote(sized.limit)
-    return Quote(sized.price, sized.size, fair)
+    return Quote(sized.price, sized.size, fair, sized.binding)
 
 
 def should_replace(
