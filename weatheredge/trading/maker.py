@@ -27,7 +27,16 @@ from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config_trading import Strategy, TradingSettings
 from weatheredge.engine import TokenRef
 from weatheredge.model.edge import Side
-from weatheredge.model.quoting import CANCEL, PLACE, REPLACE, WAIT, NoQuote, Quote, should_replace
+from weatheredge.model.quoting import (
+    CANCEL,
+    PLACE,
+    REPLACE,
+    WAIT,
+    NoQuote,
+    Quote,
+    maker_rebate,
+    should_replace,
+)
 from weatheredge.trading import ledger as L
 from weatheredge.trading import quote_log as Q
 from weatheredge.trading.decisions import Decider
@@ -41,6 +50,7 @@ from weatheredge.trading.maker_send import QuoteSender, Slot
 from weatheredge.trading.maker_status import QuoteDigests, maker_status
 from weatheredge.trading.maker_view import MakerInputs
 from weatheredge.trading.messages import QUOTE, TradeMessages
+from weatheredge.trading.risk import D
 from weatheredge.trading.submit import OrderDesk
 from weatheredge.trading.view import MarketView
 
@@ -246,10 +256,14 @@ class Maker:
         if trade.trade_id in self._filled:
             return
         self._filled.add(trade.trade_id)
+        rebate = None
+        if ref is not None and trade.role == "MAKER":  # the market's own fee schedule
+            m = ref.market
+            rebate = maker_rebate(trade.size, trade.price, D(m.fee_rate), D(m.rebate_rate))
         await self.log.write(
             Q.FILL, event_id=event_id, token_id=trade.token_id,
             outcome=ref.side.value if ref is not None else None, price=trade.price,
-            size=trade.size, order_id=trade.order_id, reason=trade.role,
+            size=trade.size, order_id=trade.order_id, reason=trade.role, rebate=rebate,
         )  # fmt: skip
         if event_id is not None:
             self._send.note(event_id, Q.FILL, trade.role)
