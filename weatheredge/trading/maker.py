@@ -27,6 +27,7 @@ from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config_trading import Strategy, TradingSettings
 from weatheredge.engine import TokenRef
 from weatheredge.model.edge import Side
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.quoting import (
     CANCEL,
     PLACE,
@@ -100,7 +101,9 @@ class Maker:
         )  # fmt: skip
         self._slots = self._send.slots
         self._marks = Marks(desk.orders, FULL_REFRESH_S)
+        self._refs: dict[str, tuple[TemperatureEvent, list[Any]]] = {}  # event id -> its tokens
         self.decision_ns: deque[int] = deque(maxlen=5000)  # per event evaluated
+        self.refresh_ns: deque[int] = deque(maxlen=5000)  # per periodic refresh (a few tokens)
         self.tokens_decided = 0  # token decisions made (a token whose inputs held is skipped)
         if inputs is not None:
             inputs.listen(self.active)
@@ -152,40 +155,63 @@ class Maker:
             self._pulled[event_id] = danger  # re-checked every step until over, then requoted
         tokens: list[tuple[TokenRef | None, str]]
         if event is None:
+            self._refs.pop(event_id, None)
             tokens = [(None, t) for t, s in self._slots.items() if s.event_id == event_id]
         else:
-            tokens = [
-                (TokenRef(event, market, side), token)
-                for market in event.markets
-                for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token))
-            ]
+            tokens = self._tokens(event)
         todo, stale = [], []
-        common = (self.settings, self._decider.limits)
-        view, pricer = self.view, self._pricer
         for ref, token in tokens:
             slot = self._slots.get(token)
             mark: tuple[Any, ...] | None = None
             if ref is not None and not danger:
                 # A token whose inputs are as when it was last kept needs no decision.
-                own = (common, slot.key if slot else None)
-                mark = self._marks.mark(ref, own, view.prob(token), pricer.book_mark(token))
+                mark = self._mark(ref, token, slot)
                 seen = self._marks.check(token, mark, now)
                 if seen == SAME:
                     continue
                 if seen == STALE:
-                    stale.append((ref, token, slot, mark))
+                    stale.append((ref, token))
                     continue
             todo.append((ref, token, slot, mark))
-        if stale:  # the periodic refresh, oldest first, a few per evaluation
-            stale.sort(key=lambda t: self._marks.age(t[1]))
-            todo += stale[:REFRESH_CHUNK]
-            if len(stale) > REFRESH_CHUNK:
-                self._retry.add(event_id)
-                self._wake()
-        plans = self._decide(event_id, todo, danger, now)
+        plans = self._decide(event_id, todo, danger, now) if todo else []
         self.decision_ns.append(time.perf_counter_ns() - t0)
         for token, ref, desired, action in plans:
             await self._send.apply(event_id, token, ref, desired, action)
+        if stale:
+            await self._refresh(event_id, stale)
+
+    def _tokens(self, event: TemperatureEvent) -> list[tuple[TokenRef | None, str]]:
+        """The event's tokens and their refs, built again only when the catalogue changes."""
+        cached = self._refs.get(event.event_id)
+        if cached is None or cached[0] is not event:
+            tokens: list[tuple[TokenRef | None, str]] = [
+                (TokenRef(event, market, side), token)
+                for market in event.markets
+                for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token))
+            ]
+            cached = self._refs[event.event_id] = (event, tokens)
+        return cached[1]
+
+    async def _refresh(self, event_id: str, stale: list[tuple[TokenRef, str]]) -> None:
+        """The periodic refresh of tokens nothing marked changed, oldest first, a few per
+        evaluation and after the changed tokens' requests are sent: it never delays them."""
+        t0 = time.perf_counter_ns()
+        stale.sort(key=lambda t: self._marks.age(t[1]))
+        if len(stale) > REFRESH_CHUNK:
+            self._retry.add(event_id)
+            self._wake()
+        todo = []
+        for ref, token in stale[:REFRESH_CHUNK]:
+            slot = self._slots.get(token)
+            todo.append((ref, token, slot, self._mark(ref, token, slot)))
+        plans = self._decide(event_id, todo, "", self._clock.monotonic())
+        self.refresh_ns.append(time.perf_counter_ns() - t0)
+        for token, ref, desired, action in plans:
+            await self._send.apply(event_id, token, ref, desired, action)
+
+    def _mark(self, ref: TokenRef, token: str, slot: Slot | None) -> tuple[Any, ...]:
+        own = (self.settings, self._decider.limits, slot.key if slot else None)
+        return self._marks.mark(ref, own, self.view.prob(token), self._pricer.book_mark(token))
 
     def _decide(
         self, event_id: str, todo: list[Any], danger: str, now: float
