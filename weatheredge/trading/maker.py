@@ -46,7 +46,7 @@ from weatheredge.trading.gateway import TradeView
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Ledger
 from weatheredge.trading.maker_marks import SAME, STALE, Marks
-from weatheredge.trading.maker_pricing import QuotePricer, tick_of
+from weatheredge.trading.maker_pricing import QuotePricer, tick_of, units
 from weatheredge.trading.maker_send import QuoteSender, Slot
 from weatheredge.trading.maker_status import QuoteDigests, maker_status
 from weatheredge.trading.maker_view import MakerInputs
@@ -57,7 +57,6 @@ from weatheredge.trading.view import MarketView
 
 logger = logging.getLogger(__name__)
 
-_M = Decimal(1_000_000)
 FULL_REFRESH_S = 1.0  # every token re-decided at least about this often, changed or not
 REFRESH_CHUNK = 4  # expired tokens re-decided per event evaluation (the rest at the next)
 
@@ -236,7 +235,7 @@ class Maker:
                 current,
                 desired,
                 tick=tick_of(ref, book),
-                best_ask=None if ask is None else Decimal(ask[0]) / _M,
+                best_ask=None if ask is None else units(ask[0]),
                 now=now,
                 last_replace=slot.last if slot else float("-inf"),
                 min_interval=interval,

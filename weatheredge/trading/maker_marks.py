@@ -11,9 +11,10 @@ force token B: B sees it at its next own change or at the periodic refresh. A to
 shared limit (the event's, the city's day, the total, open orders, daily loss) blocked or
 sized follows every order change and fill, as it is waiting for room.
 
-Every mark expires after ``refresh_s`` (settlements and marks-to-market move the shared
-limits and are seen by no version); expired tokens are re-decided a few per evaluation, oldest
-first, so that a refresh of a whole ladder never lands on one book change's decision.
+Every mark expires after ``refresh_s`` (settlements, marks-to-market and other buckets' orders
+move a token's limits or skew unseen by its versions); the maker decides expired tokens again
+a few per evaluation, oldest first, after the changed tokens' requests are sent, so a refresh
+of a whole ladder never lands on one book change's decision.
 """
 
 from __future__ import annotations
