@@ -68,3 +68,30 @@ async def test_a_token_held_back_by_a_shared_limit_quotes_as_soon_as_room_frees(
         assert list(trader.maker.resting()) == [rig.token(1)]
     finally:
         await rig.close()
+
+
+async def test_every_token_is_decided_again_about_once_a_second_a_few_at_a_time(
+    box: Sandbox,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    rig = MakerRig(box, tmp_path / "maker.db", buckets=3, max_open_orders=10)
+    try:
+        trader = await rig.start()
+        for m in range(3):
+            rig.price(0.30, m)
+            for yes in (True, False):
+                rig.book(rig.token(m, yes), [("0.25", "100")], [("0.75", "100")])
+        await rig.step()
+        await rig.step(0.3)
+        assert len(trader.maker.resting()) == 6
+        before = trader.maker.tokens_decided
+        await rig.step(0.5)
+        assert trader.maker.tokens_decided == before  # nothing changed, not yet due
+        await rig.step(0.6)  # due: the oldest four of six, then the other two
+        assert trader.maker.tokens_decided == before + 4
+        await rig.step()
+        assert trader.maker.tokens_decided == before + 6
+        await rig.step()
+        assert trader.maker.tokens_decided == before + 6
+    finally:
+        await rig.close()

@@ -194,6 +194,8 @@ class Maker:
     async def _refresh(self, event_id: str, stale: list[tuple[TokenRef, str]]) -> None:
         """The periodic refresh of tokens nothing marked changed, oldest first, a few per
         evaluation and after the changed tokens' requests are sent: it never delays them."""
+        if self._danger(event_id):
+            return  # it came while the requests were out: the next step pulls
         t0 = time.perf_counter_ns()
         stale.sort(key=lambda t: self._marks.age(t[1]))
         if len(stale) > REFRESH_CHUNK:
