@@ -18,6 +18,7 @@ from tests.trading.test_maker_paper import EVENT, YES, M, PaperMaker
 from weatheredge.model.market import TemperatureEvent
 from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.polymarket.gamma_wire import GammaEvent
+from weatheredge.replay.maker_metrics import compute
 from weatheredge.replay.resolutions import Resolutions
 from weatheredge.replay.sampler import Samples
 from weatheredge.replay.scoreboard import METRICS, RunData
@@ -85,3 +86,12 @@ def test_the_catalogue_keeps_each_markets_rebate_rate_from_gamma() -> None:
     by_id = {m.market_id: m for m in event.markets}
     rates = [by_id[m["id"]].rebate_rate for m in raw["markets"][:5]]
     assert rates == [0.25, 0.0, 0.0, 0.0, 0.25]
+
+
+def test_a_fill_the_chain_later_failed_earns_no_rebate() -> None:
+    fill = {"venue_order_id": "o1", "side": "BUY", "price": "0.48", "size": "15", "fee": "0",
+            "realized_pnl": "0", "trade_id": "t1"}  # fmt: skip
+    fills = [{**fill, "status": "FAILED"}, {**fill, "trade_id": "t2", "status": "CONFIRMED"}]
+    rows = [{"order_id": "o1", "price_micros": 480_000, "size_micros": 15_000_000,
+             "rebate": "0.04680"}] * 2  # fmt: skip
+    assert compute([], fills, [], rows)["rebates"] == pytest.approx(0.0468)
