@@ -7,8 +7,10 @@ event's bucket against the sandbox exchange on 127.0.0.1, with the user channel 
 The trader's decision task is stepped directly after each change, as its task does when the
 engine's hook wakes it. Measured, p50/p99 over ``--rounds`` each:
 
-- decision: the maker's pure work for the event (every token's desired quote and the
-  cancel/replace rule), from ``Maker.decision_ns`` (target < 1 ms);
+- decision: the maker's pure work for the event after a change (the scan for changed tokens,
+  their desired quotes and the cancel/replace rule), from ``Maker.decision_ns`` (target < 1 ms);
+  and the periodic refresh that follows the sends (a few unchanged tokens decided again, at
+  most ``REFRESH_CHUNK``), from ``Maker.refresh_ns``;
 - book change -> cancel sent: another bidder moves the best bid, the quote must follow (the
   write-ahead ``replace`` row is committed before the cancel goes out);
 - fair-value move -> cancel sent (a report re-priced the event);
@@ -96,9 +98,10 @@ async def latency(box: Sandbox, db: Path, rounds: int) -> dict[str, list[float]]
     ws = box.urls.clob_url.replace("http://", "ws://") + "/ws/user"
     channel = start_user_channel(ws, rig.gateway, trader)
     decisions = trader.maker.decision_ns
+    refreshes = trader.maker.refresh_ns
     out: dict[str, list[float]] = {
         k: [] for k in ("book", "book_decision", "report", "report_decision", "pull", "requote",
-                        "fill")
+                        "fill", "refresh", "tokens")
     }  # fmt: skip
 
     def price_all(shift: float) -> None:
@@ -118,13 +121,16 @@ async def latency(box: Sandbox, db: Path, rounds: int) -> dict[str, list[float]]
         for i in range(rounds):
             # the best bid of others moves a tick down / up: our bid, one tick over, follows
             bid = "0.33" if i % 2 == 0 else "0.34"
-            n, d = len(stamps.cancels), len(decisions)
+            n, d, r = len(stamps.cancels), len(decisions), len(refreshes)
+            decided = trader.maker.tokens_decided
             t0 = time.perf_counter_ns()
             rig.book(token, [(bid, "100")], [("0.97", "100")])
             await rig.step(0.3)
             assert len(stamps.cancels) > n, "no replace"
             out["book"].append((stamps.cancels[n] - t0) / 1000)
             out["book_decision"] += [ns / 1000 for ns in list(decisions)[d:]]
+            out["refresh"] += [ns / 1000 for ns in list(refreshes)[r:]]
+            out["tokens"].append(trader.maker.tokens_decided - decided)
         for i in range(rounds // 4):
             # a report re-prices the whole event by 3 ticks: every quote moves
             n, m, d = len(stamps.cancels), len(stamps.places), len(decisions)
@@ -218,6 +224,11 @@ async def main(rounds: int) -> None:
     print("maker mode against the sandbox exchange (real SDK, HTTP + user channel on loopback)")
     print(f"{int(lat['quoted'][0])} tokens quoted (one {BUCKETS}-bucket event)")
     print(line("decision, book change (per event)", lat["book_decision"]))
+    print(line("  then the refresh (<= 4 tokens)", lat["refresh"]))
+    print(
+        f"  tokens decided per book-change round (change + refresh): mean "
+        f"{statistics.mean(lat['tokens']):.1f} of {int(lat['quoted'][0])}"
+    )
     print(line("book change -> cancel sent", lat["book"]))
     print(line("decision, report re-price (event)", lat["report_decision"]))
     print(line("report re-price -> first order sent", lat["report"]))

@@ -345,6 +345,16 @@ def m008_paper_orders(db: Database) -> None:
     )
 
 
+# --- maker rebates (issue 14) ---------------------------------------------------------------
+
+
+@migrations()
+def m009_quote_rebates(db: Database) -> None:
+    """Issue 14: the estimated maker rebate of each quote fill (exact decimal text, pUSD;
+    docs/strategy.md says why it is an estimate)."""
+    table(db, "quote_actions").add_column("rebate", str)
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied (empty when already up to date)."""
     pending = [m.name for m in migrations.pending(db)]

@@ -33,4 +33,5 @@ async def test_the_maker_benchmark_hooks_exist(monkeypatch: pytest.MonkeyPatch) 
     await gateway.place("r")
     await gateway.cancel("o")
     assert len(stamps.places) == len(stamps.cancels) == 1
-    assert "decision_ns" in Maker.__init__.__code__.co_names
+    names = Maker.__init__.__code__.co_names
+    assert {"decision_ns", "refresh_ns", "tokens_decided"} <= set(names)

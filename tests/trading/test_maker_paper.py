@@ -17,6 +17,7 @@ from tests.trading.makerkit import View
 from weatheredge.clock import VirtualClock
 from weatheredge.config import Mode, TradingSettings
 from weatheredge.engine import Engine
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.trading.ledger import Ledger
 from weatheredge.trading.paper import PaperGateway
 from weatheredge.trading.trader import Trader
@@ -31,10 +32,10 @@ class PaperMaker:
     """A maker-mode Trader on a PaperGateway whose tap is a real Engine's, as the daemon wires
     them (weatheredge/trading/setup.py)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, event: TemperatureEvent = EVENT) -> None:
         self.db = db
         self.clock = VirtualClock(wall_ns=time.time_ns())
-        self.view = View(EVENT)
+        self.view = View(event)
         self.ledger = Ledger.open(db)
         self.paper = PaperGateway(
             lambda t: self.engine.books.get(t), self.ledger, clock=self.clock,
@@ -44,7 +45,7 @@ class PaperMaker:
             min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=lambda s: None,
             clock=self.clock, tap=self.paper.tap,
         )  # fmt: skip
-        self.engine.set_events([EVENT])
+        self.engine.set_events([event])
         settings = {"day_timezone": "UTC", "take_profit": False, "strategy": "maker"}
         self.trader = Trader(
             mode=Mode.PAPER, settings=msgspec.convert(settings, TradingSettings),

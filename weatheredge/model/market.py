@@ -22,6 +22,7 @@ class BucketMarket:
     fee_rate: float  # taker fee rate, e.g. 0.05; 0 when fees are off
     neg_risk: bool
     accepting_orders: bool
+    rebate_rate: float = 0.0  # makers' share of taker fees (feeSchedule.rebateRate); 0: none
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,12 @@ the same bucket) keeps the plain margin.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 
 from weatheredge.trading.risk import (
+    FEE_QUANTUM,
+    ONE,
     ZERO,
     Blocked,
     Exposure,
@@ -45,6 +47,7 @@ class Quote:
     price: Decimal
     size: Decimal
     fair: Decimal
+    binding: str = field(default="", compare=False)  # the limit that set the size, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,7 @@ def desired_quote(
     sized = size_entry(offer, base, limits, explain=False)
     if isinstance(sized, Blocked):
         return NoQuote(sized.limit)
-    return Quote(sized.price, sized.size, fair)
+    return Quote(sized.price, sized.size, fair, sized.binding)
 
 
 def should_replace(
@@ -207,6 +210,24 @@ def should_replace(
     if now - last_replace < min_interval:
         return Action(WAIT, reason)
     return Action(REPLACE, reason)
+
+
+def maker_rebate(
+    shares: Decimal, price: Decimal, fee_rate: Decimal, rebate_rate: Decimal
+) -> Decimal:
+    """Expected rebate of one maker fill: ``rebate_rate × fee_rate × p × (1 − p) × shares``,
+    rounded to 5 decimals like a fee; 0 for a market without fees or a rebate rate.
+
+    The venue pays makers ``rebate_rate`` of the day's taker fees, pro rata to each maker's
+    fee-equivalent volume. Every trade has exactly one maker side, so the pool is
+    ``rebate_rate ×`` all makers' fee-equivalent volume and a maker's share of it is its own
+    fee-equivalent volume: in expectation this fill's own fee-equivalent times the rate. It is
+    an estimate (the pool is paid daily, per market, from fees actually collected).
+    """
+    if shares <= 0 or fee_rate <= 0 or rebate_rate <= 0:
+        return ZERO
+    fee_equivalent = fee_rate * price * (ONE - price) * shares
+    return (rebate_rate * fee_equivalent).quantize(FEE_QUANTUM, ROUND_HALF_UP)
 
 
 @dataclass(slots=True)

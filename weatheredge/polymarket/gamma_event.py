@@ -108,6 +108,7 @@ def _to_bucket_market(market: GammaMarket, event: GammaEvent) -> BucketMarket:
         fee_rate=_fee_rate(market, name),
         neg_risk=bool(market.neg_risk if market.neg_risk is not None else event.neg_risk),
         accepting_orders=bool(market.accepting_orders),
+        rebate_rate=_rebate_rate(market),
     )
 
 
@@ -154,6 +155,17 @@ def _micros_field(value: float | str | None, name: str, field_name: str, below: 
     if micros >= below:
         raise Rejected(f"market {name}: {field_name} {str(value)[:12]} is out of range")
     return micros
+
+
+def _rebate_rate(market: GammaMarket) -> float:
+    """The makers' share of the taker fees (§5.5); 0 without fees or a readable rate. Never
+    rejects the market: it only feeds the backtest's rebate estimate."""
+    rate = market.fee_schedule.rebate_rate if market.fees_enabled and market.fee_schedule else None
+    try:
+        value = float(rate) if rate is not None else 0.0
+    except ValueError:
+        return 0.0
+    return value if 0.0 <= value <= 1.0 else 0.0
 
 
 def _fee_rate(market: GammaMarket, name: str) -> float:

@@ -11,8 +11,15 @@ Computed in exact decimals, returned as plain numbers for the scoreboard.
 - ``adverse_1m`` / ``adverse_10m``: size-weighted mean move of the mid against us after a quote
   fill, in price units (for a buy: mid at the fill minus mid after; positive = we were picked
   off), over the fills with both marks (``adverse_*_fills`` of them);
-- ``fees``: fees paid on every fill of the run (makers pay none); ``rebates``: 0, the venue's
-  maker rebate is a share of a pool the tape cannot show, so it is upside, never counted;
+- ``fees``: fees paid on every fill of the run (makers pay none);
+- ``rebates``: the *estimated* maker rebates of the quote fills, as the maker logged them at
+  each fill from its market's own fee schedule (``quote_actions.rebate``,
+  :func:`weatheredge.model.quoting.maker_rebate`): ``rebateRate × rate × p × (1 − p) × shares``
+  rounded like a fee, 0 for a market without a rebate rate. An estimate because the venue pays
+  a daily pool (``rebateRate`` of the taker fees collected) pro rata to makers' fee-equivalent
+  volume, and the tape shows neither the pool nor the other makers; since every trade has one
+  maker side, a maker's expected share is its own fee-equivalent volume times ``rebateRate``.
+  Not in ``realised_pnl`` (it is not paid per fill);
 - ``maker_volume``: notional of quote fills (what a rebate would be paid on);
 - ``realised_pnl``: every fill's realised PnL including the settlement at resolution;
 - ``max_drawdown``: largest fall of the cumulative realised PnL from its running peak.
@@ -21,6 +28,8 @@ Computed in exact decimals, returned as plain numbers for the scoreboard.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +43,11 @@ def maker_metrics(db_path: str | Path) -> dict[str, float | int]:
     con.row_factory = sqlite3.Row
     try:
         actions = _rows(con, "SELECT action, order_id FROM quote_actions ORDER BY id")
+        rebates = _rows(
+            con,
+            "SELECT order_id, price_micros, size_micros, rebate FROM quote_actions "
+            "WHERE action = 'fill' AND rebate IS NOT NULL",
+        )
         fills = _rows(
             con,
             "SELECT trade_id, venue_order_id, side, price, size, fee, realized_pnl, status "
@@ -42,7 +56,7 @@ def maker_metrics(db_path: str | Path) -> dict[str, float | int]:
         marks = _rows(con, "SELECT trade_id, horizon_s, mid FROM paper_marks")
     finally:
         con.close()
-    return compute(actions, fills, marks)
+    return compute(actions, fills, marks, rebates)
 
 
 def _rows(con: sqlite3.Connection, sql: str) -> list[dict[str, Any]]:
@@ -53,9 +67,17 @@ def _rows(con: sqlite3.Connection, sql: str) -> list[dict[str, Any]]:
 
 
 def compute(
-    actions: list[dict[str, Any]], fills: list[dict[str, Any]], marks: list[dict[str, Any]]
+    actions: list[dict[str, Any]],
+    fills: list[dict[str, Any]],
+    marks: list[dict[str, Any]],
+    rebates: Sequence[dict[str, Any]] = (),
 ) -> dict[str, float | int]:
     """The metrics from the rows (see the module's docstring)."""
+    failed = Counter(
+        (f["venue_order_id"], _micros(f["price"]), _micros(f["size"]))
+        for f in fills
+        if f["status"] == "FAILED"
+    )
     count = {a: sum(1 for r in actions if r["action"] == a) for a in _ACTIONS}
     sent = {r["order_id"] for r in actions if r["action"] in ("place", "replace") and r["order_id"]}
     fills = [f for f in fills if f["status"] != "FAILED"]
@@ -87,7 +109,14 @@ def compute(
         out[name] = float(moved / weight) if weight else 0.0
         out[f"{name}_fills"] = n
     out["fees"] = float(sum((Decimal(f["fee"]) for f in fills), ZERO))
-    out["rebates"] = 0.0
+    rebate = ZERO
+    for r in rebates:  # a fill the chain later failed earns nothing
+        key = (r["order_id"], r["price_micros"], r["size_micros"])
+        if failed[key]:
+            failed[key] -= 1
+        else:
+            rebate += Decimal(r["rebate"])
+    out["rebates"] = float(rebate)
     out["maker_volume"] = float(
         sum((Decimal(f["price"]) * Decimal(f["size"]) for f in quote_fills), ZERO)
     )
@@ -102,3 +131,7 @@ def compute(
 
 
 _ACTIONS = ("place", "replace", "cancel", "fill", "reject")
+
+
+def _micros(value: str) -> int:
+    return int(Decimal(value) * 1_000_000)

@@ -1,17 +1,17 @@
 """Maker mode (issue 14): the resting quotes, kept where the policy says, pulled before danger.
 
-:class:`Maker` owns one slot per token it quotes: the working intent of its resting post-only
-GTC bid and the fair value it was priced from. It runs on the trader's one decision task (the
+:class:`Maker` decides, per token it quotes, whether its resting post-only GTC bid stays,
+moves or goes; :class:`~weatheredge.trading.maker_send.QuoteSender` sends that (write-ahead,
+rate-limited) and remembers what rests. It runs on the trader's one decision task (the
 engine's ``on_evaluate`` hook only records which events changed and wakes the task), so every
 exposure it sizes against is the trader's and cannot change underneath it.
 
-Each step re-decides the events whose books or prices changed and every event it quotes (a
-pull must not wait for a book change); docs/strategy.md gives the rules and the pulls.
+Each step looks at the events whose books or prices changed and every event it quotes (a pull
+must not wait for a book change), and decides again only the tokens whose inputs changed
+(:mod:`~weatheredge.trading.maker_marks`); docs/strategy.md gives the rules and the pulls.
 
-Write-ahead: a placement is a ``quote`` intent committed before it is sent (the order desk);
-a cancel is a ``quote_actions`` row committed before the request. At start, quotes a previous
-run left open are cancelled (``maker.on_start: cancel``) or adopted; at shutdown all are
-cancelled. Orders and cancels each pass a token bucket at the venue's standard-tier rates.
+At start, quotes a previous run left open are cancelled (``maker.on_start: cancel``) or
+adopted; at shutdown all are cancelled.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import deque
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -29,15 +27,15 @@ from weatheredge.clock import SYSTEM, Clock
 from weatheredge.config_trading import Strategy, TradingSettings
 from weatheredge.engine import TokenRef
 from weatheredge.model.edge import Side
+from weatheredge.model.market import TemperatureEvent
 from weatheredge.model.quoting import (
     CANCEL,
     PLACE,
     REPLACE,
     WAIT,
-    Action,
     NoQuote,
     Quote,
-    TokenBucket,
+    maker_rebate,
     should_replace,
 )
 from weatheredge.trading import ledger as L
@@ -47,30 +45,20 @@ from weatheredge.trading.flags import Counters, Halts
 from weatheredge.trading.gateway import TradeView
 from weatheredge.trading.holdings import Holdings
 from weatheredge.trading.ledger import Ledger
-from weatheredge.trading.maker_pricing import QuotePricer, tick_of
+from weatheredge.trading.maker_marks import SAME, STALE, Marks
+from weatheredge.trading.maker_pricing import QuotePricer, tick_of, units
+from weatheredge.trading.maker_send import QuoteSender, Slot
 from weatheredge.trading.maker_status import QuoteDigests, maker_status
 from weatheredge.trading.maker_view import MakerInputs
 from weatheredge.trading.messages import QUOTE, TradeMessages
-from weatheredge.trading.orders import new_intent
+from weatheredge.trading.risk import D
 from weatheredge.trading.submit import OrderDesk
 from weatheredge.trading.view import MarketView
 
 logger = logging.getLogger(__name__)
 
-_M = Decimal(1_000_000)
-# Polymarket's standard trading tier, per signer (docs: trading-rate-limits): orders 40/s with a
-# burst of 60, cancels 80/s with a burst of 120.
-ORDER_RATE, ORDER_BURST, CANCEL_RATE, CANCEL_BURST = 40.0, 60.0, 80.0, 120.0
-NOT_RESTED_BACKOFF_S = 30.0  # a venue that does not rest post-only bids (paper before h/mfill)
-FULL_REFRESH_S = 1.0  # every token re-decided at least this often, changed or not
-
-
-@dataclass(slots=True)
-class Slot:
-    event_id: str
-    key: str | None = None  # the working quote intent
-    fair: Decimal = Decimal(0)
-    last: float = float("-inf")  # monotonic s of the last place / replace / cancel
+FULL_REFRESH_S = 1.0  # every token re-decided at least about this often, changed or not
+REFRESH_CHUNK = 4  # expired tokens re-decided per event evaluation (the rest at the next)
 
 
 class Maker:
@@ -96,25 +84,26 @@ class Maker:
         self.log = Q.QuoteLog(ledger)
         self._desk = desk
         self._decider = decider
-        self._holdings = holdings
         self._halts = halts
-        self._messages = messages
         self._counters = counters
         self._clock = clock
         self._wake = wake or (lambda: None)
-        self._slots: dict[str, Slot] = {}  # token -> slot
         self._pulled: dict[str, str] = {}  # event_id -> why its quotes are pulled
         self._retry: set[str] = set()  # events with a move held back by min_replace_interval
         self._timer: asyncio.TimerHandle | None = None
         self._digests = QuoteDigests(messages)
         self._filled: set[str] = set()
-        self._orders = TokenBucket(ORDER_RATE, ORDER_BURST)
-        self._cancels = TokenBucket(CANCEL_RATE, CANCEL_BURST)
-        self.decision_ns: deque[int] = deque(maxlen=5000)  # per event evaluated
         self._pricer = QuotePricer(view, decider, holdings, lambda: self.settings)
-        self._seen: dict[str, tuple[Any, ...]] = {}  # token -> inputs when last kept
-        self._seen_at = float("-inf")
-        self._version = 0  # bumped by every fill (positions changed)
+        self._send = QuoteSender(
+            desk=desk, pricer=self._pricer, log=self.log, digests=self._digests,
+            counters=counters, clock=clock, held_back=self._retry_later,
+        )  # fmt: skip
+        self._slots = self._send.slots
+        self._marks = Marks(desk.orders, FULL_REFRESH_S)
+        self._refs: dict[str, tuple[TemperatureEvent, list[Any]]] = {}  # event id -> its tokens
+        self.decision_ns: deque[int] = deque(maxlen=5000)  # per event evaluated
+        self.refresh_ns: deque[int] = deque(maxlen=5000)  # per periodic refresh (a few tokens)
+        self.tokens_decided = 0  # token decisions made (a token whose inputs held is skipped)
         if inputs is not None:
             inputs.listen(self.active)
 
@@ -135,12 +124,7 @@ class Maker:
 
     def resting(self) -> dict[str, Quote]:
         """Token -> the quote resting now."""
-        out = {}
-        for token, slot in self._slots.items():
-            q = self._current(token, slot)
-            if q is not None:
-                out[token] = q
-        return out
+        return self._send.resting()
 
     # -- the step ----------------------------------------------------------------------------
 
@@ -151,11 +135,12 @@ class Maker:
             return
         events = self._retry | {s.event_id for s in self._slots.values() if s.key}
         self._retry = set()
-        events |= set(self._pulled)
+        events |= set(self._pulled) | self._marks.waiting()
         if self.inputs is not None:
             events |= self.inputs.changed()
         for event_id in events:
             await self._event(event_id)
+        self._marks.prune(self._clock.monotonic())
         self._send_digests()
 
     async def _event(self, event_id: str) -> None:
@@ -165,41 +150,82 @@ class Maker:
         danger = "event_gone" if event is None else self._danger(event_id)
         if not danger:
             self._pulled.pop(event_id, None)
-        elif event_id in self._pulled or any(
-            s.key for s in self._slots.values() if s.event_id == event_id
-        ):  # re-checked every step until the danger is over, then requoted
-            self._pulled[event_id] = danger
-        plans: list[tuple[str, TokenRef | None, Quote | NoQuote, Action]] = []
+        elif event_id in self._pulled or self._send.resting_in(event_id):
+            self._pulled[event_id] = danger  # re-checked every step until over, then requoted
         tokens: list[tuple[TokenRef | None, str]]
         if event is None:
+            self._refs.pop(event_id, None)
             tokens = [(None, t) for t, s in self._slots.items() if s.event_id == event_id]
         else:
-            tokens = [
-                (TokenRef(event, market, side), token)
-                for market in event.markets
-                for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token))
-            ]
-        if now - self._seen_at >= FULL_REFRESH_S:  # what no mark sees: marks, settlements
-            self._seen.clear()
-            self._seen_at = now
-        todo = []
-        state = (self._desk.orders.version, self._version, self.settings, self._decider.limits)
+            tokens = self._tokens(event)
+        todo, stale = [], []
         for ref, token in tokens:
             slot = self._slots.get(token)
             mark: tuple[Any, ...] | None = None
             if ref is not None and not danger:
                 # A token whose inputs are as when it was last kept needs no decision.
-                mark = (state, slot.key if slot else None, self.view.prob(token),
-                        self._pricer.book_mark(token))  # fmt: skip
-                if self._seen.get(token) == mark:
+                mark = self._mark(ref, token, slot)
+                seen = self._marks.check(token, mark, now)
+                if seen == SAME:
+                    continue
+                if seen == STALE:
+                    stale.append((ref, token))
                     continue
             todo.append((ref, token, slot, mark))
+        plans = self._decide(event_id, todo, danger, now) if todo else []
+        self.decision_ns.append(time.perf_counter_ns() - t0)
+        for token, ref, desired, action in plans:
+            await self._send.apply(event_id, token, ref, desired, action)
+        if stale:
+            await self._refresh(event_id, stale)
+
+    def _tokens(self, event: TemperatureEvent) -> list[tuple[TokenRef | None, str]]:
+        """The event's tokens and their refs, built again only when the catalogue changes."""
+        cached = self._refs.get(event.event_id)
+        if cached is None or cached[0] is not event:
+            tokens: list[tuple[TokenRef | None, str]] = [
+                (TokenRef(event, market, side), token)
+                for market in event.markets
+                for side, token in ((Side.YES, market.yes_token), (Side.NO, market.no_token))
+            ]
+            cached = self._refs[event.event_id] = (event, tokens)
+        return cached[1]
+
+    async def _refresh(self, event_id: str, stale: list[tuple[TokenRef, str]]) -> None:
+        """The periodic refresh of tokens nothing marked changed, oldest first, a few per
+        evaluation and after the changed tokens' requests are sent: it never delays them."""
+        if self._danger(event_id):
+            return  # it came while the requests were out: the next step pulls
+        t0 = time.perf_counter_ns()
+        stale.sort(key=lambda t: self._marks.age(t[1]))
+        if len(stale) > REFRESH_CHUNK:
+            self._retry.add(event_id)
+            self._wake()
+        todo = []
+        for ref, token in stale[:REFRESH_CHUNK]:
+            slot = self._slots.get(token)
+            todo.append((ref, token, slot, self._mark(ref, token, slot)))
+        plans = self._decide(event_id, todo, "", self._clock.monotonic())
+        self.refresh_ns.append(time.perf_counter_ns() - t0)
+        for token, ref, desired, action in plans:
+            await self._send.apply(event_id, token, ref, desired, action)
+
+    def _mark(self, ref: TokenRef, token: str, slot: Slot | None) -> tuple[Any, ...]:
+        own = (self.settings, self._decider.limits, slot.key if slot else None)
+        return self._marks.mark(ref, own, self.view.prob(token), self._pricer.book_mark(token))
+
+    def _decide(
+        self, event_id: str, todo: list[Any], danger: str, now: float
+    ) -> list[tuple[str, TokenRef | None, Quote | NoQuote, Any]]:
+        """Each token's desired quote and what to do about it; a kept token's mark is stored."""
+        self.tokens_decided += len(todo)
         refs = [r for r, *_ in todo if r is not None]
         exposures = iter(self._decider.exposures(refs) if refs and not danger else ())
         held = self._pricer.held(event_id) if refs and not danger else []
         interval = self.settings.maker.min_replace_interval
+        plans = []
         for ref, token, slot, mark in todo:
-            current = None if slot is None else self._current(token, slot)
+            current = None if slot is None else self._send.current(token, slot)
             desired = (
                 NoQuote(danger or "event_gone")
                 if danger or ref is None
@@ -211,7 +237,7 @@ class Maker:
                 current,
                 desired,
                 tick=tick_of(ref, book),
-                best_ask=None if ask is None else Decimal(ask[0]) / _M,
+                best_ask=None if ask is None else units(ask[0]),
                 now=now,
                 last_replace=slot.last if slot else float("-inf"),
                 min_interval=interval,
@@ -221,10 +247,8 @@ class Maker:
             elif action.kind in (PLACE, REPLACE, CANCEL):
                 plans.append((token, ref, desired, action))
             elif mark is not None:
-                self._seen[token] = mark
-        self.decision_ns.append(time.perf_counter_ns() - t0)
-        for token, ref, desired, action in plans:
-            await self._apply(event_id, token, ref, desired, action)
+                self._marks.keep(token, event_id, mark, desired, now)
+        return plans
 
     def _danger(self, event_id: str) -> str:
         if self._halts:
@@ -233,16 +257,6 @@ class Maker:
         if due is not None and self._clock.time() >= due - self.settings.maker.pull_before_report:
             return "report_due"
         return ""
-
-    def _current(self, token: str, slot: Slot) -> Quote | None:
-        if slot.key is None:
-            return None
-        intent = self._desk.orders.get(slot.key)
-        if intent is None or intent.status not in L.WORKING:
-            slot.key = None
-            return None
-        left = Decimal(intent.size) - Decimal(intent.filled_size)
-        return Quote(Decimal(intent.price), left, slot.fair)
 
     def _retry_later(self, event_id: str) -> None:
         self._retry.add(event_id)
@@ -256,102 +270,30 @@ class Maker:
 
             self._timer = loop.call_later(delay, fire)
 
-    # -- actions -----------------------------------------------------------------------------
-
-    async def _apply(
-        self, event_id: str, token: str, ref: TokenRef | None, desired: Quote | NoQuote,
-        action: Action,
-    ) -> None:  # fmt: skip
-        slot = self._slots.setdefault(token, Slot(event_id))
-        if action.kind in (CANCEL, REPLACE):
-            kind = Q.CANCEL if action.kind == CANCEL else Q.REPLACE
-            new = desired if isinstance(desired, Quote) else None
-            if not await self._cancel(token, slot, kind, action.reason, new):
-                return
-        if action.kind in (PLACE, REPLACE) and ref is not None:
-            # Sized again against exposure now: the event's other quotes placed in this step
-            # count against the same limits (open orders, event, total).
-            fresh = self._pricer.desired(ref, token, None, self._pricer.held(event_id))
-            if isinstance(fresh, Quote):
-                await self._place(token, ref, slot, fresh, action.reason)
-            else:
-                self._counters.add(f"quote_blocked_{fresh.reason}")
-
-    async def _cancel(
-        self, token: str, slot: Slot, kind: str, reason: str, new: Quote | None = None
-    ) -> bool:
-        intent = self._desk.orders.get(slot.key) if slot.key else None
-        if intent is None:
-            slot.key = None
-            return True
-        if not intent.venue_order_id:
-            return False  # its placement is unresolved: reconciliation adopts it first
-        if not self._cancels.take(self._clock.monotonic()):
-            self._counters.add("quote_cancel_over_rate")  # sent anyway: a pull is safety
-        await self.log.write(
-            kind, event_id=intent.event_id, token_id=token, outcome=intent.outcome,
-            price=new.price if new else Decimal(intent.price),
-            size=new.size if new else Decimal(intent.size) - Decimal(intent.filled_size),
-            order_id=intent.venue_order_id, reason=reason,
-        )  # fmt: skip
-        self._note(slot.event_id, kind, reason)
-        ok = await self._desk.cancel(intent, f"quote {kind}: {reason}")
-        if ok:
-            slot.key = None
-            slot.last = self._clock.monotonic()
-        return ok
-
-    async def _place(self, token: str, ref: TokenRef, slot: Slot, q: Quote, reason: str) -> None:
-        now = self._clock.monotonic()
-        if not self._orders.take(now):
-            self._counters.add("quote_rate_limited")
-            self._retry_later(slot.event_id)
-            return
-        key = f"quote:{uuid.uuid4().hex}"
-        intent = new_intent(
-            self._desk.mode, key, key, QUOTE, ref, token, "BUY", q.price, q.size, status=L.PENDING
-        )
-        intent.prob, intent.reason = float(q.fair), f"maker: {reason}"
-        intent.edge = float(q.fair - q.price)
-        slot.key, slot.fair, slot.last = key, q.fair, now
-        await self._desk.submit(intent, post_only=True)
-        where = dict(event_id=ref.event.event_id, token_id=token, outcome=ref.side.value)
-        if intent.status in L.WORKING:
-            self._counters.add("quotes_placed")
-            self._note(slot.event_id, Q.PLACE, reason)
-            await self.log.write(Q.PLACE, **where, price=q.price, size=q.size,
-                                 order_id=intent.venue_order_id, reason=reason)  # fmt: skip
-            return
-        slot.key = None
-        why = intent.error or intent.status
-        if intent.status == L.CANCELLED:  # accepted, not rested: this venue cannot rest it
-            why = f"not rested: {why}"
-            slot.last = now + NOT_RESTED_BACKOFF_S
-        self._counters.add("quotes_rejected")
-        self._note(slot.event_id, Q.REJECT, why)
-        await self.log.write(Q.REJECT, **where, price=q.price, size=q.size,
-                             order_id=intent.venue_order_id, reason=why)  # fmt: skip
-
     # -- fills, start, shutdown --------------------------------------------------------------
 
     async def on_fill(self, trade: TradeView) -> None:
         """A fill the order desk applied: logged once per trade if it was one of our quotes."""
-        self._version += 1
+        ref = self.view.ref(trade.token_id)
+        event_id = ref.event.event_id if ref is not None else None
+        self._marks.filled(event_id)  # positions changed: the event's skew and hedges
         key = self._desk.orders.key_for(trade.order_id)
         if key is None or not key.startswith(f"{QUOTE}:") or trade.status == "FAILED":
             return
         if trade.trade_id in self._filled:
             return
         self._filled.add(trade.trade_id)
-        ref = self.view.ref(trade.token_id)
-        event_id = ref.event.event_id if ref is not None else None
+        rebate = None
+        if ref is not None and trade.role == "MAKER":  # the market's own fee schedule
+            m = ref.market
+            rebate = maker_rebate(trade.size, trade.price, D(m.fee_rate), D(m.rebate_rate))
         await self.log.write(
             Q.FILL, event_id=event_id, token_id=trade.token_id,
             outcome=ref.side.value if ref is not None else None, price=trade.price,
-            size=trade.size, order_id=trade.order_id, reason=trade.role,
+            size=trade.size, order_id=trade.order_id, reason=trade.role, rebate=rebate,
         )  # fmt: skip
         if event_id is not None:
-            self._note(event_id, Q.FILL, trade.role)
+            self._send.note(event_id, Q.FILL, trade.role)
             self._retry.add(event_id)  # the position changed: re-size the event's quotes
 
     async def recover(self) -> None:
@@ -367,7 +309,9 @@ class Maker:
                 self._counters.add("quotes_adopted")
                 self._retry.add(slot.event_id)
             else:
-                await self._cancel(intent.token_id, slot, Q.CANCEL, "left open by the last run")
+                await self._send.cancel(
+                    intent.token_id, slot, Q.CANCEL, "left open by the last run"
+                )
 
     async def cancel_all(self, reason: str) -> int:
         """Cancel every resting quote (shutdown, strategy switched off). Returns how many."""
@@ -382,7 +326,7 @@ class Maker:
                 logger.warning("reconcile before cancelling quotes failed: %s", err)
         n = 0
         for token, slot in list(self._slots.items()):
-            if self._current(token, slot) is not None and await self._cancel(
+            if self._send.current(token, slot) is not None and await self._send.cancel(
                 token, slot, Q.CANCEL, reason
             ):
                 n += 1
@@ -390,16 +334,11 @@ class Maker:
 
     # -- digest and status -------------------------------------------------------------------
 
-    def _note(self, event_id: str, kind: str, reason: str) -> None:
-        self._digests.note(event_id, kind, reason, self._clock.monotonic())
-
     def _send_digests(self) -> None:
-        def resting(event_id: str) -> int:
-            return sum(1 for s in self._slots.values() if s.event_id == event_id and s.key)
-
         self._digests.flush(
-            self._clock.monotonic(), self.settings.maker.digest_interval, self.inputs, resting
-        )
+            self._clock.monotonic(), self.settings.maker.digest_interval, self.inputs,
+            self._send.resting_in,
+        )  # fmt: skip
 
     def status(self) -> dict[str, Any]:
         return maker_status(

@@ -25,10 +25,21 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(value))
 
 
+@functools.lru_cache(maxsize=4096)
+def units(micros: int) -> Decimal:
+    """Micro-units as an exact Decimal (ticks, sizes and book prices repeat: cached)."""
+    return Decimal(micros) / _M
+
+
+@functools.lru_cache(maxsize=4096)
+def _fair(p: float) -> Decimal:
+    return Decimal(round(p, 6)).quantize(Decimal("0.000001"))
+
+
 def tick_of(ref: TokenRef | None, book: Any) -> Decimal:
     if book is not None:
-        return Decimal(book.tick) / _M
-    return Decimal(ref.market.tick if ref is not None else 10_000) / _M
+        return units(book.tick)
+    return units(ref.market.tick if ref is not None else 10_000)
 
 
 class QuotePricer:
@@ -62,17 +73,17 @@ class QuotePricer:
         ask = book.best_ask()
         s = self._settings()
         return desired_quote(
-            fair=Decimal(round(p, 6)).quantize(Decimal("0.000001")),
+            fair=_fair(p),
             margin=_decimal(s.maker.margin),
-            tick=Decimal(book.tick) / _M,
+            tick=units(book.tick),
             bids=book.bids,
-            best_ask=None if ask is None else Decimal(ask[0]) / _M,
+            best_ask=None if ask is None else units(ask[0]),
             own=current,
             exposure=self._decider.exposure(ref) if exposure is None else exposure,
             limits=self.limits(),
             event_limit=_decimal(s.maker.event_limit_usd or s.max_event_usd),
             hedging=hedges(ref.market.market_id, ref.side.value, held),
-            min_size=Decimal(ref.market.min_size) / _M,
+            min_size=units(ref.market.min_size),
         )
 
     def limits(self) -> Limits:

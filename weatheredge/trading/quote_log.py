@@ -18,7 +18,7 @@ PLACE, REPLACE, CANCEL, FILL, REJECT = "place", "replace", "cancel", "fill", "re
 _M = Decimal(1_000_000)
 _SQL = (
     "INSERT INTO quote_actions (at, event_id, token_id, side, outcome, action, price_micros, "
-    "size_micros, order_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "size_micros, order_id, reason, rebate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -38,6 +38,7 @@ class QuoteAction:
     size_micros: int | None
     order_id: str | None
     reason: str
+    rebate: str | None = None  # a fill's estimated maker rebate, pUSD (migration m009)
 
 
 class QuoteLog:
@@ -56,11 +57,12 @@ class QuoteLog:
         size: Decimal | None,
         order_id: str | None,
         reason: str,
+        rebate: Decimal | None = None,
     ) -> None:
         row = QuoteAction(
             now_iso(), event_id, token_id, "BUY", outcome, action,
             None if price is None else micros(price), None if size is None else micros(size),
-            order_id, reason,
+            order_id, reason, None if rebate is None else str(rebate),
         )  # fmt: skip
         self.counts[action] = self.counts.get(action, 0) + 1
         values = astuple(row)
