@@ -9,12 +9,15 @@ listing (which names the tokens the frames trade), every bucket priced at the fa
 the synthetic books are quoted around: every frame hits a synced book and a priced edge
 evaluation, and, as on a real day, edges are rare.
 
-Figures: frames/s through the whole replay (CPU and wall), its speed-up over real time and the
-share of a day's duration a day's replay takes (by the process's CPU time, "on one core", which
-a busy shared box distorts less; wall figures beside them); then each stage alone, in µs per
-frame, to show where the time goes: reading the tape, decoding the frames, ``Engine.on_frame``.
+Figures: frames/s through the replay in its steady state (from the ``--warm`` share of the
+frames to the last record; start-up — store, first job runs and snapshots — apart) and over the
+whole run (CPU and wall), its speed-up over real time and the share of a day's duration a day's
+replay takes (by the process's CPU time, "on one core", which a busy shared box distorts less;
+wall figures beside them); each stage alone, in µs per frame: reading the tape, decoding the
+frames, ``Engine.on_frame``; then the whole replay per frame: steady state (and what the driver
+adds beyond reading and the engine), the timer jobs and samples, start-up.
 
-    python benchmarks/replay.py [--hours 0.5] [--rate 50] [--cities 30]
+    python benchmarks/replay.py [--hours 1] [--warm 0.2] [--rate 50] [--cities 30]
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from weatheredge.polymarket.gamma_event import to_temperature_event
 from weatheredge.replay.driver import Replay, tape_records
 from weatheredge.replay.settings import replay_settings
 from weatheredge.sandbox.synth_tape import FAIR_CENTS, gamma_events, synthesize
-from weatheredge.tape.reader import read_tape
+from weatheredge.tape.reader import FrameRecord, read_tape
 
 START = "2026-11-01"
 
@@ -62,11 +65,53 @@ def _seeded(
     yield from records
 
 
-async def _replay(tape: Path, db: Path, listing: list[dict[str, Any]]) -> tuple[Replay, float]:
+class Marks:
+    """CPU (process and main thread) and wall clock when the replay reaches its ``start``-th
+    frame and when it has read the last record: the steady state between them, start-up
+    (store, first job runs, first snapshots) before, and the close after, apart."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.frames = 0
+        self.at: dict[str, tuple[float, float, float, int]] = {}
+
+    def mark(self, name: str) -> None:
+        now = (time.process_time(), time.thread_time(), time.perf_counter(), self.frames)
+        self.at[name] = now
+
+    def watch(self, records: Iterator[Any]) -> Iterator[Any]:
+        self.mark("open")
+        for rec in records:
+            if type(rec) is FrameRecord or rec.get("kind") == "frame":
+                self.frames += 1
+                if self.frames == self.start:
+                    self.mark("steady")
+            yield rec
+        self.mark("end")
+
+    def per_frame(self, a: str, b: str) -> tuple[float, float, float]:
+        (p0, t0, w0, f0), (p1, t1, w1, f1) = self.at[a], self.at[b]
+        n = max(1, f1 - f0)
+        return (p1 - p0) / n * 1e6, (t1 - t0) / n * 1e6, (w1 - w0) / n * 1e6
+
+
+async def _replay(
+    tape: Path, db: Path, listing: list[dict[str, Any]], marks: Marks
+) -> tuple[Replay, float, float]:
     replay = Replay(replay_settings(None, {"weather.max_forecast_age": "31000000"}, str(db)))
+    timers = replay._timers
+    timer_cpu = 0.0
+
+    async def timed(wall: int) -> None:  # the timer jobs' and samples' share, apart
+        nonlocal timer_cpu
+        t0 = time.thread_time()
+        await timers(wall)
+        timer_cpu += time.thread_time() - t0
+
+    replay._timers = timed  # type: ignore[method-assign]
     wall = time.perf_counter()
-    await replay.run(_seeded(replay, listing, tape_records(tape)))
-    return replay, time.perf_counter() - wall
+    await replay.run(marks.watch(_seeded(replay, listing, tape_records(tape))))
+    return replay, time.perf_counter() - wall, timer_cpu
 
 
 def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
@@ -94,9 +139,12 @@ def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hours", type=float, default=0.5)
+    ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--rate", type=float, default=50.0, help="market frames per second")
     ap.add_argument("--cities", type=int, default=30)
+    ap.add_argument(
+        "--warm", type=float, default=0.2, help="share of the frames counted as start-up"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tape = Path(tmp) / "tape"
@@ -105,7 +153,8 @@ def main() -> None:
         )
         listing = gamma_events(args.cities, dt.date.fromisoformat(START))
         stages = _stages(tape, listing)
-        replay, elapsed = asyncio.run(_replay(tape, Path(tmp) / "r.db", listing))
+        marks = Marks(max(1, int(synth["records"]["frame"] * args.warm)))
+        replay, elapsed, timer_cpu = asyncio.run(_replay(tape, Path(tmp) / "r.db", listing, marks))
     result, engine = replay.result, replay.engine
     frames = result.counts.get("frame", 0)
     span_s = result.span_ns / 1e9
@@ -121,9 +170,15 @@ def main() -> None:
         f"bad frames {sum(engine.bad_frames.values())}, edge changes "
         f"{sum(v for k, v in engine.counters.items() if k.startswith('edges_'))}"
     )
+    cpu, main_cpu, wall = marks.per_frame("steady", "end")
     print(
-        f"replay: {frames / result.cpu_s:,.0f} frames/s (CPU), "
-        f"{frames / elapsed:,.0f} frames/s (wall)   (target >= 300,000)"
+        f"replay, steady state (frame {marks.start:,} to the end): {1e6 / cpu:,.0f} frames/s "
+        f"(CPU), {1e6 / main_cpu:,.0f} (main thread CPU), {1e6 / wall:,.0f} (wall)"
+        "   (target >= 300,000)"
+    )
+    print(
+        f"replay, whole run: {frames / result.cpu_s:,.0f} frames/s (CPU), "
+        f"{frames / elapsed:,.0f} frames/s (wall)"
     )
     print(
         f"speed-up over real time: {on_core:,.0f}x on one core (CPU time; {speedup:,.0f}x wall); "
@@ -144,7 +199,22 @@ def main() -> None:
         f"  Engine.on_frame (decode+book+edge)   {stages['engine_s'] * us:6.2f} us"
         f"   ({f / stages['engine_s']:,.0f} frames/s; {stages['synced']:,} books synced)"
     )
-    print(f"  whole replay                         {result.cpu_s * us:6.2f} us")  # fmt: skip
+    start_cpu = marks.at["steady"][0] - marks.at["open"][0]
+    print("whole replay (CPU), per frame:")
+    beyond = main_cpu - (stages["read_s"] + stages["engine_s"]) * us
+    print(
+        f"  steady state                         {cpu:6.2f} us   (main thread {main_cpu:.2f} us;"
+        f" beyond read + on_frame: {beyond:.2f} us)"
+    )
+    print(
+        f"  timer jobs and samples               {timer_cpu * 1e6 / frames:6.2f} us"
+        f"   ({timer_cpu * 1e3 / (span_s / 60):.1f} ms per virtual minute, whole run)"
+    )
+    print(
+        f"  start-up (open to frame {marks.start:,})       {start_cpu * 1e6 / marks.start:6.2f} us"
+        f"   ({start_cpu:.2f} s)"
+    )
+    print(f"  whole run                            {result.cpu_s * 1e6 / frames:6.2f} us")
 
 
 if __name__ == "__main__":
