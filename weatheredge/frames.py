@@ -1,15 +1,14 @@
 """Venue messages -> local books: the Engine's hot path (a mixin of ``engine.Engine``).
 
 A frame is decoded once (:meth:`FrameApplier.on_frame`), its messages applied to the books and
-the markets they touched re-decided (:meth:`FrameApplier.on_decoded` is the same path for
-messages decoded elsewhere: a replay's frame cache). Bad input is counted by kind and dropped;
-a book that can no longer be trusted is unsynced and its edges closed.
+the markets they touched re-decided. Bad input is counted by kind and dropped; a book that can
+no longer be trusted is unsynced and its edges closed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Protocol
 
 import msgspec
@@ -86,17 +85,9 @@ class FrameApplier:
             decoded = wire.decode_market_frame(data)
             for error in decoded.errors:
                 self._bad(error.kind, error.sample)
-            self._on_events(decoded.events, recv_ns)
+            events: list | tuple = decoded.events
         else:
-            self._on_events(value if type(value) is list else (value,), recv_ns)
-
-    def on_decoded(self, events: Sequence[wire.MarketEvent], recv_ns: int) -> None:
-        """One frame's messages already decoded (a replay's frame cache: ``tape/frames.py``),
-        exactly as :meth:`on_frame` goes on after a clean decode of that frame."""
-        self.frames += 1
-        self._on_events(events, recv_ns)
-
-    def _on_events(self, events: Sequence[wire.MarketEvent], recv_ns: int) -> None:
+            events = value if type(value) is list else (value,)
         # market (its YES token) -> what to re-decide: the market (a TokenRef), or only its
         # event's ladder (a TemperatureEvent) for a change below the top: see _undecided.
         touched: dict[str, TokenRef | TemperatureEvent] = {}
@@ -176,7 +167,7 @@ class FrameApplier:
         return [(micros(level.price), micros(level.size)) for level in levels]
 
     def _price_change(self, msg: wire.PriceChangeEvent, touched: dict, recv_ns: int) -> None:
-        tokens, books, px = self.tokens, self.books, self._px
+        tokens, books, px, dirty = self.tokens, self.books, self._px, self._ladder_dirty
         ts = int(msg.timestamp)
         tap = self.tap if self.tap is not None and self.tap.watched else None
         for change in msg.price_changes:
@@ -213,7 +204,7 @@ class FrameApplier:
                 top = price <= book.ask_px
                 book.set_level(False, price, size, ts)
             if top and ref.side is _YES:
-                self._ladder_dirty.add(ref.event.event_id)
+                dirty.add(ref.event.event_id)
             book.seen_ns = recv_ns
             if tap is not None and token in tap.watched:
                 tap.on_level(token)

@@ -58,7 +58,8 @@ from weatheredge.replay.sampler import Sampler, Samples
 from weatheredge.replay.schedule import Schedule, TimerJobs
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
-from weatheredge.tape.reader import FrameRecord, read_tape
+from weatheredge.tape.cache import read_cached
+from weatheredge.tape.reader import FrameRecord, read_tape, segments
 from weatheredge.tape.records import encode
 from weatheredge.trading.ledger import use_clock
 
@@ -238,19 +239,21 @@ class Replay(TimerJobs):
         start_ns, end_ns = self.start_ns, self.end_ns
         try:
             for rec in records:
-                if type(rec) is FrameRecord and first_wall is not None and self.speed is None:
+                if type(rec) is FrameRecord:
                     # The hot loop (most records): no dict, straight to the one frame path.
                     wall = rec.wall_ns
                     self._warming = start_ns is not None and wall < start_ns
                     if end_ns is not None and wall > end_ns:
                         self._warming = True
                         break
+                    if first_wall is None:
+                        first_wall = wall
+                        self.clock.set(wall, rec.mono_ns)
+                    if self.speed is not None:
+                        await self._pace(wall - first_wall, real0)
                     await self._frame(wall, rec.mono_ns, rec.raw)
                     self.result.span_ns = wall - first_wall
                     continue
-                if type(rec) is FrameRecord:
-                    rec = {"wall_ns": rec.wall_ns, "mono_ns": rec.mono_ns, "kind": "frame",
-                           "raw": rec.raw}  # fmt: skip
                 wall = rec.get("wall_ns", 0)
                 # Before --from: replayed to warm up (catalogue, prices, snapshots of the books),
                 # its decisions neither kept nor compared.
@@ -262,9 +265,7 @@ class Replay(TimerJobs):
                     first_wall = wall
                     self.clock.set(wall, rec.get("mono_ns", 0))
                 if self.speed is not None:
-                    ahead = (wall - first_wall) / 1e9 / self.speed - (time.monotonic() - real0)
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+                    await self._pace(wall - first_wall, real0)
                 await self._record(rec)
                 self.result.span_ns = wall - first_wall
         finally:
@@ -273,6 +274,12 @@ class Replay(TimerJobs):
             self.result.resolutions.scan(records, self.end_ns + LOOKAHEAD_NS)
         self.result.cpu_s = time.process_time() - cpu
         return self.result
+
+    async def _pace(self, virtual_ns: int, real0: float) -> None:
+        """``--speed N``: wait until real time catches up with the tape."""
+        ahead = virtual_ns / 1e9 / (self.speed or 1.0) - (time.monotonic() - real0)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
 
     async def _frame(self, wall: int, mono_ns: int, raw: str | bytes) -> None:
         """One market frame, as the feed handed it live: the clock, the venue's resolutions
@@ -440,10 +447,25 @@ class Replay(TimerJobs):
 
 
 def tape_records(
-    path: str | Path, warn: Callable[[str], None] | None = None
+    path: str | Path, warn: Callable[[str], None] | None = None, *, cache: bool = True
 ) -> Iterator[dict[str, Any] | FrameRecord]:
-    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict)."""
-    return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
+    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict);
+    with ``cache``, closed segments through their parse-once copies (tape/cache.py: written by
+    the first replay, read by the next ones)."""
+    if not cache:
+        return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
+    return _cached(path, warn or _warn)
+
+
+def _cached(
+    path: str | Path, warn: Callable[[str], None]
+) -> Iterator[dict[str, Any] | FrameRecord]:
+    for segment in segments(path):
+        yield from read_cached(segment, warn)
+
+
+def _warn(message: str) -> None:
+    logger.warning("tape: %s", message)
 
 
 def parse_time(text: str | None) -> int | None:
