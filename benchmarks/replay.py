@@ -68,31 +68,61 @@ def _seeded(
 class Marks:
     """CPU (process and main thread) and wall clock when the replay reaches its ``start``-th
     frame and when it has read the last record: the steady state between them, start-up
-    (store, first job runs, first snapshots) before, and the close after, apart."""
+    (store, first job runs, first snapshots) before, and the close after, apart. ``split``:
+    main-thread CPU inside the replay by part (``instrument``: reading the records and
+    ``Engine.on_frame`` timed per call, which adds a little; the timer jobs always, being
+    once a virtual second)."""
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, *, instrument: bool = False) -> None:
         self.start = start
+        self.instrument = instrument
         self.frames = 0
-        self.at: dict[str, tuple[float, float, float, int]] = {}
+        self.split = {"read": 0.0, "engine": 0.0, "timers": 0.0}
+        self.at: dict[str, tuple[float, float, float, int, dict[str, float]]] = {}
 
     def mark(self, name: str) -> None:
-        now = (time.process_time(), time.thread_time(), time.perf_counter(), self.frames)
-        self.at[name] = now
+        clocks = (time.process_time(), time.thread_time(), time.perf_counter())
+        self.at[name] = (*clocks, self.frames, dict(self.split))
 
-    def watch(self, records: Iterator[Any]) -> Iterator[Any]:
+    def watch(self, replay: Replay, records: Iterator[Any]) -> Iterator[Any]:
         self.mark("open")
-        for rec in records:
+        it, clock, split = iter(records), time.thread_time, self.split
+        while True:
+            t0 = clock()
+            try:
+                rec = next(it)
+            except StopIteration:
+                break
+            if self.instrument:
+                split["read"] += clock() - t0
             if type(rec) is FrameRecord or rec.get("kind") == "frame":
                 self.frames += 1
+                if self.frames == 1 and self.instrument:
+                    self._time_engine(replay)
                 if self.frames == self.start:
                     self.mark("steady")
             yield rec
         self.mark("end")
 
+    def _time_engine(self, replay: Replay) -> None:
+        on_frame, clock, split = replay.engine.on_frame, time.thread_time, self.split
+
+        def timed(data: str | bytes, recv_ns: int) -> None:
+            t0 = clock()
+            on_frame(data, recv_ns)
+            split["engine"] += clock() - t0
+
+        replay.engine.on_frame = timed  # type: ignore[method-assign]
+
     def per_frame(self, a: str, b: str) -> tuple[float, float, float]:
-        (p0, t0, w0, f0), (p1, t1, w1, f1) = self.at[a], self.at[b]
+        (p0, t0, w0, f0, _), (p1, t1, w1, f1, _) = self.at[a], self.at[b]
         n = max(1, f1 - f0)
         return (p1 - p0) / n * 1e6, (t1 - t0) / n * 1e6, (w1 - w0) / n * 1e6
+
+    def part(self, name: str, a: str = "steady", b: str = "end") -> float:
+        """µs per frame of one part of the split between two marks."""
+        (*_, f0, s0), (*_, f1, s1) = self.at[a], self.at[b]
+        return (s1[name] - s0[name]) / max(1, f1 - f0) * 1e6
 
 
 async def _replay(
@@ -100,18 +130,25 @@ async def _replay(
 ) -> tuple[Replay, float, float]:
     replay = Replay(replay_settings(None, {"weather.max_forecast_age": "31000000"}, str(db)))
     timers = replay._timers
-    timer_cpu = 0.0
 
     async def timed(wall: int) -> None:  # the timer jobs' and samples' share, apart
-        nonlocal timer_cpu
         t0 = time.thread_time()
         await timers(wall)
-        timer_cpu += time.thread_time() - t0
+        marks.split["timers"] += time.thread_time() - t0
 
     replay._timers = timed  # type: ignore[method-assign]
     wall = time.perf_counter()
-    await replay.run(marks.watch(_seeded(replay, listing, tape_records(tape, cache=cache))))
-    return replay, time.perf_counter() - wall, timer_cpu
+    records = _seeded(replay, listing, tape_records(tape, cache=cache))
+    await replay.run(marks.watch(replay, records))
+    return replay, time.perf_counter() - wall, marks.split["timers"]
+
+
+def _clock_cost() -> float:
+    """Seconds per ``time.thread_time()`` call (a system call, not a vDSO read)."""
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        time.thread_time()
+    return (time.perf_counter() - t0) / 100_000
 
 
 def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
@@ -194,6 +231,8 @@ def main() -> None:
         plain, cached = Marks(start), Marks(start)
         from_tape = asyncio.run(_replay(tape, Path(tmp) / "a.db", listing, plain, False))
         from_cache = asyncio.run(_replay(tape, Path(tmp) / "b.db", listing, cached, True))
+        split = Marks(start, instrument=True)
+        asyncio.run(_replay(tape, Path(tmp) / "c.db", listing, split, True))
     engine = from_tape[0].engine
     n, f = stages["records"], stages["frames"]
     print(
@@ -208,6 +247,25 @@ def main() -> None:
     )
     _report("from the tape (zstd JSONL)", from_tape, plain, stages)
     _report("from the parse-once cache (a sweep's 2nd.. run)", from_cache, cached, stages)
+    _, main_cpu, _ = split.per_frame("steady", "end")
+    parts = {k: split.part(k) for k in ("read", "engine", "timers")}
+    # Each timed call costs two clock reads (~0.7 us each on this box); one lands inside the
+    # part timed, one outside: both are taken off, per record read and per frame.
+    clock = _clock_cost() * 1e6  # us
+    per_frame_calls = n / f + 1
+    parts["read"] -= clock * n / f
+    parts["engine"] -= clock
+    loop = main_cpu - sum(parts.values()) - 2 * clock * per_frame_calls
+    print(
+        "inside a replay from the cache, steady state, main-thread CPU per frame (a third run, "
+        f"each read and on_frame timed; the timing, {2 * clock * per_frame_calls:.2f} us, "
+        "taken off):"
+    )
+    print(
+        f"  {main_cpu - 2 * clock * per_frame_calls:.2f} us = read {parts['read']:.2f} + "
+        f"Engine.on_frame {parts['engine']:.2f} + timer jobs and samples {parts['timers']:.2f}"
+        f" + the replay loop {loop:.2f}"
+    )
     print("stages alone (CPU), per frame:")
     us = 1e6 / f
     rows = [
