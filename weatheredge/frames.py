@@ -92,8 +92,8 @@ class FrameApplier:
         # event's ladder (a TemperatureEvent) for a change below the top: see _undecided.
         touched: dict[str, TokenRef | TemperatureEvent] = {}
         deltas = False
+        self.messages += len(events)
         for msg in events:
-            self.messages += 1
             try:
                 if type(msg) is _PriceChangeEvent:
                     deltas = True
@@ -168,6 +168,7 @@ class FrameApplier:
 
     def _price_change(self, msg: wire.PriceChangeEvent, touched: dict, recv_ns: int) -> None:
         tokens, books, px, dirty = self.tokens, self.books, self._px, self._ladder_dirty
+        micros = self._micros
         ts = int(msg.timestamp)
         tap = self.tap if self.tap is not None and self.tap.watched else None
         for change in msg.price_changes:
@@ -180,10 +181,10 @@ class FrameApplier:
                 continue  # a delta before this socket's snapshot would corrupt the book
             price = px.get(change.price)
             if price is None:
-                price = self._micros(change.price)
+                price = micros(change.price)
             size = px.get(change.size)
             if size is None:
-                size = self._micros(change.size)
+                size = micros(change.size)
             tick = book.tick
             if price % tick or price < tick or price > MICRO - tick:
                 self._bad("off_tick", f"{token}: price {change.price} tick {tick}")
@@ -214,11 +215,11 @@ class FrameApplier:
             elif key not in touched:
                 touched[key] = ref.event
             best = change.best_bid
-            if best is not None and (px.get(best) or self._micros(best)) != book.bid_px:
+            if best is not None and (px.get(best) or micros(best)) != book.bid_px:
                 self._desync(token, f"best bid {best} differs from ours")
                 continue
             best = change.best_ask
-            if best is not None and (px.get(best) or self._micros(best)) != book.ask_px:
+            if best is not None and (px.get(best) or micros(best)) != book.ask_px:
                 self._desync(token, f"best ask {best} differs from ours")
 
     def _undecided(self, ref: TokenRef, key: str) -> bool:

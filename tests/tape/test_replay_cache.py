@@ -14,6 +14,7 @@ import zstandard
 
 from weatheredge.replay.driver import tape_records
 from weatheredge.tape.cache import cache_path, closed
+from weatheredge.tape.writer import enforce_retention
 
 _ZC = zstandard.ZstdCompressor()
 
@@ -98,3 +99,14 @@ def test_the_current_hours_segment_gets_no_copy(tmp_path: Path) -> None:
     hour = dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()
     assert closed(_segment(tmp_path), now=hour + 3600 + 601)
     assert not closed(_segment(tmp_path), now=hour + 3600 + 60)  # the writer may be closing it
+
+
+def test_retention_deletes_a_segments_copy_with_it(tmp_path: Path) -> None:
+    old, kept = _segment(tmp_path, hour="00"), _segment(tmp_path, hour="05")
+    _read(tmp_path, cache=True)
+    assert cache_path(old).exists() and cache_path(kept).exists()
+    now = dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC).timestamp()
+    assert enforce_retention(tmp_path, 4 / 24, 10**9, now=now) == 1  # 00:00-01:00 is too old
+    assert not old.exists() and not cache_path(old).exists()
+    assert enforce_retention(tmp_path, 365, 1, keep=None, now=now) == 1  # over the disk cap
+    assert list(tmp_path.iterdir()) == []  # the day directory went with its last files
