@@ -86,15 +86,7 @@ class Marks:
 
     def watch(self, replay: Replay, records: Iterator[Any]) -> Iterator[Any]:
         self.mark("open")
-        it, clock, split = iter(records), time.thread_time, self.split
-        while True:
-            t0 = clock()
-            try:
-                rec = next(it)
-            except StopIteration:
-                break
-            if self.instrument:
-                split["read"] += clock() - t0
+        for rec in self._timed(records) if self.instrument else records:
             if type(rec) is FrameRecord or rec.get("kind") == "frame":
                 self.frames += 1
                 if self.frames == 1 and self.instrument:
@@ -103,6 +95,17 @@ class Marks:
                     self.mark("steady")
             yield rec
         self.mark("end")
+
+    def _timed(self, records: Iterator[Any]) -> Iterator[Any]:
+        it, clock, split = iter(records), time.thread_time, self.split
+        while True:
+            t0 = clock()
+            try:
+                rec = next(it)
+            except StopIteration:
+                return
+            split["read"] += clock() - t0
+            yield rec
 
     def _time_engine(self, replay: Replay) -> None:
         on_frame, clock, split = replay.engine.on_frame, time.thread_time, self.split
