@@ -17,6 +17,7 @@ from weatheredge.model.ladder import LadderLeg, LadderSide, ladder_quotes
 from weatheredge.model.market import BucketMarket, TemperatureEvent
 from weatheredge.model.prices import MICRO
 
+_BUY, _SELL = str(LadderSide.BUY.value), str(LadderSide.SELL.value)  # not per call: enum lookups
 # (episode change, episode id, event, market, side, forecast id, recv_ns, kind)
 Signal = Callable[
     [EpisodeEvent, str, TemperatureEvent, BucketMarket, Side, "int | None", "int | None", str],
@@ -43,12 +44,13 @@ class Ladders:
 
     def on_book_change(self, event: TemperatureEvent, recv_ns: int | None) -> None:
         """Once per book change of an event (not on a pricing change: the ladder has no model)."""
-        if recv_ns is None or self._seen.get(event.event_id) == recv_ns:
-            return
-        if event.event_id not in self.dirty:
+        event_id = event.event_id
+        if event_id not in self.dirty:
             return  # no YES top of book of this event moved: its ladder cannot have changed
-        self.dirty.discard(event.event_id)
-        self._seen[event.event_id] = recv_ns
+        if recv_ns is None or self._seen.get(event_id) == recv_ns:
+            return
+        self.dirty.discard(event_id)
+        self._seen[event_id] = recv_ns
         self.evaluate(event, recv_ns)
 
     def evaluate(self, event: TemperatureEvent, recv_ns: int | None = None) -> None:
@@ -87,9 +89,7 @@ class Ladders:
         neither direction could reach the threshold even before fees (fees only lower it)."""
         tracker = self.tracker
         prefix = f"ladder:{event.event_id}:"
-        if tracker.is_open(prefix + LadderSide.BUY.value) or tracker.is_open(
-            prefix + LadderSide.SELL.value
-        ):
+        if tracker.is_open(prefix + _BUY) or tracker.is_open(prefix + _SELL):
             return True
         books = self.market._books
         asks = bids = 0

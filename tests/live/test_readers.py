@@ -8,7 +8,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-WRITERS = {"weatheredge/engine.py", "weatheredge/edges.py", "weatheredge/ladders.py"}
+WRITERS = {
+    "weatheredge/engine.py",
+    "weatheredge/frames.py",
+    "weatheredge/edges.py",
+    "weatheredge/ladders.py",
+}
 TABLES = {"events", "tokens", "books", "pricing", "rejected", "last_trades", "venue_winners"}
 PRIVATE = {f"_{name}" for name in TABLES}
 HOT_PATH_MAY_NOT_IMPORT = ("weatheredge.feed", "weatheredge.trading", "weatheredge.store", "jobs")

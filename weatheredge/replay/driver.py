@@ -49,16 +49,17 @@ from weatheredge.config import Mode, Settings
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
 from weatheredge.health import Health
-from weatheredge.polymarket import wire
 from weatheredge.replay.holds import ApplyHolds
-from weatheredge.replay.http import StubSession, TapeHttp, current_job
+from weatheredge.replay.http import StubSession, TapeHttp
+from weatheredge.replay.inputs import TapeInputs
 from weatheredge.replay.pacer import TraderPacer
 from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
 from weatheredge.replay.sampler import Sampler, Samples
 from weatheredge.replay.schedule import Schedule, TimerJobs
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
-from weatheredge.tape.reader import FrameRecord, read_tape
+from weatheredge.tape.cache import read_cached
+from weatheredge.tape.reader import FrameRecord, read_tape, segments
 from weatheredge.tape.records import encode
 from weatheredge.trading.ledger import use_clock
 
@@ -67,18 +68,6 @@ logger = logging.getLogger(__name__)
 INPUTS = frozenset({"frame", "feed", "http", "rest_books", "stale", "user"})
 DECISIONS = frozenset({"edge", "intent", "intent_update", "fill", "rejection"})
 TRADER = DECISIONS - {"edge"}  # the live trader acted here
-# Which job reads which source's answers (the first answer of a source whose job is not
-# running starts that job at that virtual time).
-JOB_OF_SOURCE = {
-    "gamma": "jobs.discover_markets",
-    "open-meteo-ensemble": "jobs.refresh_forecasts",
-    "open-meteo-forecast": "jobs.poll_observations",
-    "aviationweather": "jobs.poll_observations",
-    "nws": "jobs.poll_observations",
-    "hko": "jobs.poll_observations",
-    "cwa": "jobs.poll_observations",
-}
-_SETTLE_LIMIT_S = 10.0  # a job busy off the loop (a store read) longer than this is left running
 
 
 @dataclass
@@ -105,7 +94,7 @@ class ReplayResult:
     missing: Counter[str] = field(default_factory=Counter)  # requests the tape never answered
 
 
-class Replay(TimerJobs):
+class Replay(TapeInputs, TimerJobs):
     def __init__(
         self,
         settings: Settings,
@@ -238,19 +227,21 @@ class Replay(TimerJobs):
         start_ns, end_ns = self.start_ns, self.end_ns
         try:
             for rec in records:
-                if type(rec) is FrameRecord and first_wall is not None and self.speed is None:
+                if type(rec) is FrameRecord:
                     # The hot loop (most records): no dict, straight to the one frame path.
                     wall = rec.wall_ns
                     self._warming = start_ns is not None and wall < start_ns
                     if end_ns is not None and wall > end_ns:
                         self._warming = True
                         break
+                    if first_wall is None:
+                        first_wall = wall
+                        self.clock.set(wall, rec.mono_ns)
+                    if self.speed is not None:
+                        await self._pace(wall - first_wall, real0)
                     await self._frame(wall, rec.mono_ns, rec.raw)
                     self.result.span_ns = wall - first_wall
                     continue
-                if type(rec) is FrameRecord:
-                    rec = {"wall_ns": rec.wall_ns, "mono_ns": rec.mono_ns, "kind": "frame",
-                           "raw": rec.raw}  # fmt: skip
                 wall = rec.get("wall_ns", 0)
                 # Before --from: replayed to warm up (catalogue, prices, snapshots of the books),
                 # its decisions neither kept nor compared.
@@ -262,9 +253,7 @@ class Replay(TimerJobs):
                     first_wall = wall
                     self.clock.set(wall, rec.get("mono_ns", 0))
                 if self.speed is not None:
-                    ahead = (wall - first_wall) / 1e9 / self.speed - (time.monotonic() - real0)
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+                    await self._pace(wall - first_wall, real0)
                 await self._record(rec)
                 self.result.span_ns = wall - first_wall
         finally:
@@ -273,6 +262,12 @@ class Replay(TimerJobs):
             self.result.resolutions.scan(records, self.end_ns + LOOKAHEAD_NS)
         self.result.cpu_s = time.process_time() - cpu
         return self.result
+
+    async def _pace(self, virtual_ns: int, real0: float) -> None:
+        """``--speed N``: wait until real time catches up with the tape."""
+        ahead = virtual_ns / 1e9 / (self.speed or 1.0) - (time.monotonic() - real0)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
 
     async def _frame(self, wall: int, mono_ns: int, raw: str | bytes) -> None:
         """One market frame, as the feed handed it live: the clock, the venue's resolutions
@@ -360,90 +355,27 @@ class Replay(TimerJobs):
             self.pacer.exact = rec.get("tape_format", 1) >= 2
         self.holds.exact = rec.get("tape_format", 1) >= 3
 
-    def _feed(self, rec: dict[str, Any]) -> None:
-        shard = self._shards.setdefault(rec.get("shard", 0), set())
-        event = rec.get("event")
-        if event == "subscribe":
-            shard.update(rec.get("tokens", []))
-        elif event == "unsubscribe":
-            shard.difference_update(rec.get("tokens", []))
-        elif event == "connected":
-            shard.clear()
-            shard.update(rec.get("tokens", []))
-            self.engine.on_connected(set(shard))
-        elif event == "disconnected":
-            reason = str(rec.get("reason", ""))
-            if reason == "cancelled" and not self._stopped:  # the daemon stopping, as live
-                current, self._trigger = self._trigger, self._previous
-                self.engine.stop()
-                self._stopped = True
-                self._trigger = current
-            self.engine.on_disconnected(reason, set(shard))
-
-    def _rest_books(self, rec: dict[str, Any], mono: int) -> None:
-        wanted = set(rec.get("tokens", []))
-        books: list[wire.RestBook] = []
-        for body in self._clob:
-            with contextlib.suppress(Exception):
-                books.extend(b for b in wire.decode_books(body) if b.asset_id in wanted)
-        self._clob.clear()
-        self.engine.on_rest_books(books, mono)
-
-    async def _http(self, rec: dict[str, Any]) -> None:
-        source = str(rec.get("source", ""))
-        if source == "clob":
-            body = rec.get("body")
-            if body is not None:
-                self._clob.append(body.encode())
-            return
-        if self.http.deliver(rec):
-            await self._settle()
-            return
-        job = JOB_OF_SOURCE.get(source)
-        if job is None or "/events/slug/" in str(rec.get("url", "")):
-            return  # the settlement job's venue check: kept for its request (timer job)
-        task = self._jobs.get(job)
-        if task is None or task.done():
-            self._jobs[job] = self._start(job)
-        await self._settle()
-
-    def _start(self, name: str) -> asyncio.Task[None]:
-        import pkgutil
-
-        run = pkgutil.resolve_name(f"{name}:run")
-        self.result.counts[f"job {name.rsplit('.', 1)[-1]}"] += 1
-
-        async def job() -> None:
-            current_job.set(name)
-            try:
-                await run(self.ctx)
-            except Exception as err:  # as the scheduler: one failed run, the replay goes on
-                logger.info("replayed job %s raised: %s", name, err)
-
-        return asyncio.get_running_loop().create_task(job(), name=f"replay {name}")
-
-    async def _settle(self) -> None:
-        """Let every running job reach its next recorded answer (or its end) before the next
-        record: live, a job's work between two answers happened before the next frame."""
-        deadline = time.monotonic() + _SETTLE_LIMIT_S
-        while True:
-            for _ in range(4):
-                await asyncio.sleep(0)
-            busy = [t for t in self._jobs.values() if not t.done() and not self._is_blocked(t)]
-            if not busy or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.0005)  # a job off the loop (a store read in a thread)
-
-    def _is_blocked(self, task: asyncio.Task[None]) -> bool:
-        name = task.get_name().removeprefix("replay ")
-        return self.http.blocked.get(name, 0) > 0
-
 
 def tape_records(
-    path: str | Path, warn: Callable[[str], None] | None = None
+    path: str | Path, warn: Callable[[str], None] | None = None, *, cache: bool = True
 ) -> Iterator[dict[str, Any] | FrameRecord]:
-    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict)."""
-    return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
+    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict);
+    with ``cache``, closed segments through their parse-once copies (tape/cache.py: written by
+    the first replay, read by the next ones)."""
+    if not cache:
+        return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
+    return _cached(path, warn or _warn)
+
+
+def _cached(
+    path: str | Path, warn: Callable[[str], None]
+) -> Iterator[dict[str, Any] | FrameRecord]:
+    for segment in segments(path):
+        yield from read_cached(segment, warn)
+
+
+def _warn(message: str) -> None:
+    logger.warning("tape: %s", message)
 
 
 def parse_time(text: str | None) -> int | None:

@@ -89,11 +89,15 @@ class Sampler:
         market_state = self._engine.market
         now = dt.datetime.fromtimestamp(wall_ns / 1e9, dt.UTC)
         out = self.samples
+        today: dict[ZoneInfo, dt.date] = {}  # per zone, not per event: ~30 zones, ~180 events
         for event in list(market_state.events().values()):
             zone = self._zone(event.rule.station)
             if zone is None:
                 continue
-            lead = (event.date - now.astimezone(zone).date()).days
+            local = today.get(zone)
+            if local is None:
+                local = today[zone] = now.astimezone(zone).date()
+            lead = (event.date - local).days
             if lead < 0:
                 continue
             pricing = market_state.pricing(event.event_id)

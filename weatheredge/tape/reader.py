@@ -165,6 +165,18 @@ def _line_spans(chunk: bytes) -> Iterator[tuple[int, int]]:
         pos = nl + 1
 
 
+def resolve_body(record: dict[str, Any], bodies: dict[tuple[Any, Any], Any]) -> dict[str, Any]:
+    """An ``http`` record's repeated body (``body_same``) back from ``bodies``, the last body per
+    method and URL of the segment so far (which this one updates)."""
+    if record.get("kind") == "http":
+        key = (record.get("method"), record.get("url"))
+        if record.get("body_same"):
+            record["body"] = bodies.get(key)
+        elif "body" in record:
+            bodies[key] = record["body"]
+    return record
+
+
 def read_segment(
     path: Path, warn: Warn = _default_warn, *, resolve: bool = True, frames: bool = False
 ) -> Iterator[dict[str, Any] | FrameRecord]:
@@ -196,13 +208,7 @@ def read_segment(
                 continue
             if not isinstance(record, dict):
                 continue
-            if resolve and record.get("kind") == "http":
-                key = (record.get("method"), record.get("url"))
-                if record.get("body_same"):
-                    record["body"] = bodies.get(key)
-                elif "body" in record:
-                    bodies[key] = record["body"]
-            yield record
+            yield resolve_body(record, bodies) if resolve else record
     if report.torn is not None:
         warn(f"{path}: torn tail skipped: {report.torn}")
 

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 import zstandard
 
 from weatheredge.ratelog import RateLimitedLog
+from weatheredge.tape.cache import cache_path
 from weatheredge.tape.reader import repair_tail, segments
 from weatheredge.tape.records import encode
 
@@ -315,6 +316,7 @@ def enforce_retention(
             end = hour.replace(tzinfo=dt.UTC).timestamp() + 3600
             if end < cutoff:
                 path.unlink()
+                cache_path(path).unlink(missing_ok=True)  # a replay's copy goes with it
                 deleted += 1
                 continue
             sizes.append((path, path.stat().st_size))
@@ -328,6 +330,7 @@ def enforce_retention(
             continue
         try:
             path.unlink()
+            cache_path(path).unlink(missing_ok=True)
         except OSError:
             continue
         total -= size
