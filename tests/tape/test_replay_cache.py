@@ -110,3 +110,14 @@ def test_retention_deletes_a_segments_copy_with_it(tmp_path: Path) -> None:
     assert not old.exists() and not cache_path(old).exists()
     assert enforce_retention(tmp_path, 365, 1, keep=None, now=now) == 1  # over the disk cap
     assert list(tmp_path.iterdir()) == []  # the day directory went with its last files
+
+
+def test_the_disk_cap_counts_the_replay_copies(tmp_path: Path) -> None:
+    old, new = _segment(tmp_path, hour="00"), _segment(tmp_path, hour="05")
+    _read(tmp_path, cache=True)
+    segments_only = old.stat().st_size + new.stat().st_size
+    assert cache_path(old).stat().st_size > 0
+    now = dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC).timestamp()
+    # the segments alone fit the cap; with their copies they do not: the oldest goes
+    assert enforce_retention(tmp_path, 365, segments_only, now=now) == 1
+    assert not old.exists() and not cache_path(old).exists() and new.exists()

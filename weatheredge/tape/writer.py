@@ -292,6 +292,12 @@ def _hour_key(wall_ns: int) -> str:
     return time.strftime("%Y-%m-%d %H", time.gmtime(wall_ns // 1_000_000_000))
 
 
+def _on_disk(segment: Path) -> int:
+    """A segment's bytes with its replay copy's: the disk cap is the tape's whole footprint."""
+    copy = cache_path(segment)
+    return segment.stat().st_size + (copy.stat().st_size if copy.exists() else 0)
+
+
 def enforce_retention(
     root: Path,
     keep_days: float,
@@ -309,7 +315,7 @@ def enforce_retention(
     sizes: list[tuple[Path, int]] = []
     for path in files:
         if path == keep:
-            sizes.append((path, path.stat().st_size))
+            sizes.append((path, _on_disk(path)))
             continue
         try:
             hour = dt.datetime.strptime(f"{path.parent.name} {path.name[:2]}", "%Y-%m-%d %H")
@@ -319,11 +325,11 @@ def enforce_retention(
                 cache_path(path).unlink(missing_ok=True)  # a replay's copy goes with it
                 deleted += 1
                 continue
-            sizes.append((path, path.stat().st_size))
+            sizes.append((path, _on_disk(path)))
         except (ValueError, OSError):
             continue
     total = sum(s for _, s in sizes)
-    for path, size in sizes:  # oldest first
+    for path, size in sizes:  # oldest first (a segment's size counts its replay copy)
         if total <= max_disk_bytes:
             break
         if path == keep:
