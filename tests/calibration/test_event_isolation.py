@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 from jobs import poll_observations, refresh_forecasts
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, any_hour, nyc_event
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Unit
 from weatheredge.model.live import EventPrior
@@ -63,6 +63,7 @@ async def test_one_unpriceable_event_does_not_leave_the_others_unpriced(
     assert set(ctx.engine.pricing) == {e.event_id for e in quoted}
 
 
+@any_hour
 async def test_one_event_failing_on_a_report_does_not_stop_the_others(
     box: Sandbox, ctx: JobContext
 ) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 
 from jobs import poll_observations
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, any_hour, nyc_event
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
 from weatheredge.model.edge import Change, Side
@@ -38,6 +38,7 @@ def _report_time(now: dt.datetime) -> dt.datetime:
     return max(start + dt.timedelta(seconds=30), now - dt.timedelta(minutes=20))
 
 
+@any_hour
 async def test_new_running_max_kills_buckets_and_opens_the_dead_bucket_edge_at_once(
     box: Sandbox, ctx: JobContext
 ) -> None:
@@ -78,6 +79,7 @@ async def test_new_running_max_kills_buckets_and_opens_the_dead_bucket_edge_at_o
     assert len(signals) == before
 
 
+@any_hour
 async def test_clock_skew_marks_the_event_stale_with_a_reason(
     box: Sandbox, ctx: JobContext
 ) -> None:

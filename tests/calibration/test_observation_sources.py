@@ -59,6 +59,7 @@ def _weather(ctx: JobContext, **changes: object) -> None:
     ctx.settings = msgspec.structs.replace(ctx.settings, weather=weather)
 
 
+@any_hour
 async def test_aviationweather_down_the_nws_api_fills_in(box: Sandbox, ctx: JobContext) -> None:
     event, at = _nyc_today(box, ctx)
     box.weather.add_metar("KLGA", at, 12.0, receipt_delay=dt.timedelta(0))  # 54 °F
@@ -88,6 +89,7 @@ async def test_aviationweather_down_the_nws_api_fills_in(box: Sandbox, ctx: JobC
     assert "observations:aviationweather" not in ctx.health.notes
 
 
+@any_hour
 async def test_lagging_aviationweather_asks_nws_only_for_the_lagging_station(
     box: Sandbox, ctx: JobContext
 ) -> None:

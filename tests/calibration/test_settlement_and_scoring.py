@@ -100,6 +100,7 @@ async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: Job
     assert _rows(ctx.store.path, "SELECT * FROM settlements") == []
 
 
+@any_hour
 async def test_market_resolved_frames_cross_check_settlement_before_gamma(
     box: Sandbox, ctx: JobContext
 ) -> None:
