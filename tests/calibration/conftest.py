@@ -6,13 +6,13 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from weatheredge.clock import VirtualClock
+from weatheredge.clock import SYSTEM, Clock, VirtualClock
 from weatheredge.config import parse_config
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -24,6 +24,7 @@ from weatheredge.sandbox import Sandbox, scenario
 from weatheredge.store import EventSeen, Store
 
 NY = ZoneInfo("America/New_York")
+T = TypeVar("T")
 
 # Every test here runs on one virtual clock shared by the sandbox and the jobs, on a fixed date
 # that is not today, so nothing may read the machine's clock unnoticed. 15:00 New York: the
@@ -34,9 +35,14 @@ AFTERNOON = dt.time(15, 0)
 # seeded reports fell on yesterday's local day. Tests reading today's or yesterday's reports
 # are run at each (``@any_hour``).
 HOURS = (dt.time(2, 0), dt.time(6, 59), AFTERNOON)
-any_hour = pytest.mark.parametrize(
+_AT_HOURS = pytest.mark.parametrize(
     "clock", HOURS, indirect=True, ids=[f"{t:%H%M}NY" for t in HOURS]
 )
+
+
+def any_hour(test: T) -> T:
+    """Run ``test`` with the clock at each of ``HOURS``."""
+    return pytest.mark.usefixtures("clock")(_AT_HOURS(test))
 
 
 def clock_at(day: dt.date, at: dt.time) -> VirtualClock:
@@ -50,9 +56,18 @@ def clock(request: pytest.FixtureRequest) -> VirtualClock:
     return clock_at(DAY, getattr(request, "param", AFTERNOON))
 
 
+def _clock(request: pytest.FixtureRequest) -> Clock:
+    """The ``clock`` fixture where the test can see one (every test here). Tests elsewhere that
+    borrow ``box``/``ctx`` (replay, tape) run a real daemon against the sandbox: the machine's."""
+    try:
+        return request.getfixturevalue("clock")
+    except pytest.FixtureLookupError:
+        return SYSTEM
+
+
 @pytest.fixture
-async def box(clock: VirtualClock) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(clock=clock)
+async def box(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(clock=_clock(request))
     await sandbox.start(play=False)
     try:
         yield sandbox
@@ -61,13 +76,13 @@ async def box(clock: VirtualClock) -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def ctx(box: Sandbox, tmp_path: Path, clock: VirtualClock) -> AsyncIterator[JobContext]:
+async def ctx(box: Sandbox, tmp_path: Path) -> AsyncIterator[JobContext]:
     extra = "model: {settle_after: 1, observation_fast: 1}\n"
     settings = parse_config(box.config_yaml(str(tmp_path / "we.db"), extra=extra), env={}).settings
     store = Store.open(settings.database)
     signals: list[EdgeSignal] = []
     engine = Engine(
-        min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=signals.append, clock=clock
+        min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=signals.append, clock=box.clock
     )
     engine.signals = signals  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as session:
