@@ -83,6 +83,7 @@ async def _price_group(ctx: JobContext, icao: str, events: list[TemperatureEvent
         extreme="max" if extreme_of(events[0]) == "max" else "min",
         models=ctx.settings.weather.models,
         forecast_days=ctx.settings.weather.forecast_days,
+        issued_at=ctx.engine.clock.now(),  # not the machine's: a replay's refit reads it
     )
     for event in events:
         forecast = forecasts.get(event.date)

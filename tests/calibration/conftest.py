@@ -6,12 +6,13 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
+from weatheredge.clock import SYSTEM, Clock, VirtualClock
 from weatheredge.config import parse_config
 from weatheredge.context import JobContext
 from weatheredge.engine import EdgeSignal, Engine
@@ -23,20 +24,50 @@ from weatheredge.sandbox import Sandbox, scenario
 from weatheredge.store import EventSeen, Store
 
 NY = ZoneInfo("America/New_York")
+T = TypeVar("T")
 
-# The sandbox seeds KLGA's last six hourly reports from the real clock. Before 07:00 in New
-# York they fall on yesterday's local day: today has none yet and yesterday has six more than a
-# test adds. Tests that read either day are skipped then (with this reason) until the sandbox
-# and the jobs run on one virtual clock.
-needs_todays_seeded_reports = pytest.mark.skipif(
-    dt.datetime.now(NY).hour < 7,
-    reason="before 07:00 New York the sandbox's seeded reports fall on yesterday",
+# Every test here runs on one virtual clock shared by the sandbox and the jobs, on a fixed date
+# that is not today, so nothing may read the machine's clock unnoticed. 15:00 New York: the
+# sandbox's six seeded hourly reports (09:51-14:51) all fall on the local day of "today".
+DAY = dt.date(2026, 11, 25)
+AFTERNOON = dt.time(15, 0)
+# Hours the machine's clock used to make tests fail at: before 07:00 New York some or all of the
+# seeded reports fell on yesterday's local day. Tests reading today's or yesterday's reports
+# are run at each (``@any_hour``).
+HOURS = (dt.time(2, 0), dt.time(6, 59), AFTERNOON)
+_AT_HOURS = pytest.mark.parametrize(
+    "clock", HOURS, indirect=True, ids=[f"{t:%H%M}NY" for t in HOURS]
 )
 
 
+def any_hour(test: T) -> T:
+    """Run ``test`` with the clock at each of ``HOURS``."""
+    return pytest.mark.usefixtures("clock")(_AT_HOURS(test))
+
+
+def clock_at(day: dt.date, at: dt.time) -> VirtualClock:
+    """A clock standing still at ``at`` New York time on ``day``."""
+    wall = dt.datetime.combine(day, at, tzinfo=NY)
+    return VirtualClock(wall_ns=int(wall.timestamp()) * 1_000_000_000, mono_ns=10**12)
+
+
 @pytest.fixture
-async def box() -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox()
+def clock(request: pytest.FixtureRequest) -> VirtualClock:
+    return clock_at(DAY, getattr(request, "param", AFTERNOON))
+
+
+def _clock(request: pytest.FixtureRequest) -> Clock:
+    """The ``clock`` fixture where the test can see one (every test here). Tests elsewhere that
+    borrow ``box``/``ctx`` (replay, tape) run a real daemon against the sandbox: the machine's."""
+    try:
+        return request.getfixturevalue("clock")
+    except pytest.FixtureLookupError:
+        return SYSTEM
+
+
+@pytest.fixture
+async def box(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(clock=_clock(request))
     await sandbox.start(play=False)
     try:
         yield sandbox
@@ -50,7 +81,9 @@ async def ctx(box: Sandbox, tmp_path: Path) -> AsyncIterator[JobContext]:
     settings = parse_config(box.config_yaml(str(tmp_path / "we.db"), extra=extra), env={}).settings
     store = Store.open(settings.database)
     signals: list[EdgeSignal] = []
-    engine = Engine(min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=signals.append)
+    engine = Engine(
+        min_edge=0.05, hysteresis=0.01, max_forecast_age=3600, emit=signals.append, clock=box.clock
+    )
     engine.signals = signals  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as session:
         context = JobContext(
@@ -68,6 +101,11 @@ async def ctx(box: Sandbox, tmp_path: Path) -> AsyncIterator[JobContext]:
             await store.close(grace_s=2)
 
 
+def today_ny(ctx: JobContext) -> dt.date:
+    """New York's local date on the jobs' clock."""
+    return ctx.engine.clock.now().astimezone(NY).date()
+
+
 def nyc_event(box: Sandbox, day: dt.date, event_id: int) -> tuple[dict[str, Any], TemperatureEvent]:
     """The sandbox's NYC daily-high event for ``day``: (Gamma JSON, parsed event)."""
     raw = scenario.gamma_event(scenario.event_specs()[0], day, event_id)
@@ -76,14 +114,17 @@ def nyc_event(box: Sandbox, day: dt.date, event_id: int) -> tuple[dict[str, Any]
 
 
 def remember(ctx: JobContext, event: TemperatureEvent) -> None:
-    ctx.store.submit(EventSeen(event, dt.datetime.now(dt.UTC)))
+    ctx.store.submit(EventSeen(event, ctx.engine.clock.now()))
 
 
-def yesterday_nyc(
+def past_nyc(
     box: Sandbox, ctx: JobContext, event_id: int
 ) -> tuple[dict[str, Any], TemperatureEvent, dt.datetime]:
-    """Yesterday's NYC high event, stored: (Gamma JSON, event, 12:51 local that day)."""
-    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    """A past day's NYC high event, stored: (Gamma JSON, event, 12:51 local that day).
+
+    The day before yesterday: the sandbox seeds the last six hours' reports, which fall on
+    yesterday early in New York's day; none falls on this day at any hour."""
+    day = today_ny(ctx) - dt.timedelta(days=2)
     raw, event = nyc_event(box, day, event_id)
     remember(ctx, event)
     return raw, event, dt.datetime.combine(day, dt.time(12, 51), tzinfo=NY)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 
@@ -36,7 +35,9 @@ def test_the_running_day_waits_for_its_reports(
     event = to_temperature_event(decode_gamma_event(json.dumps(raw).encode()))
     station = station_for(ctx, "KLGA")
     normal = Normal(45.0, 3.0)
-    prior = EventPrior(normal.cdf, 3.0, None, time.monotonic(), start_utc, mu=45.0, sigma=3.0)
+    prior = EventPrior(
+        normal.cdf, 3.0, None, ctx.engine.clock.monotonic(), start_utc, mu=45.0, sigma=3.0
+    )
     second = dt.timedelta(seconds=1)
 
     before = compute(ctx, event, prior, station, start_utc - second)

@@ -8,7 +8,7 @@ import math
 import sqlite3
 
 from jobs import refit_calibration
-from tests.calibration.conftest import NY
+from tests.calibration.conftest import NY, today_ny
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
 from weatheredge.model.diurnal_fit import fit_shape, global_shape
@@ -56,7 +56,7 @@ def test_peak_hour_range_and_still_open_are_learnt_and_shrunk_toward_the_prior()
 async def settled_days(ctx: JobContext, back: range, received: dt.datetime) -> None:
     """KLGA's daily highs settled ``back`` days ago, with their hourly reports (an 11:00 peak),
     all recorded at ``received``."""
-    today = dt.datetime.now(NY).date()
+    today = today_ny(ctx)
     for n in back:
         day = today - dt.timedelta(days=n)
         reports = []
@@ -75,8 +75,8 @@ async def settled_days(ctx: JobContext, back: range, received: dt.datetime) -> N
 async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
     box: Sandbox, ctx: JobContext
 ) -> None:
-    today = dt.datetime.now(NY).date()
-    await settled_days(ctx, range(2, 32), dt.datetime.now(dt.UTC))
+    today = today_ny(ctx)
+    await settled_days(ctx, range(2, 32), ctx.engine.clock.now())
 
     await refit_calibration.run(ctx)
 
@@ -99,10 +99,9 @@ async def test_refit_learns_from_settled_days_persists_and_prices_with_it(
 
     # Today's NYC high is priced against KLGA's own curve: a 13:00-ish report means something
     # else when the station peaks before noon than when it peaks at 15:48.
-    event, now = _today_event(box, ctx)
-    # Priced at 13:00 at the latest: late in the evening both curves agree the high is in, so
-    # the test would depend on the hour it runs at.
-    now = min(now, dt.datetime.combine(today, dt.time(13), tzinfo=NY).astimezone(now.tzinfo))
+    event, _ = _today_event(box, ctx)
+    # Priced at 13:00: late in the evening both curves agree the high is in.
+    now = dt.datetime.combine(today, dt.time(13), tzinfo=NY).astimezone(dt.UTC)
     at = max(now - dt.timedelta(minutes=5), dt.datetime.combine(today, dt.time(0), tzinfo=NY))
     ctx.live.add_observations([_report(at, 7.0)])
     ctx.live.fetched_at["KLGA"] = now

@@ -6,10 +6,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import time
 
 from jobs import poll_observations, refresh_forecasts
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, any_hour, nyc_event
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Unit
 from weatheredge.model.live import EventPrior
@@ -64,17 +63,18 @@ async def test_one_unpriceable_event_does_not_leave_the_others_unpriced(
     assert set(ctx.engine.pricing) == {e.event_id for e in quoted}
 
 
+@any_hour
 async def test_one_event_failing_on_a_report_does_not_stop_the_others(
     box: Sandbox, ctx: JobContext
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     _, nyc = nyc_event(box, now.astimezone(NY).date(), 320000)
     hostile = _hostile(nyc, "667")
     ctx.engine.set_events([hostile, nyc])
     prior = Normal(46.0, 2.5)
     for event in (hostile, nyc):
         ctx.live.priors[event.event_id] = EventPrior(
-            prior.cdf, 2.5, None, time.monotonic(), now, mu=46.0, sigma=2.5
+            prior.cdf, 2.5, None, ctx.engine.clock.monotonic(), now, mu=46.0, sigma=2.5
         )
     start = dt.datetime.combine(now.astimezone(NY).date(), dt.time(0), tzinfo=NY)
     seen = max(start + dt.timedelta(seconds=30), now - dt.timedelta(minutes=20))

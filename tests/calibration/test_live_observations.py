@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import time
 
 from jobs import poll_observations
-from tests.calibration.conftest import NY, nyc_event
+from tests.calibration.conftest import NY, any_hour, nyc_event
 from weatheredge.context import JobContext
 from weatheredge.engine import Pricing
 from weatheredge.model.edge import Change, Side
@@ -18,16 +17,16 @@ from weatheredge.sandbox import Sandbox
 
 
 def _today_event(box: Sandbox, ctx: JobContext):
-    now = dt.datetime.now(dt.UTC)
+    now, mono = ctx.engine.clock.now(), ctx.engine.clock.monotonic()
     _, event = nyc_event(box, now.astimezone(NY).date(), 320000)
     ctx.engine.set_events([event])
     prior = Normal(46.0, 2.5)
     ctx.live.priors[event.event_id] = EventPrior(
-        prior.cdf, 2.5, None, time.monotonic(), now, mu=46.0, sigma=2.5
+        prior.cdf, 2.5, None, mono, now, mu=46.0, sigma=2.5
     )
     probs = probabilities_from_cdf(prior.cdf, event.buckets, event.rule.rounding)
     by_market = {m.market_id: p for m, p in zip(event.markets, probs, strict=True)}
-    ctx.engine.set_pricing(event.event_id, Pricing(by_market, None, time.monotonic()))
+    ctx.engine.set_pricing(event.event_id, Pricing(by_market, None, mono))
     for market in event.markets:  # NO asks at 0.70 everywhere: an edge only where YES is dead
         for token, ask in ((market.yes_token, "0.30"), (market.no_token, "0.70")):
             ctx.engine.books[token].replace([], [(to_micros(ask), to_micros("50"))], 1)
@@ -39,6 +38,7 @@ def _report_time(now: dt.datetime) -> dt.datetime:
     return max(start + dt.timedelta(seconds=30), now - dt.timedelta(minutes=20))
 
 
+@any_hour
 async def test_new_running_max_kills_buckets_and_opens_the_dead_bucket_edge_at_once(
     box: Sandbox, ctx: JobContext
 ) -> None:
@@ -79,6 +79,7 @@ async def test_new_running_max_kills_buckets_and_opens_the_dead_bucket_edge_at_o
     assert len(signals) == before
 
 
+@any_hour
 async def test_clock_skew_marks_the_event_stale_with_a_reason(
     box: Sandbox, ctx: JobContext
 ) -> None:

@@ -14,7 +14,7 @@ from weatheredge.sandbox import Sandbox
 async def test_running_days_are_indexed_once_until_a_boundary_or_a_new_catalogue(
     box: Sandbox, ctx: JobContext
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = ctx.engine.clock.now()
     today = now.astimezone(NY).date()
     _, running = nyc_event(box, today, 410001)
     _, tomorrow = nyc_event(box, today + dt.timedelta(days=1), 410002)

@@ -10,7 +10,7 @@ import pytest
 
 from db.readonly import connect_read_only
 from jobs import settle_events
-from tests.calibration.conftest import resolve_at_venue, yesterday_nyc
+from tests.calibration.conftest import any_hour, past_nyc, resolve_at_venue
 from tests.calibration.test_settlement_and_scoring import _rows
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
@@ -24,10 +24,11 @@ def _settlement(path) -> sqlite3.Row:
     return row
 
 
+@any_hour
 async def test_disagreement_is_counted_and_listed_with_its_reports(
     box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    raw, _, noon = yesterday_nyc(box, ctx, 340000)
+    raw, _, noon = past_nyc(box, ctx, 340000)
     day = noon.date()
     box.weather.add_metar("KLGA", noon, 7.2)  # routine, SLP: 44.96 °F -> 45
     # An auxiliary METAR without SLP at 13:05: 8.3 °C = 46.94 -> 47, but the hourly view

@@ -12,11 +12,12 @@ import pytest
 from jobs import settle_events
 from tests.calibration.conftest import (
     NY,
-    needs_todays_seeded_reports,
+    any_hour,
     nyc_event,
+    past_nyc,
     remember,
     resolve_at_venue,
-    yesterday_nyc,
+    today_ny,
 )
 from weatheredge.calibration_report import build_report, format_report
 from weatheredge.cli import main
@@ -34,11 +35,11 @@ def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
         con.close()
 
 
-@needs_todays_seeded_reports
+@any_hour
 async def test_settles_from_reports_and_agrees_with_the_venue(
     box: Sandbox, ctx: JobContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    raw, event, noon = yesterday_nyc(box, ctx, 310000)
+    raw, event, noon = past_nyc(box, ctx, 310000)
     box.weather.add_metar("KLGA", noon, 7.2)  # 44.96 °F -> 45
     box.weather.add_metar("KLGA", noon + dt.timedelta(hours=3), 8.3, "SPECI")  # 46.94 -> 47
     box.weather.add_metar("KLGA", noon + dt.timedelta(hours=5), 8.0)  # 46.4 -> 46
@@ -58,7 +59,7 @@ async def test_settles_from_reports_and_agrees_with_the_venue(
     assert (row["venue_market_id"], row["agreement"]) == (winner["id"], 1)
 
     # Scoring: ours vs the market at one horizon, then the CLI table and its plot.
-    at = dt.datetime.now(dt.UTC)
+    at = ctx.engine.clock.now()
     rows = []
     for market in event.markets:
         won = market.label == "46-47°F"
@@ -87,9 +88,10 @@ async def test_no_settled_data_draws_no_chart(
     assert not png.exists()
 
 
-@needs_todays_seeded_reports
+@any_hour
 async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: JobContext) -> None:
-    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    # Not yesterday: early in New York's day the sandbox's seeded reports fall on it.
+    day = today_ny(ctx) - dt.timedelta(days=2)
     _, event = nyc_event(box, day, 310001)
     remember(ctx, event)
     await ctx.store.flush()
@@ -98,10 +100,11 @@ async def test_a_day_without_reports_is_not_settled_early(box: Sandbox, ctx: Job
     assert _rows(ctx.store.path, "SELECT * FROM settlements") == []
 
 
+@any_hour
 async def test_market_resolved_frames_cross_check_settlement_before_gamma(
     box: Sandbox, ctx: JobContext
 ) -> None:
-    day = dt.datetime.now(NY).date() - dt.timedelta(days=1)
+    day = today_ny(ctx) - dt.timedelta(days=1)
     _, event = nyc_event(box, day, 320000)
     remember(ctx, event)
     ctx.engine.set_events([event])

@@ -11,7 +11,7 @@ import datetime as dt
 import sqlite3
 
 from jobs import poll_observations
-from tests.calibration.conftest import NY, needs_todays_seeded_reports
+from tests.calibration.conftest import NY, any_hour
 from tests.calibration.test_live_observations import _today_event
 from weatheredge.context import JobContext
 from weatheredge.model.observations import observation_from_report
@@ -31,7 +31,7 @@ def _by_label(ctx: JobContext, event) -> dict[str, float]:
     return {m.label: probs[m.market_id] for m in event.markets}
 
 
-@needs_todays_seeded_reports
+@any_hour
 async def test_off_minute_report_shades_a_bucket_a_routine_one_kills_it(
     box: Sandbox, ctx: JobContext
 ) -> None:
@@ -87,7 +87,7 @@ async def test_off_minute_report_shades_a_bucket_a_routine_one_kills_it(
 
 async def test_station_schedule_is_learnt_from_its_stored_reports(ctx: JobContext) -> None:
     """A restarted daemon knows a station's routine minutes from the reports it stored."""
-    top = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    top = ctx.engine.clock.now().replace(minute=0, second=0, microsecond=0)
     stored = []
     for h in range(1, 21):
         for minute in (0, 30) if h != 5 else (0, 24, 30):  # one :24 off-minute report

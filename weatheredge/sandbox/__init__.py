@@ -5,19 +5,24 @@ weather services (Open-Meteo ensemble/forecast, aviationweather METAR, the NWS A
 and CWA open data) and a notification sink that apprise's ``json://`` scheme can post to — and
 plays the scripted day of ``scenario``.
 ``weatheredge demo``, the tests and the benchmarks all run against it.
+
+Everything it seeds or serves that depends on "now" (the scripted events' days, the seeded
+reports, which reports are visible, the forecasts' "today", frame timestamps) reads one
+injected :class:`~weatheredge.clock.Clock`: the machine's by default; a test hands the same
+clock to the sandbox and to the Engine its jobs run on, so both agree on the time of day.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from weatheredge.clock import SYSTEM, Clock
 from weatheredge.sandbox import scenario
 from weatheredge.sandbox.exchange import Exchange
 from weatheredge.sandbox.venue import Venue, create_venue_app
@@ -58,9 +63,11 @@ class Sandbox:
     port: int = 0  # first port; the others follow, or any free ports when 0
     cycle_s: float = scenario.CYCLE_S
     first_edge_after_s: float = 2.0
-    venue: Venue = field(default_factory=Venue)
+    clock: Clock = SYSTEM
+    # Built from ``clock`` so the venue and the weather services cannot disagree with it.
+    venue: Venue = field(init=False)
     exchange: Exchange = field(init=False)  # order endpoints + /ws/user on the venue's port
-    weather: WeatherState = field(default_factory=WeatherState)
+    weather: WeatherState = field(init=False)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     quoted: list[scenario.Quoted] = field(default_factory=list)
     _runners: list[web.AppRunner] = field(default_factory=list)
@@ -68,7 +75,9 @@ class Sandbox:
     urls: SandboxUrls | None = None
 
     def __post_init__(self) -> None:
+        self.venue = Venue(clock=self.clock.time)
         self.exchange = Exchange(self.venue)
+        self.weather = WeatherState(clock=self.clock.now)
 
     async def start(self, *, play: bool = True) -> SandboxUrls:
         venue_app = create_venue_app(self.venue)
@@ -99,7 +108,7 @@ class Sandbox:
             cwa_url=f"http://{weather}/api/v1/rest/datastore/O-A0003-001",
             notify_url=f"json://{sink}/sandbox-webhook",
         )
-        self.quoted = scenario.install(self.venue, self.weather, dt.datetime.now(dt.UTC))
+        self.quoted = scenario.install(self.venue, self.weather, self.clock.now())
         if play:
             self._script = asyncio.create_task(
                 scenario.play(

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from weatheredge.clock import SYSTEM
 from weatheredge.sandbox.official_feeds import OfficialFeeds
 from weatheredge.weather.stations import resolve_station
 
@@ -85,7 +86,7 @@ class WeatherState:
 
     def __init__(self, *, seed: int = 0, clock: Clock | None = None) -> None:
         self.seed = seed
-        self.clock: Clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.clock: Clock = clock or SYSTEM.now
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._daily: dict[tuple[float, float], dict[tuple[dt.date, str], DailyDistribution]] = {}
         self._metars: dict[str, list[dict[str, Any]]] = {}
