@@ -138,7 +138,9 @@ class Maker:
         events |= set(self._pulled) | self._marks.waiting()
         if self.inputs is not None:
             events |= self.inputs.changed()
-        for event_id in events:
+        # Events share limits and rate buckets, so their order decides: sorted, never a set's
+        # hash order, or a replay's decisions would change with PYTHONHASHSEED.
+        for event_id in sorted(events):
             await self._event(event_id)
         self._marks.prune(self._clock.monotonic())
         self._send_digests()
