@@ -197,6 +197,7 @@ class Replay(TimerJobs):
             self.pacer = TraderPacer(self.trading.trader)
             if self.trading.gateway is not None:
                 self.pacer.wrap(self.trading.gateway, self.clock)
+            self.pacer.hold_writes(self.trading.ledger, self.clock)  # its records at the tape's
             self.pacer.start()
 
     def _trader_record(self, kind: str, fields: Any) -> None:

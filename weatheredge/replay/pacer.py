@@ -14,6 +14,15 @@ socket drop can land on either side of it. Tapes of format 2 hold that instant
 trader is in step with the tape (its intents so far are the tape's), so an order in flight
 across a drop meets the books on the same side of the drop as live. Older tapes (and orders the
 live run never sent) fall back to the next trader record or 50 virtual ms.
+
+The trader must not run ahead of the tape between its records either. Its ledger writes go
+through a thread, and the replay loop yields at many points (waiting for a job, for another
+record of the trader): whether a write had finished by one of them was a matter of real time, so
+the trader's next record (the ``sending`` after an ``intent``) landed after one input or another
+from run to run (the once-in-25 flake of ``test_replay_frames``). While its records are the
+tape's so far, each next one now waits (:meth:`TraderPacer.hold_writes`) until the replay
+reaches the tape's next trader record, as live wrote it there; one the tape never shows goes on
+after ``IN_STEP_NS`` of virtual time.
 """
 
 from __future__ import annotations
@@ -47,14 +56,53 @@ class TraderPacer:
         self.matched = 0  # this replay's orders that have met the books
         self._tape_intents: list[tuple[str, ...]] = []
         self._my_intents: list[tuple[str, ...]] = []
+        self._tape_kinds: list[str] = []
+        self._my_kinds: list[str] = []
+        self._turn: asyncio.Future[None] | None = None  # a write waiting for its taped record
+        self._turn_until = 0
+        self._now_ns: Callable[[], int] = lambda: 0
 
     def wrote(self, kind: str, fields: Any) -> None:
         """This replay's trader wrote a record (``paper_match`` is the gate's, not counted)."""
         if kind == "paper_match":
             return
         self.written += 1
+        self._my_kinds.append(kind)
         if kind == "intent":
             self._my_intents.append(_signature(fields))
+
+    def _kinds_in_step(self) -> bool:
+        n = len(self._my_kinds)
+        return n <= len(self._tape_kinds) and self._my_kinds == self._tape_kinds[:n]
+
+    def hold_writes(self, ledger: Any, clock: Any) -> None:
+        """Each ledger write that tapes a trader record waits for the tape's (module doc)."""
+        self._now_ns = clock.monotonic_ns
+        for name in ("insert_intent", "update_intent", "save_fill", "save_settlement", "rejection"):
+            write = getattr(ledger, name)
+            setattr(ledger, name, self._held(write))
+
+    def _held(self, write: Callable[..., Any]) -> Callable[..., Any]:
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            if self.written >= self.taped and self._kinds_in_step():
+                self._turn = asyncio.get_running_loop().create_future()
+                self._turn_until = self._now_ns() + IN_STEP_NS
+                try:
+                    await self._turn
+                finally:
+                    self._turn = None
+            return await write(*args, **kwargs)
+
+        return held
+
+    def _release_turn(self, now_ns: int) -> bool:
+        turn = self._turn
+        if turn is None or turn.done():
+            return False
+        if self.written < self.taped or now_ns >= self._turn_until:
+            turn.set_result(None)
+            return True
+        return False
 
     def _in_step(self) -> bool:
         n = len(self._my_intents)
@@ -110,7 +158,8 @@ class TraderPacer:
 
     def _idle(self) -> bool:
         gated = self._gate is not None and not self._gate.done()
-        return gated or (not self._busy and not self._wake.is_set())
+        held = self._turn is not None and not self._turn.done()
+        return gated or held or (not self._busy and not self._wake.is_set())
 
     async def at_match(self) -> None:
         """The tape shows the live paper venue reading the books: ours reads them now."""
@@ -124,9 +173,12 @@ class TraderPacer:
     async def at_taped(self, now_ns: int, record: Any = None) -> None:
         """The tape shows the live trader's next record: let ours get that far."""
         self.taped += 1
-        if record is not None and record.get("kind") == "intent":
-            self._tape_intents.append(_signature(record))
+        if record is not None:
+            self._tape_kinds.append(str(record.get("kind")))
+            if record.get("kind") == "intent":
+                self._tape_intents.append(_signature(record))
         self._open_gate(now_ns)
+        self._release_turn(now_ns)
         if self.written >= self.taped:
             return
         if self._idle():
@@ -145,7 +197,7 @@ class TraderPacer:
             await asyncio.sleep(0.0002)  # a ledger write in its thread
 
     async def tick(self, now_ns: int) -> None:
-        if self._open_gate(now_ns):
+        if self._open_gate(now_ns) | self._release_turn(now_ns):
             await self.settle()
         due = (self.signal_since is not None and now_ns - self.signal_since >= TICK_NS) or (
             self.signal_since is None and now_ns - self.last_step_ns >= TICK_NS
@@ -169,6 +221,7 @@ class TraderPacer:
 
     async def close(self, now_ns: int) -> None:
         self._open_gate(now_ns + GATE_NS)
+        self._release_turn(now_ns + IN_STEP_NS)
         self._step_at(now_ns)
         await self.settle()
         if self._task is not None:
