@@ -359,7 +359,7 @@ class Replay(TimerJobs):
         self._tick_ns = 0
         if self.pacer is not None:
             self.pacer.exact = rec.get("tape_format", 1) >= 2
-        self.holds.exact = rec.get("tape_format", 1) >= 3
+        self.holds.tape_format = rec.get("tape_format", 1)
 
     def _feed(self, rec: dict[str, Any]) -> None:
         shard = self._shards.setdefault(rec.get("shard", 0), set())
