@@ -61,6 +61,8 @@ class TraderPacer:
         self._turn: asyncio.Future[None] | None = None  # a write waiting for its taped record
         self._turn_until = 0
         self._now_ns: Callable[[], int] = lambda: 0
+        self.venue: Any = None  # the tape venue (replay/venue_tape.py), when it answers orders
+        self._closing = False
 
     def wrote(self, kind: str, fields: Any) -> None:
         """This replay's trader wrote a record (``paper_match`` is the gate's, not counted)."""
@@ -145,7 +147,7 @@ class TraderPacer:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="replay trader")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             self._busy = True
@@ -159,7 +161,8 @@ class TraderPacer:
     def _idle(self) -> bool:
         gated = self._gate is not None and not self._gate.done()
         held = self._turn is not None and not self._turn.done()
-        return gated or held or (not self._busy and not self._wake.is_set())
+        asking = self.venue is not None and self.venue.waiting > 0  # for a recorded answer
+        return gated or held or asking or (not self._busy and not self._wake.is_set())
 
     async def at_match(self) -> None:
         """The tape shows the live paper venue reading the books: ours reads them now."""
@@ -197,7 +200,8 @@ class TraderPacer:
             await asyncio.sleep(0.0002)  # a ledger write in its thread
 
     async def tick(self, now_ns: int) -> None:
-        if self._open_gate(now_ns) | self._release_turn(now_ns):
+        expired = self.venue is not None and self.venue.expire(now_ns) > 0
+        if self._open_gate(now_ns) | self._release_turn(now_ns) | expired:
             await self.settle()
         due = (self.signal_since is not None and now_ns - self.signal_since >= TICK_NS) or (
             self.signal_since is None and now_ns - self.last_step_ns >= TICK_NS
@@ -205,6 +209,10 @@ class TraderPacer:
         if due:
             self._step_at(now_ns)
             await self.settle()
+
+    def step_soon(self, now_ns: int) -> None:
+        """Something woke the live trader here (a user-channel fill): ours steps now too."""
+        self._step_at(now_ns)
 
     def _step_at(self, now_ns: int) -> None:
         self.signal_since = None
@@ -224,8 +232,12 @@ class TraderPacer:
         self._release_turn(now_ns + IN_STEP_NS)
         self._step_at(now_ns)
         await self.settle()
+        self._closing = True  # a cancel that lands as a step's wait_for completes is lost (3.11)
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done():
+                self._task.cancel()
+                self._wake.set()
+                await asyncio.wait({self._task}, timeout=0.1)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
