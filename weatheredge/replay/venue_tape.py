@@ -223,21 +223,21 @@ class TapeVenue:
             return []
         return [str(o) for o in rec.get("result") or []]
 
-    async def open_orders(self, token_id: str | None = None) -> list[OpenOrderView]:
-        rec = await self._recorded(("open_orders", token_id or ""))
+    async def _read(self, op: str, token_id: str | None) -> list[Any]:
+        """A venue read (open orders, trades): the recorded answer's items, none before the
+        tape starts; a recorded failure raised as it was."""
+        rec = await self._recorded((op, token_id or ""))
         if rec is None:
             return []
         if "error" in rec:
             _raise_recorded(rec["error"])
-        return [open_order(o) for o in rec.get("result") or []]
+        return list(rec.get("result") or [])
+
+    async def open_orders(self, token_id: str | None = None) -> list[OpenOrderView]:
+        return [open_order(o) for o in await self._read("open_orders", token_id)]
 
     async def trades(self, token_id: str | None = None) -> list[TradeView]:
-        rec = await self._recorded(("trades", token_id or ""))
-        if rec is None:
-            return []
-        if "error" in rec:
-            _raise_recorded(rec["error"])
-        return [trade_view(t) for t in rec.get("result") or []]
+        return [trade_view(t) for t in await self._read("trades", token_id)]
 
     async def heartbeat(self) -> None:
         return None
