@@ -6,7 +6,7 @@ imports the tape). Each answer is taped when it arrives, before the order desk a
 sits on the tape between the inputs the live daemon had seen by then. Record (``order``):
 ``op`` (place, cancel, cancel_all, open_orders, trades), what was asked (``request``,
 ``order_id`` or ``token_id``), then ``result`` or ``error`` (``type``, ``message``, ``status``,
-``retry_after``). Exception texts are the gateway's, already stripped of credentials.
+``retry_after``). Only the gateway's own error texts are kept (already stripped of credentials).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 
 from weatheredge.trading.gateway import (
     GatewayBusy,
+    GatewayError,
+    GatewayTimeout,
     OpenOrderView,
     OrderGateway,
     OrderRequest,
@@ -29,7 +31,10 @@ Record = Callable[..., None]
 
 
 def error_fields(err: BaseException) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": type(err).__name__, "message": str(err)[:300]}
+    """The failure as taped: its type, and the text only of the gateway's own errors (stripped
+    of credentials by the gateway); another exception's text may quote a request."""
+    gateway = isinstance(err, GatewayError | GatewayTimeout)
+    out: dict[str, Any] = {"type": type(err).__name__, "message": str(err)[:300] if gateway else ""}
     if isinstance(err, GatewayBusy):
         out.update(status=err.status, retry_after=err.retry_after)
     return out
