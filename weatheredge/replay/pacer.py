@@ -49,8 +49,7 @@ class TraderPacer:
         self.taped = 0  # trader records on the tape reached so far
         self.signal_since: int | None = None  # virtual time of the oldest unread signal
         self.last_step_ns = 0
-        self._gate: asyncio.Future[None] | None = None
-        self._gate_until = 0
+        self._gate = _Wait()  # a paper order waiting for its match instant
         self.exact = False  # the tape records paper matches (tape format 2)
         self.match_taped = 0  # the tape's paper_match records reached
         self.matched = 0  # this replay's orders that have met the books
@@ -58,8 +57,7 @@ class TraderPacer:
         self._my_intents: list[tuple[str, ...]] = []
         self._tape_kinds: list[str] = []
         self._my_kinds: list[str] = []
-        self._turn: asyncio.Future[None] | None = None  # a write waiting for its taped record
-        self._turn_until = 0
+        self._turn = _Wait()  # a ledger write waiting for its taped record
         self._now_ns: Callable[[], int] = lambda: 0
         self.venue: Any = None  # the tape venue (replay/venue_tape.py), when it answers orders
         self._closing = False
@@ -87,24 +85,13 @@ class TraderPacer:
     def _held(self, write: Callable[..., Any]) -> Callable[..., Any]:
         async def held(*args: Any, **kwargs: Any) -> Any:
             if self.written >= self.taped and self._kinds_in_step():
-                self._turn = asyncio.get_running_loop().create_future()
-                self._turn_until = self._now_ns() + IN_STEP_NS
-                try:
-                    await self._turn
-                finally:
-                    self._turn = None
+                await self._turn.wait(self._now_ns() + IN_STEP_NS)
             return await write(*args, **kwargs)
 
         return held
 
     def _release_turn(self, now_ns: int) -> bool:
-        turn = self._turn
-        if turn is None or turn.done():
-            return False
-        if self.written < self.taped or now_ns >= self._turn_until:
-            turn.set_result(None)
-            return True
-        return False
+        return self._turn.release(now_ns, self.written < self.taped)
 
     def _in_step(self) -> bool:
         n = len(self._my_intents)
@@ -123,25 +110,14 @@ class TraderPacer:
                 wait = self.written >= self.taped  # the tape's answer to this order is ahead
                 until = GATE_NS
             if wait:
-                self._gate = asyncio.get_running_loop().create_future()
-                self._gate_until = clock.monotonic_ns() + until
-                try:
-                    await self._gate
-                finally:
-                    self._gate = None
+                await self._gate.wait(clock.monotonic_ns() + until)
             self.matched += 1
             return await place(request)  # reads the books before its first await
 
         gateway.place = gated
 
     def _open_gate(self, now_ns: int) -> bool:
-        gate = self._gate
-        if gate is None or gate.done():
-            return False
-        if (not self.exact and self.written < self.taped) or now_ns >= self._gate_until:
-            gate.set_result(None)
-            return True
-        return False
+        return self._gate.release(now_ns, not self.exact and self.written < self.taped)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="replay trader")
@@ -159,17 +135,14 @@ class TraderPacer:
                 self._busy = False
 
     def _idle(self) -> bool:
-        gated = self._gate is not None and not self._gate.done()
-        held = self._turn is not None and not self._turn.done()
         asking = self.venue is not None and self.venue.waiting > 0  # for a recorded answer
-        return gated or held or asking or (not self._busy and not self._wake.is_set())
+        waiting = self._gate.pending() or self._turn.pending() or asking
+        return waiting or (not self._busy and not self._wake.is_set())
 
     async def at_match(self) -> None:
         """The tape shows the live paper venue reading the books: ours reads them now."""
         self.match_taped += 1
-        gate = self._gate
-        if gate is not None and not gate.done():
-            gate.set_result(None)
+        self._gate.release(0, True)
         await self._until(lambda: self.matched >= self.match_taped)
         self.matched = max(self.matched, self.match_taped)  # unused by ours: it diverged
 
@@ -240,6 +213,31 @@ class TraderPacer:
                 await asyncio.wait({self._task}, timeout=0.1)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class _Wait:
+    """One of the trader's waits for the tape: released by the replay, or by virtual time."""
+
+    def __init__(self) -> None:
+        self._fut: asyncio.Future[None] | None = None
+        self._until = 0
+
+    def pending(self) -> bool:
+        return self._fut is not None and not self._fut.done()
+
+    async def wait(self, until_ns: int) -> None:
+        self._fut, self._until = asyncio.get_running_loop().create_future(), until_ns
+        try:
+            await self._fut
+        finally:
+            self._fut = None
+
+    def release(self, now_ns: int, ready: bool) -> bool:
+        """Go on when ``ready`` or past its deadline; True when it was waiting and goes on."""
+        if self._fut is None or self._fut.done() or not (ready or now_ns >= self._until):
+            return False
+        self._fut.set_result(None)
+        return True
 
 
 def _signature(fields: Any) -> tuple[str, ...]:
