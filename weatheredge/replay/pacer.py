@@ -20,9 +20,12 @@ through a thread, and the replay loop yields at many points (waiting for a job, 
 record of the trader): whether a write had finished by one of them was a matter of real time, so
 the trader's next record (the ``sending`` after an ``intent``) landed after one input or another
 from run to run (the once-in-25 flake of ``test_replay_frames``). While its records are the
-tape's so far, each next one now waits (:meth:`TraderPacer.hold_writes`) until the replay
-reaches the tape's next trader record, as live wrote it there; one the tape never shows goes on
-after ``IN_STEP_NS`` of virtual time.
+tape's so far (their kinds, and their intents' token, side, price and size), each next one now
+waits (:meth:`TraderPacer.hold_writes`) until the replay reaches the tape's next trader record,
+as live wrote it there. One the tape never shows goes on after ``IN_STEP_NS`` of virtual time
+for a record of an action under way (an order's updates, a fill), after ``GATE_NS`` for a new
+decision (an intent, a rejection): one the live run never made (another config) is held no longer
+than a paper order the tape never shows.
 """
 
 from __future__ import annotations
@@ -71,21 +74,24 @@ class TraderPacer:
         if kind == "intent":
             self._my_intents.append(_signature(fields))
 
-    def _kinds_in_step(self) -> bool:
-        n = len(self._my_kinds)
-        return n <= len(self._tape_kinds) and self._my_kinds == self._tape_kinds[:n]
+    def _records_in_step(self) -> bool:
+        n, i = len(self._my_kinds), len(self._my_intents)
+        kinds = n <= len(self._tape_kinds) and self._my_kinds == self._tape_kinds[:n]
+        return kinds and i <= len(self._tape_intents) and self._my_intents == self._tape_intents[:i]
 
     def hold_writes(self, ledger: Any, clock: Any) -> None:
-        """Each ledger write that tapes a trader record waits for the tape's (module doc)."""
+        """Each ledger write that tapes a record of an action under way waits for the tape's
+        (module doc)."""
         self._now_ns = clock.monotonic_ns
-        for name in ("insert_intent", "update_intent", "save_fill", "save_settlement", "rejection"):
-            write = getattr(ledger, name)
-            setattr(ledger, name, self._held(write))
+        for name in ("update_intent", "save_fill", "save_settlement"):
+            setattr(ledger, name, self._held(getattr(ledger, name), IN_STEP_NS))
+        for name in ("insert_intent", "rejection"):
+            setattr(ledger, name, self._held(getattr(ledger, name), GATE_NS))
 
-    def _held(self, write: Callable[..., Any]) -> Callable[..., Any]:
+    def _held(self, write: Callable[..., Any], at_most_ns: int) -> Callable[..., Any]:
         async def held(*args: Any, **kwargs: Any) -> Any:
-            if self.written >= self.taped and self._kinds_in_step():
-                await self._turn.wait(self._now_ns() + IN_STEP_NS)
+            if self.written >= self.taped and self._records_in_step():
+                await self._turn.wait(self._now_ns() + at_most_ns)
             return await write(*args, **kwargs)
 
         return held
