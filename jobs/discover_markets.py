@@ -35,6 +35,9 @@ async def run(ctx: JobContext) -> None:
     if found.events == ctx.indexed_events:
         added, removed = [], []
     else:
+        # The new catalogue is in force from this instant (taped, so a replay swaps it between
+        # the same inputs as live); from here to the swap nothing is awaited.
+        await ctx.applying("discover_markets", "catalogue")
         added, removed = ctx.engine.set_events(found.events)
         ctx.indexed_events = list(found.events)
     market = ctx.engine.market

@@ -20,7 +20,7 @@ async def test_a_held_result_waits_for_its_record_or_its_deadline() -> None:
     holds = ApplyHolds(http, lambda: now[0])
     done: list[str] = []
     await asyncio.create_task(_job(holds, done, "old"))  # older tape: applied at once
-    holds.exact = True
+    holds.tape_format = 3
     a = asyncio.create_task(_job(holds, done, "a"))
     b = asyncio.create_task(_job(holds, done, "b"))
     await asyncio.sleep(0)
@@ -38,3 +38,16 @@ async def test_a_held_result_waits_for_its_record_or_its_deadline() -> None:
     assert not holds.applied("refresh_forecasts", "c")
     await asyncio.wait_for(_job(holds, done, "c"), 1)
     assert done[-1] == "c"
+
+
+async def test_discovery_is_held_on_tapes_that_record_it() -> None:
+    http, now = TapeHttp(), [0]
+    holds = ApplyHolds(http, lambda: now[0])
+    holds.tape_format = 3  # forecasts and reports taped, the catalogue swap not yet
+    await asyncio.wait_for(holds.hold("discover_markets", "catalogue"), 1)
+    holds.tape_format = 4
+    held = asyncio.create_task(holds.hold("discover_markets", "catalogue"))
+    await asyncio.sleep(0)
+    assert not held.done()
+    assert holds.applied("discover_markets", "catalogue")
+    await asyncio.wait_for(held, 1)

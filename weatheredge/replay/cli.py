@@ -51,11 +51,12 @@ def run_replay(
     start: str | None = None,
     end: str | None = None,
     sample_s: float | None = None,
+    venue: str = "paper",
 ) -> ReplayResult:
     settings = replay_settings(config, overrides, db)
     replay = Replay(
         settings, speed=speed, start_ns=parse_time(start), end_ns=parse_time(end),
-        sample_s=sample_s,
+        sample_s=sample_s, venue=venue,
     )  # fmt: skip
     return asyncio.run(replay.run(tape_records(tape)))
 
@@ -92,7 +93,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         db = args.db or str(Path(tmp) / "replay.db")
         result = run_replay(
             args.tape, config=args.config, overrides=overrides, db=db,
-            speed=_speed(args.speed), start=args.start, end=args.end,
+            speed=_speed(args.speed), start=args.start, end=args.end, venue=args.venue,
         )  # fmt: skip
     print(_summary(result))
     if args.db:
@@ -100,6 +101,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.check:
         return 0
     diff = differences(result.taped, result.decisions)
+    diff += [f"tape venue: {m}" for m in result.venue_mismatches]
     if not diff:
         print(f"parity: OK ({len(edge_rows(result.taped))} edge changes, "
               f"{len(trade_rows(result.taped))} trade rows equal the tape's)")  # fmt: skip
@@ -222,6 +224,11 @@ def add_commands(add: AddFn) -> None:
     p.add_argument("--db", help="write the replay's database here (same tables as live)")
     p.add_argument("--speed", default="max", help="max (default) or N times real time")
     p.add_argument("--check", action="store_true", help="compare with the tape; exit 1 on any")
+    p.add_argument(
+        "--venue", choices=("paper", "tape"), default="paper",
+        help="paper: orders fill against the tape's books; tape: the venue's recorded answers "
+        "and user-channel fills (a tape recorded while trading for real)",
+    )  # fmt: skip
     b = add("backtest", cmd_backtest, "one replay per --set combination: scoreboard",
             BACKTEST_EPILOG)  # fmt: skip
     _common(b)

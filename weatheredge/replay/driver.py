@@ -56,6 +56,8 @@ from weatheredge.replay.pacer import TraderPacer
 from weatheredge.replay.resolutions import LOOKAHEAD_NS, Resolutions
 from weatheredge.replay.sampler import Sampler, Samples
 from weatheredge.replay.schedule import Schedule, TimerJobs
+from weatheredge.replay.venue_tape import KINDS as VENUE
+from weatheredge.replay.venue_tape import TapeVenue, attach
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
 from weatheredge.tape.cache import read_cached
@@ -92,6 +94,7 @@ class ReplayResult:
     resolutions: Resolutions = field(default_factory=Resolutions)  # the venue's, on the tape
     end_wall_ns: int = 0
     missing: Counter[str] = field(default_factory=Counter)  # requests the tape never answered
+    venue_mismatches: list[str] = field(default_factory=list)  # --venue tape: orders unmatched
 
 
 class Replay(TapeInputs, TimerJobs):
@@ -103,12 +106,15 @@ class Replay(TapeInputs, TimerJobs):
         start_ns: int | None = None,
         end_ns: int | None = None,
         sample_s: float | None = None,
+        venue: str = "paper",
     ) -> None:
         self.settings = settings
         self.speed = speed  # None: as fast as possible; N: N times real time
         self.start_ns, self.end_ns = start_ns, end_ns
         self.sample_s = sample_s  # scoreboard sampling period (default: snapshot_interval)
         self.clock = VirtualClock()
+        # paper: orders meet the tape's books; tape: the venue's recorded answers (venue_tape.py)
+        self.tape_venue = TapeVenue(self.clock.monotonic_ns) if venue == "tape" else None
         self.http = TapeHttp()
         self.result = ReplayResult()
         self._trigger = (0, 0)
@@ -177,15 +183,19 @@ class Replay(TapeInputs, TimerJobs):
             # No targets: a replay decides and records, it never pushes a notification.
             quiet = Notifier([], levels=s.trading.notify)
             self.trading = await start_trading(
-                s, engine=self.engine, stream=lambda: None, notifier=quiet, live=self.ctx.live
-            )
+                s, engine=self.engine, stream=lambda: None, notifier=quiet, live=self.ctx.live,
+                gateway=self.tape_venue,
+            )  # fmt: skip
             # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
             await self.trading.trader.stop()
             self.trading.ledger.tape = self._trader_record
             await self.trading.trader.recover()
             self.pacer = TraderPacer(self.trading.trader)
-            if self.trading.gateway is not None:
+            if self.tape_venue is not None:
+                attach(self.tape_venue, self.trading.trader, self.pacer)
+            elif self.trading.gateway is not None:
                 self.pacer.wrap(self.trading.gateway, self.clock)
+            self.pacer.hold_writes(self.trading.ledger, self.clock)  # its records at the tape's
             self.pacer.start()
 
     def _trader_record(self, kind: str, fields: Any) -> None:
@@ -208,6 +218,9 @@ class Replay(TapeInputs, TimerJobs):
         self.sampler.remember_catalogue()
         self.result.missing = self.http.missing
         if self.trading is not None:
+            if self.tape_venue is not None:  # its unanswered requests fail before the last step
+                self.tape_venue.finish()
+                self.result.venue_mismatches = self.tape_venue.mismatches
             if self.pacer is not None:
                 await self.pacer.close(self.clock.mono_ns)
             self.result.trading = self.trading.status()
@@ -333,6 +346,9 @@ class Replay(TapeInputs, TimerJobs):
             self._clob.clear()
         elif kind == "rest_books":
             self._rest_books(rec, mono)
+        elif kind in VENUE and self.tape_venue is not None:  # --venue tape: the venue's answers
+            if self.tape_venue.reached(rec) and self.pacer is not None:
+                await self.pacer.settle()
         if self.pacer is not None:
             await self.pacer.tick(self.clock.mono_ns)
 
@@ -353,7 +369,7 @@ class Replay(TapeInputs, TimerJobs):
         self._tick_ns = 0
         if self.pacer is not None:
             self.pacer.exact = rec.get("tape_format", 1) >= 2
-        self.holds.exact = rec.get("tape_format", 1) >= 3
+        self.holds.tape_format = rec.get("tape_format", 1)
 
 
 def tape_records(

@@ -3,10 +3,12 @@
 Live, a job's work between two answers (a forecast snapshot written in the store's thread) can
 outlast the next input: a station report of the same second is then handled before the job's
 result is in force, and the decision lands one report later. Tapes of format 3 hold the instant
-each result was applied (``applied``: job, key). In a replay the job waits at the same point
-(:meth:`ApplyHolds.hold`) until the replay reaches that record, so its result lands between the
-same inputs as live. A result the tape never shows applied (another config, an older tape's
-job) waits at most ``HOLD_NS`` of virtual time.
+each result was applied (``applied``: job, key); format 4 adds discovery's catalogue swap
+(``discover_markets``, key ``catalogue``: a new event's tokens are known, a delisted market's
+edges close, from there). In a replay the job waits at the same point (:meth:`ApplyHolds.hold`)
+until the replay reaches that record, so its result lands between the same inputs as live. A job
+the tape's format does not record applies at once; a result the tape never shows applied
+(another config) waits at most ``HOLD_NS`` of virtual time.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from weatheredge.replay.http import TapeHttp, current_job
 
 HOLD_NS = 5_000_000_000  # a result the tape never shows applied waits this long (virtual)
 Key = tuple[str, str]
+# The first tape format that records each job's ``applied`` instant.
+TAPED_FROM = {"refresh_forecasts": 3, "poll_observations": 3, "discover_markets": 4}
 
 
 class ApplyHolds:
     def __init__(self, http: TapeHttp, now_ns: Callable[[], int]) -> None:
         self._http = http  # its ``blocked`` count tells the replay a held job is waiting
         self._now_ns = now_ns
-        self.exact = False  # the tape records ``applied`` (tape format 3)
+        self.tape_format = 1  # the session's (``session`` record's ``tape_format``)
         self._held: dict[Key, deque[tuple[asyncio.Future[None], int]]] = defaultdict(deque)
         self._ahead: Counter[Key] = Counter()  # applied on the tape before ours got there
         self.released = 0  # holds released by their record
@@ -33,8 +37,8 @@ class ApplyHolds:
 
     async def hold(self, job: str, key: str) -> None:
         """The replayed ``job`` is about to apply its result for ``key``: wait for the tape."""
-        if not self.exact:
-            return
+        if self.tape_format < TAPED_FROM.get(job, 2**31):
+            return  # this tape never recorded it: applied at once
         k = (job, key)
         if self._ahead[k] > 0:
             self._ahead[k] -= 1

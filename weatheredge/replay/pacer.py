@@ -14,6 +14,18 @@ socket drop can land on either side of it. Tapes of format 2 hold that instant
 trader is in step with the tape (its intents so far are the tape's), so an order in flight
 across a drop meets the books on the same side of the drop as live. Older tapes (and orders the
 live run never sent) fall back to the next trader record or 50 virtual ms.
+
+The trader must not run ahead of the tape between its records either. Its ledger writes go
+through a thread, and the replay loop yields at many points (waiting for a job, for another
+record of the trader): whether a write had finished by one of them was a matter of real time, so
+the trader's next record (the ``sending`` after an ``intent``) landed after one input or another
+from run to run (the once-in-25 flake of ``test_replay_frames``). While its records are the
+tape's so far (their kinds, and their intents' token, side, price and size), each next one now
+waits (:meth:`TraderPacer.hold_writes`) until the replay reaches the tape's next trader record,
+as live wrote it there. One the tape never shows goes on after ``IN_STEP_NS`` of virtual time
+for a record of an action under way (an order's updates, a fill), after ``GATE_NS`` for a new
+decision (an intent, a rejection): one the live run never made (another config) is held no longer
+than a paper order the tape never shows.
 """
 
 from __future__ import annotations
@@ -40,21 +52,52 @@ class TraderPacer:
         self.taped = 0  # trader records on the tape reached so far
         self.signal_since: int | None = None  # virtual time of the oldest unread signal
         self.last_step_ns = 0
-        self._gate: asyncio.Future[None] | None = None
-        self._gate_until = 0
+        self._gate = _Wait()  # a paper order waiting for its match instant
         self.exact = False  # the tape records paper matches (tape format 2)
         self.match_taped = 0  # the tape's paper_match records reached
         self.matched = 0  # this replay's orders that have met the books
         self._tape_intents: list[tuple[str, ...]] = []
         self._my_intents: list[tuple[str, ...]] = []
+        self._tape_kinds: list[str] = []
+        self._my_kinds: list[str] = []
+        self._turn = _Wait()  # a ledger write waiting for its taped record
+        self._now_ns: Callable[[], int] = lambda: 0
+        self.venue: Any = None  # the tape venue (replay/venue_tape.py), when it answers orders
+        self._closing = False
 
     def wrote(self, kind: str, fields: Any) -> None:
         """This replay's trader wrote a record (``paper_match`` is the gate's, not counted)."""
         if kind == "paper_match":
             return
         self.written += 1
+        self._my_kinds.append(kind)
         if kind == "intent":
             self._my_intents.append(_signature(fields))
+
+    def _records_in_step(self) -> bool:
+        n, i = len(self._my_kinds), len(self._my_intents)
+        kinds = n <= len(self._tape_kinds) and self._my_kinds == self._tape_kinds[:n]
+        return kinds and i <= len(self._tape_intents) and self._my_intents == self._tape_intents[:i]
+
+    def hold_writes(self, ledger: Any, clock: Any) -> None:
+        """Each ledger write that tapes a record of an action under way waits for the tape's
+        (module doc)."""
+        self._now_ns = clock.monotonic_ns
+        for name in ("update_intent", "save_fill", "save_settlement"):
+            setattr(ledger, name, self._held(getattr(ledger, name), IN_STEP_NS))
+        for name in ("insert_intent", "rejection"):
+            setattr(ledger, name, self._held(getattr(ledger, name), GATE_NS))
+
+    def _held(self, write: Callable[..., Any], at_most_ns: int) -> Callable[..., Any]:
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            if self.written >= self.taped and self._records_in_step():
+                await self._turn.wait(self._now_ns() + at_most_ns)
+            return await write(*args, **kwargs)
+
+        return held
+
+    def _release_turn(self, now_ns: int) -> bool:
+        return self._turn.release(now_ns, self.written < self.taped)
 
     def _in_step(self) -> bool:
         n = len(self._my_intents)
@@ -73,31 +116,20 @@ class TraderPacer:
                 wait = self.written >= self.taped  # the tape's answer to this order is ahead
                 until = GATE_NS
             if wait:
-                self._gate = asyncio.get_running_loop().create_future()
-                self._gate_until = clock.monotonic_ns() + until
-                try:
-                    await self._gate
-                finally:
-                    self._gate = None
+                await self._gate.wait(clock.monotonic_ns() + until)
             self.matched += 1
             return await place(request)  # reads the books before its first await
 
         gateway.place = gated
 
     def _open_gate(self, now_ns: int) -> bool:
-        gate = self._gate
-        if gate is None or gate.done():
-            return False
-        if (not self.exact and self.written < self.taped) or now_ns >= self._gate_until:
-            gate.set_result(None)
-            return True
-        return False
+        return self._gate.release(now_ns, not self.exact and self.written < self.taped)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="replay trader")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             self._busy = True
@@ -109,24 +141,26 @@ class TraderPacer:
                 self._busy = False
 
     def _idle(self) -> bool:
-        gated = self._gate is not None and not self._gate.done()
-        return gated or (not self._busy and not self._wake.is_set())
+        asking = self.venue is not None and self.venue.waiting > 0  # for a recorded answer
+        waiting = self._gate.pending() or self._turn.pending() or asking
+        return waiting or (not self._busy and not self._wake.is_set())
 
     async def at_match(self) -> None:
         """The tape shows the live paper venue reading the books: ours reads them now."""
         self.match_taped += 1
-        gate = self._gate
-        if gate is not None and not gate.done():
-            gate.set_result(None)
+        self._gate.release(0, True)
         await self._until(lambda: self.matched >= self.match_taped)
         self.matched = max(self.matched, self.match_taped)  # unused by ours: it diverged
 
     async def at_taped(self, now_ns: int, record: Any = None) -> None:
         """The tape shows the live trader's next record: let ours get that far."""
         self.taped += 1
-        if record is not None and record.get("kind") == "intent":
-            self._tape_intents.append(_signature(record))
+        if record is not None:
+            self._tape_kinds.append(str(record.get("kind")))
+            if record.get("kind") == "intent":
+                self._tape_intents.append(_signature(record))
         self._open_gate(now_ns)
+        self._release_turn(now_ns)
         if self.written >= self.taped:
             return
         if self._idle():
@@ -145,7 +179,8 @@ class TraderPacer:
             await asyncio.sleep(0.0002)  # a ledger write in its thread
 
     async def tick(self, now_ns: int) -> None:
-        if self._open_gate(now_ns):
+        expired = self.venue is not None and self.venue.expire(now_ns) > 0
+        if self._open_gate(now_ns) | self._release_turn(now_ns) | expired:
             await self.settle()
         due = (self.signal_since is not None and now_ns - self.signal_since >= TICK_NS) or (
             self.signal_since is None and now_ns - self.last_step_ns >= TICK_NS
@@ -153,6 +188,10 @@ class TraderPacer:
         if due:
             self._step_at(now_ns)
             await self.settle()
+
+    def step_soon(self, now_ns: int) -> None:
+        """Something woke the live trader here (a user-channel fill): ours steps now too."""
+        self._step_at(now_ns)
 
     def _step_at(self, now_ns: int) -> None:
         self.signal_since = None
@@ -169,12 +208,42 @@ class TraderPacer:
 
     async def close(self, now_ns: int) -> None:
         self._open_gate(now_ns + GATE_NS)
+        self._release_turn(now_ns + IN_STEP_NS)
         self._step_at(now_ns)
         await self.settle()
+        self._closing = True  # a cancel that lands as a step's wait_for completes is lost (3.11)
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done():
+                self._task.cancel()
+                self._wake.set()
+                await asyncio.wait({self._task}, timeout=0.1)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class _Wait:
+    """One of the trader's waits for the tape: released by the replay, or by virtual time."""
+
+    def __init__(self) -> None:
+        self._fut: asyncio.Future[None] | None = None
+        self._until = 0
+
+    def pending(self) -> bool:
+        return self._fut is not None and not self._fut.done()
+
+    async def wait(self, until_ns: int) -> None:
+        self._fut, self._until = asyncio.get_running_loop().create_future(), until_ns
+        try:
+            await self._fut
+        finally:
+            self._fut = None
+
+    def release(self, now_ns: int, ready: bool) -> bool:
+        """Go on when ``ready`` or past its deadline; True when it was waiting and goes on."""
+        if self._fut is None or self._fut.done() or not (ready or now_ns >= self._until):
+            return False
+        self._fut.set_result(None)
+        return True
 
 
 def _signature(fields: Any) -> tuple[str, ...]:

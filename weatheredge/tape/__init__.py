@@ -36,6 +36,7 @@ def open_recorder(settings: Any, config_path: Path | None) -> Recorder | None:
         max_disk_mb=t.max_disk_mb,
         queue_size=t.queue_size,
         # format 2: paper_match records (the paper venue's match instants), settlement fills;
-        # 3: applied records (the instant a job's result was in force)
-        meta={"version": __version__, "mode": settings.mode.value, "tape_format": 3},
+        # 3: applied records (the instant a job's result was in force); 4: discovery's too;
+        # 5: the venue's answers (order) and the user channel's fills as handed to the trader
+        meta={"version": __version__, "mode": settings.mode.value, "tape_format": 5},
     ).start()

@@ -158,6 +158,10 @@ async def start_trading(
         gateway = paper
     if tape is not None:
         ledger.tape = tape.record
+        if gateway is not None and not isinstance(gateway, PaperGateway):
+            from weatheredge.trading.gateway_tape import TapedGateway
+
+            gateway = TapedGateway(gateway, tape.record)  # the venue's answers, for a replay
     from weatheredge.trading.maker_view import EngineMakerView
 
     maker_inputs = EngineMakerView(engine, live, _poll_timing(settings))

@@ -185,11 +185,22 @@ def start_user_channel(
 ) -> asyncio.Task[None] | None:
     if not isinstance(gateway, UserChannelAuth):
         return None
+    on_trade, on_reconnect = trader.on_trade_event, trader.request_reconcile
+    if tape is not None:  # what the trader was handed, when: a replay's tape venue hands it too
+
+        def on_trade(trade: TradeView) -> None:
+            tape("user_trade", trade)
+            trader.on_trade_event(trade)
+
+        def on_reconnect() -> None:
+            tape("user_reconnect", {"reconcile": True})
+            trader.request_reconcile()
+
     channel = UserChannel(
         url,
         gateway.api_credentials,
-        on_trade=trader.on_trade_event,
-        on_reconnect=trader.request_reconcile,
+        on_trade=on_trade,
+        on_reconnect=on_reconnect,
         tape=tape,
     )
     return asyncio.create_task(channel.run(), name="user-channel")
