@@ -234,8 +234,9 @@ class Notifier:
         if not self._pending:  # the common case: no timer, no wait_for task
             return await self._queue.get()
         due = self._window_start + self.levels.digest_window - self._clock()
-        try:
-            return await asyncio.wait_for(self._queue.get(), max(0.0, due))
+        try:  # asyncio.timeout: wait_for (3.11) drops a cancel that lands with an item
+            async with asyncio.timeout(max(0.0, due)):
+                return await self._queue.get()
         except TimeoutError:
             return _TICK
 

@@ -218,8 +218,11 @@ class Trader:
         await self.recover()
         self._ready.set()
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that lands with the
+            # wake, and the loop would outlive stop() (tests/trading/test_trader_stop.py).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._tick_s)
+                async with asyncio.timeout(self._tick_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.step()

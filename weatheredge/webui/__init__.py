@@ -102,8 +102,9 @@ class Broadcaster:
     async def next(self, wait_s: float) -> bool:
         """Wait for the next document; False on timeout."""
         tick = self._tick
-        try:
-            await asyncio.wait_for(tick.wait(), wait_s)
+        try:  # asyncio.timeout: wait_for (3.11) drops a cancel that lands with the tick
+            async with asyncio.timeout(wait_s):
+                await tick.wait()
         except TimeoutError:
             return False
         return True
