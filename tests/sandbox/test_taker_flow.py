@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.conftest import eventually
-from tests.trading.livekit import connect
 from weatheredge.sandbox import Sandbox
 from weatheredge.sandbox.flow import TakerFlow
 from weatheredge.sandbox.scenario import scripted_buckets
@@ -35,15 +32,6 @@ def levels(box: Sandbox, token: str, side: str) -> list[tuple[D, D]]:
     book = box.venue.book(token)
     wire = book["bids"] if side == "BUY" else book["asks"]
     return [(D(lv["price"]), D(lv["size"])) for lv in reversed(wire)]
-
-
-@pytest.fixture
-async def gateway(box: Sandbox) -> AsyncIterator[SdkGateway]:
-    gw, _creds = await connect(box)
-    try:
-        yield gw
-    finally:
-        await gw.close()
 
 
 async def rest(gw: SdkGateway, token: str, price: D, size: D, key: str) -> str:
