@@ -4,7 +4,7 @@ Markets are quoted around the fair probability of the weather the sandbox itself
 a spread wide enough that no edge exists. Then, on a fixed cycle, a careless seller dumps YES on
 NYC's most likely bucket and a careless buyer bids up an unlikely London bucket (a NO edge);
 both are gone a few seconds later. So every cycle opens and closes real edges, and a 30-second
-demo sees at least one.
+demo sees at least one. Other traders' orders on the other buckets are ``flow``'s.
 """
 
 from __future__ import annotations
