@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually, running_daemon
+from weatheredge.replay.maker_metrics import maker_metrics
 from weatheredge.sandbox import Sandbox
 
 PAPER_MAKER = """\
@@ -89,3 +90,6 @@ async def test_paper_maker_daemon_rests_quotes_and_the_flow_fills_one(
         if prints and t.side == "SELL"
     }
     assert {token for _, token in filled} <= sold
+    # and the backtest's maker metrics, read from the same tables, count them as quote fills
+    metrics = maker_metrics(db)
+    assert metrics["fills"] == len(fills) and metrics["fill_rate"] > 0
