@@ -1,12 +1,12 @@
 """The sandbox market's taker flow: other traders hitting the books, seeded and repeatable.
 
 Every ``interval_s`` one trader sends a marketable order on a bucket of one of the events (the
-likelier buckets trade more), on its YES or its NO token, selling more often than buying, of a
-size drawn from a long-tailed mix: mostly a share of the top level, sometimes enough to sweep
-through it into the next one. The order is matched by the exchange (``Exchange.sweep``): each
-price it takes loses that size from the book (``price_change``) and prints a
-``last_trade_price``; resting orders of ours it reaches are filled in price-time priority. The
-bucket's fair book is put back ``refill_s`` later, as market makers would.
+likelier buckets trade more, the tails a little), on its YES or its NO token, selling more often
+than buying, of a size drawn from a long-tailed mix: mostly a share of the top level, sometimes
+enough to sweep through it into the next one. The order is matched by the exchange
+(``Exchange.sweep``): each price it takes loses that size from the book (``price_change``) and
+prints a ``last_trade_price``; resting orders of ours it reaches are filled in price-time
+priority. The bucket's fair book is put back ``refill_s`` later, as market makers would.
 
 The scripted edge buckets (``scenario.play``) are left alone so their edges open and close as
 scripted. The random draws depend only on the seed, so two runs with the same seed send the
@@ -28,7 +28,9 @@ from weatheredge.sandbox.venue import Venue
 FLOW_INTERVAL_S = 1.5
 REFILL_S = 4.0
 SEED = 14
-MIN_PROB = 0.05  # buckets below this (or above 1 - it) have no two-sided book worth trading
+# Each bucket's share of the flow: its probability, but at least this, because the unlikely
+# tails trade too (NO buyers at 0.97, and sellers getting out).
+MIN_WEIGHT = 0.04
 
 Sweep = Callable[[str, str, Decimal], list[tuple[str, Decimal]]]
 
@@ -59,12 +61,9 @@ class TakerFlow:
         self._rng = random.Random(seed)
         skip = scripted_buckets(quoted)
         self.buckets = [
-            (e, i)
-            for e, q in enumerate(quoted)
-            for i, p in enumerate(q.probs)
-            if MIN_PROB <= p <= 1 - MIN_PROB and (e, i) not in skip
+            (e, i) for e, q in enumerate(quoted) for i in range(len(q.probs)) if (e, i) not in skip
         ]
-        self.weights = [quoted[e].probs[i] for e, i in self.buckets]
+        self.weights = [max(quoted[e].probs[i], MIN_WEIGHT) for e, i in self.buckets]
         self.sent: list[tuple[Take, list[tuple[str, Decimal]]]] = []  # what traded, in order
         self._refills: set[asyncio.TimerHandle] = set()
 
