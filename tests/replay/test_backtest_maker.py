@@ -1,7 +1,8 @@
 """`weatheredge backtest` sweeping the strategy: taker against maker at two margins on a tape
-from `weatheredge demo --mode paper --record`. The sweep is the product of the --set keys, so
-the margin is swept for the taker too (two equal taker rows); the maker table appears because
-some combination quotes, and its rows show the quotes the replay placed in the paper venue."""
+from `weatheredge demo --mode paper --record`. The sweep is the product of the --set keys, but
+a combination whose settings are the same for what runs is replayed once: the taker reads no
+``trading.maker.*``, so it gets one row and a note. The maker table appears because some
+combination quotes, and its rows show the quotes the replay placed in the paper venue."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_backtest_sweeps_taker_against_maker_margins(tmp_path: Path) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=150)
     assert out.returncode == 0, out.stdout + out.stderr
     tables = out.stdout.split("\n\n")
-    assert len(tables[0].splitlines()) == 1 + 4  # header; taker and maker × margins 0.01, 0.03
+    assert len(tables[0].splitlines()) == 1 + 3  # header; taker once, maker × margins 0.01, 0.03
     maker = tables[1].splitlines()
     assert maker[0].startswith("maker (quotes")
     head = maker[1].split()
@@ -38,13 +39,18 @@ def test_backtest_sweeps_taker_against_maker_margins(tmp_path: Path) -> None:
         name, cells = line.split("  ", 1)
         rows[name.strip()] = cells.split()
     assert set(rows) == {
-        f"trading.strategy={s}, trading.maker.margin={m}"
-        for s in ("taker", "maker")
-        for m in ("0.01", "0.03")
+        "trading.strategy=taker",
+        "trading.strategy=maker, trading.maker.margin=0.01",
+        "trading.strategy=maker, trading.maker.margin=0.03",
     }
     for margin in ("0.01", "0.03"):
         assert int(rows[f"trading.strategy=maker, trading.maker.margin={margin}"][0]) > 0
-        assert rows[f"trading.strategy=taker, trading.maker.margin={margin}"][0] == "0"
+    assert rows["trading.strategy=taker"][0] == "0"
+    assert (
+        "trading.strategy=taker: trading.maker.margin do not apply to the taker strategy; "
+        "replayed once" in out.stdout
+    )
+    assert out.stdout.count("trading.strategy=taker: replayed") == 1  # one replay, not two
     assert head[-6:] == ["fees", "rebates", "realised", "PnL", "max", "DD"]
 
 
@@ -56,3 +62,22 @@ def test_a_taker_sweep_prints_no_maker_table(tmp_path: Path) -> None:
     assert "maker (quotes" not in render_scoreboard([taker])
     maker = CombinationResult({"trading.strategy": "maker"}, {"quotes_placed": 2}, {}, {}, [])
     assert "maker (quotes" in render_scoreboard([taker, maker])
+
+
+def test_only_the_settings_that_apply_tell_combinations_apart(tmp_path: Path) -> None:
+    from weatheredge.replay.cli import applicable
+
+    taker = {"trading.strategy": "taker", "trading.maker.margin": "0.03", "min_edge": "0.1"}
+    assert applicable(None, taker) == (
+        {"trading.strategy": "taker", "min_edge": "0.1"},
+        ["trading.maker.margin"],
+    )
+    assert applicable(None, {"trading.maker.margin": "0.03"}) == ({}, ["trading.maker.margin"])
+    maker = {"trading.strategy": "maker", "trading.maker.margin": "0.03"}
+    assert applicable(None, maker) == (maker, [])
+    config = tmp_path / "c.yaml"  # the strategy may come from the config, not the sweep
+    config.write_text("mode: paper\ntrading:\n  strategy: both\n")
+    assert applicable(str(config), {"trading.maker.margin": "0.03"}) == (
+        {"trading.maker.margin": "0.03"},
+        [],
+    )

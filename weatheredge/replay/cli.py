@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from weatheredge.config import load_config
+from weatheredge.config_trading import Strategy
 from weatheredge.errors import ConfigError
 from weatheredge.replay.driver import Replay, ReplayResult, parse_time, tape_records
 from weatheredge.replay.parity import differences, edge_rows, trade_rows
@@ -20,9 +22,10 @@ from weatheredge.replay.scoreboard import (
     format_metric,
     score,
 )
-from weatheredge.replay.settings import parse_sets, replay_settings
+from weatheredge.replay.settings import parse_sets, replay_settings, with_overrides
 
 AddFn = Callable[..., argparse.ArgumentParser]
+MAKER_KEYS = "trading.maker."
 
 EPILOG = """examples:
   weatheredge demo --mode paper --record tape/  record a sandbox run (config: see docs/tape.md)
@@ -136,18 +139,36 @@ def run_combination(
     return scored
 
 
+def applicable(config: str | None, overrides: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The overrides that change what runs, and those that do not: the taker strategy reads
+    none of ``trading.maker.*``, so a sweep over them replays the taker once."""
+    strategy = with_overrides(load_config(config).settings, overrides).trading.strategy
+    if strategy is not Strategy.TAKER:
+        return overrides, []
+    ignored = [k for k in overrides if k.startswith(MAKER_KEYS)]
+    return {k: v for k, v in overrides.items() if k not in ignored}, ignored
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set or [])
     keys = list(sets)
-    results = []
+    results, notes, seen = [], [], set()
     for values in itertools.product(*(sets[k] for k in keys)):
-        overrides = dict(zip(keys, values, strict=True))
+        overrides, ignored = applicable(args.config, dict(zip(keys, values, strict=True)))
+        if tuple(overrides.items()) in seen:
+            continue  # the same replay as a combination already run
+        seen.add(tuple(overrides.items()))
         result = run_combination(
             args.tape, config=args.config, overrides=overrides, start=args.start, end=args.end,
             sample_s=args.sample_every,
         )  # fmt: skip
         results.append(result)
+        if ignored:
+            notes.append(f"{result.name}: {', '.join(ignored)} do not apply to the taker "
+                         "strategy; replayed once")  # fmt: skip
     print(render_scoreboard(results))
+    if notes:
+        print("\n" + "\n".join(notes))
     if args.plot:
         from weatheredge.replay.plot import plot_pnl
 

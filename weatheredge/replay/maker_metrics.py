@@ -48,10 +48,14 @@ def maker_metrics(db_path: str | Path) -> dict[str, float | int]:
             "SELECT order_id, price_micros, size_micros, rebate FROM quote_actions "
             "WHERE action = 'fill' AND rebate IS NOT NULL",
         )
+        # A fill row names its intent, not always its order (the ledger leaves the order id
+        # to the intent): the quote's order id is the intent's.
         fills = _rows(
             con,
-            "SELECT trade_id, venue_order_id, side, price, size, fee, realized_pnl, status "
-            "FROM trade_fills ORDER BY coalesce(matched_at, updated_at), rowid",
+            "SELECT f.trade_id, coalesce(f.venue_order_id, i.venue_order_id) AS venue_order_id, "
+            "f.side, f.price, f.size, f.fee, f.realized_pnl, f.status FROM trade_fills f "
+            "LEFT JOIN trade_intents i ON i.intent_key = f.intent_key "
+            "ORDER BY coalesce(f.matched_at, f.updated_at), f.rowid",
         )
         marks = _rows(con, "SELECT trade_id, horizon_s, mid FROM paper_marks")
     finally:

@@ -3,7 +3,7 @@
 ``Sandbox`` starts three real servers — the venue (Gamma, CLOB REST, market WebSocket), the
 weather services (Open-Meteo ensemble/forecast, aviationweather METAR, the NWS API relay, HKO
 and CWA open data) and a notification sink that apprise's ``json://`` scheme can post to — and
-plays the scripted day of ``scenario``.
+plays the scripted day of ``scenario`` with the seeded taker flow of ``flow`` on top.
 ``weatheredge demo``, the tests and the benchmarks all run against it.
 
 Everything it seeds or serves that depends on "now" (the scripted events' days, the seeded
@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from weatheredge.clock import SYSTEM, Clock
-from weatheredge.sandbox import scenario
+from weatheredge.sandbox import flow, scenario
 from weatheredge.sandbox.exchange import Exchange
 from weatheredge.sandbox.venue import Venue, create_venue_app
 from weatheredge.sandbox.weather import WeatherState
@@ -64,6 +64,9 @@ class Sandbox:
     cycle_s: float = scenario.CYCLE_S
     first_edge_after_s: float = 2.0
     clock: Clock = SYSTEM
+    flow_interval_s: float | None = flow.FLOW_INTERVAL_S  # None: no taker flow
+    flow_seed: int = flow.SEED
+    flow_refill_s: float = flow.REFILL_S
     # Built from ``clock`` so the venue and the weather services cannot disagree with it.
     venue: Venue = field(init=False)
     exchange: Exchange = field(init=False)  # order endpoints + /ws/user on the venue's port
@@ -72,6 +75,8 @@ class Sandbox:
     quoted: list[scenario.Quoted] = field(default_factory=list)
     _runners: list[web.AppRunner] = field(default_factory=list)
     _script: asyncio.Task[None] | None = None
+    taker_flow: flow.TakerFlow | None = None
+    _flow_task: asyncio.Task[None] | None = None
     urls: SandboxUrls | None = None
 
     def __post_init__(self) -> None:
@@ -119,27 +124,39 @@ class Sandbox:
                 ),
                 name="sandbox-script",
             )
+            if self.flow_interval_s is not None:
+                self.taker_flow = flow.TakerFlow(
+                    self.venue,
+                    self.quoted,
+                    self.exchange.sweep,
+                    seed=self.flow_seed,
+                    refill_s=self.flow_refill_s,
+                )
+                self._flow_task = asyncio.create_task(
+                    self.taker_flow.run(self.flow_interval_s), name="sandbox-flow"
+                )
         return self.urls
 
+    async def _stop_script(self) -> None:
+        for task in (self._script, self._flow_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._script = self._flow_task = None
+
     async def resolve(self, *events: scenario.Quoted) -> None:
-        """The venue resolves ``events`` (each to its likeliest bucket): the script stops (it
-        moves books that then vanish), Gamma shows the markets closed and the market channel
-        sends ``market_resolved``."""
-        if self._script is not None:
-            self._script.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._script
-            self._script = None
+        """The venue resolves ``events`` (each to its likeliest bucket): the script and the
+        flow stop (they move books that then vanish), Gamma shows the markets closed and the
+        market channel sends ``market_resolved``."""
+        await self._stop_script()
         for q in events:
             winner = max(range(len(q.probs)), key=q.probs.__getitem__)
             for i, market in enumerate(q.event["markets"]):
                 self.venue.resolve_market(market["conditionId"], "Yes" if i == winner else "No")
 
     async def stop(self) -> None:
-        if self._script is not None:
-            self._script.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._script
+        await self._stop_script()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -4,7 +4,7 @@ Markets are quoted around the fair probability of the weather the sandbox itself
 a spread wide enough that no edge exists. Then, on a fixed cycle, a careless seller dumps YES on
 NYC's most likely bucket and a careless buyer bids up an unlikely London bucket (a NO edge);
 both are gone a few seconds later. So every cycle opens and closes real edges, and a 30-second
-demo sees at least one.
+demo sees at least one. Other traders' orders on the other buckets are ``flow``'s.
 """
 
 from __future__ import annotations
@@ -332,14 +332,16 @@ def install(venue: Venue, weather: WeatherState, now: dt.datetime) -> list[Quote
 
 def quote_fair(venue: Venue, q: Quoted, index: int, p: float) -> None:
     yes, _ = q.tokens(index)
+    bids, asks = fair_levels(q, p)
+    venue.set_book(yes, bids=bids, asks=asks)
+
+
+def fair_levels(q: Quoted, p: float) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A bucket's edge-free YES book around ``p``: (bids, asks), best level last."""
     bid, ask = q.price(p - 0.03), q.price(p + 0.03)
     if bid >= ask:
         bid = q.price(float(ask) - 2 * q.spec.tick)
-    venue.set_book(
-        yes,
-        bids=[(q.price(p - 0.05), "400"), (bid, "150")],
-        asks=[(q.price(p + 0.05), "400"), (ask, "150")],
-    )
+    return [(q.price(p - 0.05), "400"), (bid, "150")], [(q.price(p + 0.05), "400"), (ask, "150")]
 
 
 def _seed_metars(weather: WeatherState, now: dt.datetime) -> None:
@@ -359,8 +361,7 @@ async def play(
     return to fair. Repricing is done the way the venue reports a swept book: level deltas.
     """
     nyc, london = quoted[0], quoted[2]
-    modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
-    unlikely = min(range(1, len(london.probs) - 1), key=london.probs.__getitem__)
+    (_, modal), (_, unlikely) = scripted_buckets(quoted)
     await asyncio.sleep(first_edge_after_s)
     while True:
         reprice(venue, nyc, modal, nyc.probs[modal] - 0.2)
@@ -373,6 +374,15 @@ async def play(
         await asyncio.sleep(1.5)
         reprice(venue, london, unlikely, london.probs[unlikely])
         await asyncio.sleep(max(0.0, cycle_s - 8.0))
+
+
+def scripted_buckets(quoted: list[Quoted]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(event, bucket) of ``play``'s two moving buckets: NYC's likeliest, London's unlikeliest
+    inner one."""
+    nyc, london = quoted[0], quoted[2]
+    modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
+    unlikely = min(range(1, len(london.probs) - 1), key=london.probs.__getitem__)
+    return (0, modal), (2, unlikely)
 
 
 def reprice(venue: Venue, q: Quoted, index: int, p: float) -> None:

@@ -27,7 +27,8 @@ socket. Nothing here reaches beyond 127.0.0.1.
 
 Modules: ``state`` (keys, orders, trades, faults), ``signing`` (EIP-712), ``auth`` (L1/L2 and
 key endpoints), ``markets`` (token metadata), ``orders`` (validation and matching), ``trades``
-(trade records and settlement), ``account`` (cancels, reads, heartbeats), ``user_ws``.
+(trade records and settlement), ``account`` (cancels, reads, heartbeats), ``user_ws``,
+``crowd`` (other traders' taker orders, matched against ours in price-time priority).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from weatheredge.sandbox.exchange.account import AccountApi
+from weatheredge.sandbox.exchange.crowd import CrowdApi
 from weatheredge.sandbox.exchange.orders import OrdersApi
 from weatheredge.sandbox.exchange.signing import CHAIN_ID, EXCHANGE, NEG_RISK_EXCHANGE
 from weatheredge.sandbox.exchange.state import (
@@ -51,7 +53,7 @@ from weatheredge.sandbox.exchange.state import (
 )
 
 
-class Exchange(OrdersApi, AccountApi):
+class Exchange(OrdersApi, AccountApi, CrowdApi):
     """Order-venue state, driven by tests and inspected by them."""
 
     async def close(self) -> None:

@@ -41,6 +41,14 @@ class MarketsApi(ExchangeState):
             "fee": market.get("feeSchedule") or {},
         }
 
+    def _displayed(self, token: str, side: str, price: Decimal) -> Decimal:
+        """The size the public book shows at ``price`` on ``side``'s side of ``token``."""
+        book = self.venue.book(token)
+        for level in book["bids"] if side == "BUY" else book["asks"]:
+            if Decimal(level["price"]) == price:
+                return Decimal(level["size"])
+        return Decimal(0)
+
     async def handle_time(self, request: web.Request) -> web.Response:
         self.requests["GET /time"] += 1
         return web.json_response(int(time.time()))

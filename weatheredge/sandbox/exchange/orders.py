@@ -166,6 +166,7 @@ class OrdersApi(AuthApi, MarketsApi, TradesApi):
         spent = sum((p * s for p, s in fills), ZERO)
         if record.remaining > 0 and order_type in ("GTC", "GTD"):
             record.status = "LIVE"
+            record.ahead = self._displayed(token, side, price)
             self._push_order(record, "PLACEMENT")
         else:
             record.status = "MATCHED" if record.remaining <= 0 else "CANCELED"

@@ -86,6 +86,9 @@ class Order:
     status: str = "LIVE"  # LIVE | MATCHED | CANCELED
     created_at: int = field(default_factory=lambda: int(time.time()))
     associate_trades: list[str] = field(default_factory=list)
+    # Displayed size resting at our price before us (price-time priority): others' orders that
+    # join later are behind us; others' cancels can only shrink it (see ``crowd``).
+    ahead: Decimal = ZERO
 
     @property
     def remaining(self) -> Decimal:
