@@ -28,6 +28,18 @@ def test_backtest_sweeps_taker_against_maker_margins(tmp_path: Path) -> None:
     cmd += ["--set", "trading.maker.margin=0.01,0.03"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=150)
     assert out.returncode == 0, out.stdout + out.stderr
+    # The same tape decides the same way in any process: the maker's rows must not follow
+    # Python's per-process string hashing (PYTHONHASHSEED).
+    other = subprocess.run(
+        [*cmd[:5], "-c", str(tmp_path / "paper.yaml"), "--set", "trading.strategy=maker",
+         "--set", "trading.maker.margin=0.01"],
+        capture_output=True, text=True, env={**env, "PYTHONHASHSEED": "7"}, timeout=150,
+    )  # fmt: skip
+    assert other.returncode == 0, other.stdout + other.stderr
+    again = subprocess.run(
+        other.args, capture_output=True, text=True, env={**env, "PYTHONHASHSEED": "8"}, timeout=150
+    )
+    assert _tables(again.stdout) == _tables(other.stdout)
     tables = out.stdout.split("\n\n")
     assert len(tables[0].splitlines()) == 1 + 3  # header; taker once, maker × margins 0.01, 0.03
     maker = tables[1].splitlines()
@@ -52,6 +64,11 @@ def test_backtest_sweeps_taker_against_maker_margins(tmp_path: Path) -> None:
     )
     assert out.stdout.count("trading.strategy=taker: replayed") == 1  # one replay, not two
     assert head[-6:] == ["fees", "rebates", "realised", "PnL", "max", "DD"]
+
+
+def _tables(stdout: str) -> list[str]:
+    """The scoreboard's lines, without the CPU time each replay took."""
+    return [line for line in stdout.splitlines() if " s CPU" not in line]
 
 
 def test_a_taker_sweep_prints_no_maker_table(tmp_path: Path) -> None:
