@@ -20,6 +20,7 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 CENT_SHARES = Decimal("0.01")  # sizes are rounded down to 2 decimals on every tick grid
 FEE_QUANTUM = Decimal("0.00001")
+CAPS = ("max_order", "max_bucket", "max_event", "max_city_date", "max_total")  # pUSD limits
 
 
 def D(value: object) -> Decimal:
@@ -135,15 +136,15 @@ def size_entry(
     stake = limits.kelly_fraction * kelly * limits.bankroll
     target = stake / unit_cost  # shares Kelly wants held in this token
     caps = (
-        ("max_order", limits.max_order),
-        ("max_bucket", limits.max_bucket - exposure.bucket),
-        ("max_event", limits.max_event - exposure.event),
-        ("max_city_date", limits.max_city_date - exposure.city_date),
-        ("max_total", limits.max_total - exposure.total),
+        limits.max_order,
+        limits.max_bucket - exposure.bucket,
+        limits.max_event - exposure.event,
+        limits.max_city_date - exposure.city_date,
+        limits.max_total - exposure.total,
     )
     # The fewest shares wins; on a tie the first named (Kelly, the caps in order, then depth).
     binding, least = "kelly", max(ZERO, target - exposure.held)
-    for name, usd in caps:
+    for name, usd in zip(CAPS, caps, strict=True):
         shares = (usd if usd > ZERO else ZERO) / unit_cost
         if shares < least:
             binding, least = name, shares
@@ -166,7 +167,7 @@ def size_entry(
         checks["tick"] = f"{price} on {tick}"
         checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
         checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
-        for name, usd in (("kelly", stake), *caps):
+        for name, usd in zip(("kelly", *CAPS), (stake, *caps), strict=True):
             checks[name] = f"headroom {max(ZERO, usd):.2f}"
         checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
         checks["min_size"] = f"{size} >= {offer.min_size}"
