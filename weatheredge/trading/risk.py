@@ -9,12 +9,18 @@ Exits decide whether a held position should be sold at the bid.
 Buying one share at price ``a`` costs ``c = a + rate*a*(1-a)`` (the taker fee) and pays 1 with
 probability ``p``. The Kelly stake for such a bet is ``f* = (p - c) / (1 - c)`` of the bankroll.
 Every money amount below is that all-in cost (price plus fee), in pUSD.
+
+The values built on every decision (exposure, offer, sizing) are frozen ``msgspec`` structs:
+maker mode builds several per token for every token of an event it re-prices, and a struct is
+built about ten times faster than a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+
+import msgspec
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -69,8 +75,7 @@ class Limits:
     min_depth: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Exposure:
+class Exposure(msgspec.Struct, frozen=True):
     """What is already committed (positions at cost plus working orders), all-in pUSD."""
 
     bucket: Decimal = ZERO  # both outcomes of this bucket market
@@ -82,8 +87,7 @@ class Exposure:
     held: Decimal = ZERO  # shares of the token to buy already held or in working buy orders
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(msgspec.Struct, frozen=True):
     """The best ask of the token we would buy."""
 
     prob: Decimal  # our probability that this token pays 1
@@ -94,18 +98,16 @@ class Offer:
     min_size: Decimal = Decimal(5)
 
 
-@dataclass(frozen=True, slots=True)
-class Sized:
+class Sized(msgspec.Struct, frozen=True):
     price: Decimal
     size: Decimal
     cost: Decimal  # size * (price + fee per share)
     edge: Decimal  # per share after the fee
     binding: str  # the limit that set the size
-    checks: dict[str, str] = field(default_factory=dict)  # limit -> value / headroom
+    checks: dict[str, str] = msgspec.field(default_factory=dict)  # limit -> value / headroom
 
 
-@dataclass(frozen=True, slots=True)
-class Blocked:
+class Blocked(msgspec.Struct, frozen=True):
     limit: str
     detail: str
 
@@ -174,8 +176,7 @@ def size_entry(
     return Sized(price, size, size * unit_cost, edge, binding, checks)
 
 
-@dataclass(frozen=True, slots=True)
-class ExitPlan:
+class ExitPlan(msgspec.Struct, frozen=True):
     kind: str  # "exit" (probability fell below the bid) or "take_profit" (converged)
     price: Decimal
     size: Decimal
