@@ -13,7 +13,9 @@ engine's hook wakes it. Measured, p50/p99 over ``--rounds`` each:
   most ``REFRESH_CHUNK``), from ``Maker.refresh_ns``;
 - book change -> cancel sent: another bidder moves the best bid, the quote must follow (the
   write-ahead ``replace`` row is committed before the cancel goes out);
-- fair-value move -> cancel sent (a report re-priced the event);
+- fair-value move -> cancel sent (a report re-priced the event), and the decision for it (every
+  token of the event decided again; as many rounds as book changes, so that its p99 is not
+  simply the worst of a few);
 - report due -> cancel sent (pull), and report in hand -> new quote sent (requote);
 - maker fill on the sandbox -> delivered to the trader by the user channel.
 
@@ -131,7 +133,7 @@ async def latency(box: Sandbox, db: Path, rounds: int) -> dict[str, list[float]]
             out["book_decision"] += [ns / 1000 for ns in list(decisions)[d:]]
             out["refresh"] += [ns / 1000 for ns in list(refreshes)[r:]]
             out["tokens"].append(trader.maker.tokens_decided - decided)
-        for i in range(rounds // 4):
+        for i in range(rounds):
             # a report re-prices the whole event by 3 ticks: every quote moves
             n, m, d = len(stamps.cancels), len(stamps.places), len(decisions)
             t0 = time.perf_counter_ns()

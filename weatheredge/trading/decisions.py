@@ -8,6 +8,7 @@ working orders, and hands every order to the order desk.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -41,6 +42,14 @@ from weatheredge.trading.submit import OrderDesk
 from weatheredge.trading.view import MarketView
 
 _M = Decimal(MICRO)
+
+
+@functools.lru_cache(maxsize=4096)
+def _buying(size: str, filled: str, price: str) -> tuple[Decimal, Decimal]:
+    """A working buy order's shares left and their cost, from its text (maker mode reads every
+    working quote on every decision; the texts repeat until the order changes)."""
+    left = D(size) - D(filled)
+    return left, left * D(price)
 
 
 def limits(s: TradingSettings) -> Limits:
@@ -191,16 +200,17 @@ class Decider:
         (maker mode sizes every token of an event at once)."""
         items: list[tuple[TokenRef | None, Decimal]] = []
         held: dict[str, Decimal] = {}
+        ref_of = self.view.ref
         for pos in self._holdings.held():
-            items.append((self.view.ref(pos.token_id), pos.cost()))
+            items.append((ref_of(pos.token_id), pos.cost()))
             if pos.shares > 0:
                 held[pos.token_id] = pos.shares
         open_orders = 0
         for intent in self._orders.working():
             open_orders += 1
             if intent.side == "BUY":
-                left = D(intent.size) - D(intent.filled_size)
-                items.append((self.view.ref(intent.token_id), left * D(intent.price)))
+                left, cost = _buying(intent.size, intent.filled_size, intent.price)
+                items.append((ref_of(intent.token_id), cost))
                 held[intent.token_id] = held.get(intent.token_id, ZERO) + left
         total = ZERO
         by_market: dict[str, Decimal] = {}

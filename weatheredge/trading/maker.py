@@ -228,12 +228,12 @@ class Maker:
         plans = []
         for ref, token, slot, mark in todo:
             current = None if slot is None else self._send.current(token, slot)
+            book = self.view.book(token)
             desired = (
                 NoQuote(danger or "event_gone")
                 if danger or ref is None
-                else self._pricer.desired(ref, token, current, held, next(exposures))
+                else self._pricer.desired_at(ref, token, book, current, held, next(exposures))
             )
-            book = self.view.book(token)
             ask = book.best_ask() if book is not None else None
             action = should_replace(
                 current,

@@ -11,6 +11,7 @@ from typing import Any
 
 from weatheredge.config import TradingSettings
 from weatheredge.engine import TokenRef
+from weatheredge.model.book import OrderBook
 from weatheredge.model.quoting import Held, NoQuote, Quote, desired_quote, hedges
 from weatheredge.trading.decisions import Decider
 from weatheredge.trading.holdings import Holdings
@@ -60,7 +61,13 @@ class QuotePricer:
         self, ref: TokenRef, token: str, current: Quote | None, held: list[Held],
         exposure: Exposure | None = None,
     ) -> Quote | NoQuote:  # fmt: skip
-        book = self.view.book(token)
+        return self.desired_at(ref, token, self.view.book(token), current, held, exposure)
+
+    def desired_at(
+        self, ref: TokenRef, token: str, book: OrderBook | None, current: Quote | None,
+        held: list[Held], exposure: Exposure | None = None,
+    ) -> Quote | NoQuote:  # fmt: skip
+        """:meth:`desired` on the token's book as already read (the maker reads it once)."""
         if book is None or not book.synced:
             return NoQuote("book_not_synced")
         if book.crossed():

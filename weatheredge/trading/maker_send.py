@@ -9,6 +9,7 @@ remembers the outcome.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ class Slot:
     key: str | None = None  # the working quote intent
     fair: Decimal = Decimal(0)
     last: float = float("-inf")  # monotonic s of the last place / replace / cancel
+
+
+@functools.lru_cache(maxsize=4096)
+def _resting(price: str, size: str, filled: str) -> tuple[Decimal, Decimal]:
+    """A working quote's price and size left, from the intent's text (every token's quote is
+    read on every decision; the same texts repeat until it is replaced or filled)."""
+    return Decimal(price), Decimal(size) - Decimal(filled)
 
 
 class QuoteSender:
@@ -71,8 +79,7 @@ class QuoteSender:
         if intent is None or intent.status not in L.WORKING:
             slot.key = None
             return None
-        left = Decimal(intent.size) - Decimal(intent.filled_size)
-        return Quote(Decimal(intent.price), left, slot.fair)
+        return Quote(*_resting(intent.price, intent.size, intent.filled_size), slot.fair)
 
     def resting(self) -> dict[str, Quote]:
         """Token -> the quote resting now."""

@@ -9,17 +9,24 @@ Exits decide whether a held position should be sold at the bid.
 Buying one share at price ``a`` costs ``c = a + rate*a*(1-a)`` (the taker fee) and pays 1 with
 probability ``p``. The Kelly stake for such a bet is ``f* = (p - c) / (1 - c)`` of the bankroll.
 Every money amount below is that all-in cost (price plus fee), in pUSD.
+
+The values built on every decision (exposure, offer, sizing) are frozen ``msgspec`` structs:
+maker mode builds several per token for every token of an event it re-prices, and a struct is
+built about ten times faster than a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+
+import msgspec
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 CENT_SHARES = Decimal("0.01")  # sizes are rounded down to 2 decimals on every tick grid
 FEE_QUANTUM = Decimal("0.00001")
+CAPS = ("max_order", "max_bucket", "max_event", "max_city_date", "max_total")  # pUSD limits
 
 
 def D(value: object) -> Decimal:
@@ -68,8 +75,7 @@ class Limits:
     min_depth: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Exposure:
+class Exposure(msgspec.Struct, frozen=True):
     """What is already committed (positions at cost plus working orders), all-in pUSD."""
 
     bucket: Decimal = ZERO  # both outcomes of this bucket market
@@ -81,8 +87,7 @@ class Exposure:
     held: Decimal = ZERO  # shares of the token to buy already held or in working buy orders
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(msgspec.Struct, frozen=True):
     """The best ask of the token we would buy."""
 
     prob: Decimal  # our probability that this token pays 1
@@ -93,18 +98,16 @@ class Offer:
     min_size: Decimal = Decimal(5)
 
 
-@dataclass(frozen=True, slots=True)
-class Sized:
+class Sized(msgspec.Struct, frozen=True):
     price: Decimal
     size: Decimal
     cost: Decimal  # size * (price + fee per share)
     edge: Decimal  # per share after the fee
     binding: str  # the limit that set the size
-    checks: dict[str, str] = field(default_factory=dict)  # limit -> value / headroom
+    checks: dict[str, str] = msgspec.field(default_factory=dict)  # limit -> value / headroom
 
 
-@dataclass(frozen=True, slots=True)
-class Blocked:
+class Blocked(msgspec.Struct, frozen=True):
     limit: str
     detail: str
 
@@ -114,53 +117,42 @@ def size_entry(
 ) -> Sized | Blocked:
     """Size a buy at the best ask, or name the limit that forbids it. ``explain=False`` skips
     writing every check's headroom (maker quotes re-size on every tick and keep no record)."""
-    checks: dict[str, str] = {}
     if exposure.day_pnl <= -limits.daily_loss_limit:
         return Blocked("daily_loss", f"day PnL {exposure.day_pnl} <= -{limits.daily_loss_limit}")
-    if explain:
-        checks["daily_loss"] = f"{exposure.day_pnl} > -{limits.daily_loss_limit}"
     if exposure.open_orders >= limits.max_open_orders:
         return Blocked(
             "max_open_orders", f"{exposure.open_orders} open >= {limits.max_open_orders}"
         )
-    if explain:
-        checks["max_open_orders"] = f"{exposure.open_orders}/{limits.max_open_orders}"
-    price = round_to_tick(offer.price, offer.tick, down=True)
-    if not offer.tick <= price <= ONE - offer.tick:
-        return Blocked("tick", f"price {offer.price} off the {offer.tick} grid range")
-    if explain:
-        checks["tick"] = f"{price} on {offer.tick}"
+    tick = offer.tick
+    price = round_to_tick(offer.price, tick, down=True)
+    if not tick <= price <= ONE - tick:
+        return Blocked("tick", f"price {offer.price} off the {tick} grid range")
     unit_cost = price + fee_per_share(price, offer.fee_rate)
     edge = offer.prob - unit_cost
     if edge < limits.min_edge:
         return Blocked("min_edge", f"edge {edge:.4f} < {limits.min_edge}")
-    if explain:
-        checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
     if offer.depth < limits.min_depth:
         return Blocked("min_depth", f"{offer.depth} shares at {price} < {limits.min_depth}")
-    if explain:
-        checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
 
     kelly = edge / (ONE - unit_cost)
     stake = limits.kelly_fraction * kelly * limits.bankroll
     target = stake / unit_cost  # shares Kelly wants held in this token
-    caps = {
-        "kelly": stake,
-        "max_order": limits.max_order,
-        "max_bucket": limits.max_bucket - exposure.bucket,
-        "max_event": limits.max_event - exposure.event,
-        "max_city_date": limits.max_city_date - exposure.city_date,
-        "max_total": limits.max_total - exposure.total,
-    }
-    shares = {name: max(ZERO, usd) / unit_cost for name, usd in caps.items()}
-    shares["kelly"] = max(ZERO, target - exposure.held)
-    shares["depth"] = offer.depth
-    binding = min(shares, key=lambda name: shares[name])
-    size = floor_shares(shares[binding])
-    if explain:
-        for name, usd in caps.items():
-            checks[name] = f"headroom {max(ZERO, usd):.2f}"
-        checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
+    caps = (
+        limits.max_order,
+        limits.max_bucket - exposure.bucket,
+        limits.max_event - exposure.event,
+        limits.max_city_date - exposure.city_date,
+        limits.max_total - exposure.total,
+    )
+    # The fewest shares wins; on a tie the first named (Kelly, the caps in order, then depth).
+    binding, least = "kelly", max(ZERO, target - exposure.held)
+    for name, usd in zip(CAPS, caps, strict=True):
+        shares = (usd if usd > ZERO else ZERO) / unit_cost
+        if shares < least:
+            binding, least = name, shares
+    if offer.depth < least:
+        binding, least = "depth", offer.depth
+    size = floor_shares(least)
     if size < offer.min_size:
         if binding == "kelly" and exposure.held > 0:
             return Blocked(
@@ -170,13 +162,21 @@ def size_entry(
             )
         limit = "min_size" if binding in ("kelly", "depth") else binding
         return Blocked(limit, f"{size} shares (set by {binding}) < minimum {offer.min_size}")
+    checks: dict[str, str] = {}
     if explain:
+        checks["daily_loss"] = f"{exposure.day_pnl} > -{limits.daily_loss_limit}"
+        checks["max_open_orders"] = f"{exposure.open_orders}/{limits.max_open_orders}"
+        checks["tick"] = f"{price} on {tick}"
+        checks["min_edge"] = f"{edge:.4f} >= {limits.min_edge}"
+        checks["min_depth"] = f"{offer.depth} >= {limits.min_depth}"
+        for name, usd in zip(("kelly", *CAPS), (stake, *caps), strict=True):
+            checks[name] = f"headroom {max(ZERO, usd):.2f}"
+        checks["target"] = f"{target:.2f} shares, holding {exposure.held}"
         checks["min_size"] = f"{size} >= {offer.min_size}"
     return Sized(price, size, size * unit_cost, edge, binding, checks)
 
 
-@dataclass(frozen=True, slots=True)
-class ExitPlan:
+class ExitPlan(msgspec.Struct, frozen=True):
     kind: str  # "exit" (probability fell below the bid) or "take_profit" (converged)
     price: Decimal
     size: Decimal
