@@ -77,6 +77,10 @@ class Holdings:
         self._counters = counters
         self._positions: dict[str, Position] = {}
         self._fills: dict[str, Fill] = {}
+        # realized_since is read by every decision round and would scan every fill ever held:
+        # memoised per day start, invalidated by any change to the fills (_fills_changed)
+        self._fills_changed = 0
+        self._since: tuple[str, int, Decimal] | None = None
 
     async def load(self) -> None:
         for row in await self.ledger.positions():
@@ -84,6 +88,7 @@ class Holdings:
             self._positions[pos.token_id] = pos
         for row in await self.ledger.fills():
             self._fills[row["trade_id"]] = Fill.from_row(row)
+        self._fills_changed += 1
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -99,10 +104,15 @@ class Holdings:
 
     def realized_since(self, start: str) -> Decimal:
         """Realised by fills matched at or after ``start`` (the ledger's UTC text)."""
+        memo = self._since
+        if memo is not None and memo[0] == start and memo[1] == self._fills_changed:
+            return memo[2]
         fills = self._fills.values()
-        return sum(
+        total = sum(
             (f.realized for f in fills if f.status != "FAILED" and f.matched_at >= start), ZERO
         )
+        self._since = (start, self._fills_changed, total)
+        return total
 
     def realized(self) -> Decimal:
         return sum((p.realized for p in self._positions.values()), ZERO)
@@ -127,6 +137,7 @@ class Holdings:
                 # forward only: a late MATCHED (user channel) after REST showed CONFIRMED
                 # must not regress the fill
                 prev.status = trade.status
+                self._fills_changed += 1
                 await self.ledger.save_fill(prev.row(now), None, None, event)
             else:
                 await self.ledger.fill_event_seen(*event)
@@ -147,6 +158,7 @@ class Holdings:
             realized, trade.status, now,
         )  # fmt: skip
         self._fills[trade.trade_id] = fill
+        self._fills_changed += 1
         update = None
         if key is not None:
             if intent is None:
@@ -164,6 +176,7 @@ class Holdings:
         if pos is not None:
             pos.reverse(fill.side, fill.price, fill.size, fill.fee, fill.realized)
         fill.status = "FAILED"
+        self._fills_changed += 1
         now = L.now_iso()
         update = None
         if fill.intent_key is not None:
@@ -204,9 +217,11 @@ class Holdings:
                 if row["token_id"] == pos.token_id:
                     self._positions[pos.token_id] = Position.from_row(row)
             self._fills.setdefault(trade_id, fill)
+            self._fills_changed += 1
             return None
         self._positions[pos.token_id] = settled
         self._fills[trade_id] = fill
+        self._fills_changed += 1
         return settled, fill
 
 
