@@ -129,7 +129,7 @@ class Marks:
 
 
 async def _replay(
-    tape: Path, db: Path, listing: list[dict[str, Any]], marks: Marks, cache: bool
+    tape: Path, db: Path, listing: list[dict[str, Any]], marks: Marks
 ) -> tuple[Replay, float, float]:
     replay = Replay(replay_settings(None, {"weather.max_forecast_age": "31000000"}, str(db)))
     timers = replay._timers
@@ -141,7 +141,7 @@ async def _replay(
 
     replay._timers = timed  # type: ignore[method-assign]
     wall = time.perf_counter()
-    records = _seeded(replay, listing, tape_records(tape, cache=cache))
+    records = _seeded(replay, listing, tape_records(tape))
     await replay.run(marks.watch(replay, records))
     return replay, time.perf_counter() - wall, marks.split["timers"]
 
@@ -157,14 +157,8 @@ def _clock_cost() -> float:
 def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
     """CPU seconds of each stage alone over the whole tape."""
     t0 = time.process_time()
-    n = sum(1 for _ in tape_records(tape, cache=False))
+    n = sum(1 for _ in tape_records(tape))
     read_s = time.process_time() - t0
-    t0 = time.process_time()
-    sum(1 for _ in tape_records(tape))  # the first replay's read: writes the parse-once copy
-    build_s = time.process_time() - t0
-    t0 = time.process_time()
-    sum(1 for _ in tape_records(tape))  # the next replays' read: frames already decoded
-    cached_s = time.process_time() - t0
     frames = [(r["raw"], r["mono_ns"]) for r in read_tape(tape) if r["kind"] == "frame"]
     decode = wire.decode_fast
     t0 = time.process_time()
@@ -180,8 +174,7 @@ def _stages(tape: Path, listing: list[dict[str, Any]]) -> dict[str, float]:
     engine_s = time.process_time() - t0
     synced = sum(b.synced for b in engine.books.values())
     return {"records": n, "frames": len(frames), "read_s": read_s, "decode_s": decode_s,
-            "engine_s": engine_s, "synced": synced, "build_s": build_s,
-            "cached_s": cached_s}  # fmt: skip
+            "engine_s": engine_s, "synced": synced}  # fmt: skip
 
 
 def _report(
@@ -193,7 +186,7 @@ def _report(
     span_s = result.span_ns / 1e9
     speedup, on_core = span_s / elapsed, span_s / result.cpu_s
     cpu, main_cpu, wall = marks.per_frame("steady", "end")
-    read_s = stages["cached_s" if "cache" in label else "read_s"]
+    read_s = stages["read_s"]
     beyond = main_cpu - (read_s + stages["engine_s"]) * 1e6 / stages["frames"]
     start_cpu = marks.at["steady"][0] - marks.at["open"][0]
     print(f"replay {label}:")
@@ -230,12 +223,11 @@ def main() -> None:
         )
         listing = gamma_events(args.cities, dt.date.fromisoformat(START))
         start = max(1, int(synth["records"]["frame"] * args.warm))
-        stages = _stages(tape, listing)  # writes the parse-once copies of the segments
-        plain, cached = Marks(start), Marks(start)
-        from_tape = asyncio.run(_replay(tape, Path(tmp) / "a.db", listing, plain, False))
-        from_cache = asyncio.run(_replay(tape, Path(tmp) / "b.db", listing, cached, True))
+        stages = _stages(tape, listing)
+        plain = Marks(start)
+        from_tape = asyncio.run(_replay(tape, Path(tmp) / "a.db", listing, plain))
         split = Marks(start, instrument=True)
-        asyncio.run(_replay(tape, Path(tmp) / "c.db", listing, split, True))
+        asyncio.run(_replay(tape, Path(tmp) / "c.db", listing, split))
     engine = from_tape[0].engine
     n, f = stages["records"], stages["frames"]
     print(
@@ -249,7 +241,6 @@ def main() -> None:
         f"{sum(v for k, v in engine.counters.items() if k.startswith('edges_'))}"
     )
     _report("from the tape (zstd JSONL)", from_tape, plain, stages)
-    _report("from the parse-once cache (a sweep's 2nd.. run)", from_cache, cached, stages)
     _, main_cpu, _ = split.per_frame("steady", "end")
     parts = {k: split.part(k) for k in ("read", "engine", "timers")}
     # Each timed call costs two clock reads (~0.7 us each on this box); one lands inside the
@@ -260,7 +251,7 @@ def main() -> None:
     parts["engine"] -= clock
     loop = main_cpu - sum(parts.values()) - 2 * clock * per_frame_calls
     print(
-        "inside a replay from the cache, steady state, main-thread CPU per frame (a third run, "
+        "inside a replay, steady state, main-thread CPU per frame (a second run, "
         f"each read and on_frame timed; the timing, {2 * clock * per_frame_calls:.2f} us, "
         "taken off):"
     )
@@ -274,8 +265,6 @@ def main() -> None:
     rows = [
         ("read tape (zstd + JSON, all records)", "read_s",
          f"{n / stages['read_s']:,.0f} records/s"),
-        ("read, writing the cache", "build_s", "the first replay of a closed segment"),
-        ("read the cache (frames as text)", "cached_s", f"{n / stages['cached_s']:,.0f} records/s"),
         ("decode frame (wire structs)", "decode_s", f"{f / stages['decode_s']:,.0f} frames/s"),
         ("Engine.on_frame (decode+book+edge)", "engine_s",
          f"{f / stages['engine_s']:,.0f} frames/s; {stages['synced']:,} books synced"),

@@ -60,8 +60,7 @@ from weatheredge.replay.venue_tape import KINDS as VENUE
 from weatheredge.replay.venue_tape import TapeVenue, attach
 from weatheredge.sinks import edge_record
 from weatheredge.store import Store
-from weatheredge.tape.cache import read_cached
-from weatheredge.tape.reader import FrameRecord, read_tape, segments
+from weatheredge.tape.reader import FrameRecord, read_tape
 from weatheredge.tape.records import encode
 from weatheredge.trading.ledger import use_clock
 
@@ -373,25 +372,10 @@ class Replay(TapeInputs, TimerJobs):
 
 
 def tape_records(
-    path: str | Path, warn: Callable[[str], None] | None = None, *, cache: bool = True
+    path: str | Path, warn: Callable[[str], None] | None = None
 ) -> Iterator[dict[str, Any] | FrameRecord]:
-    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict);
-    with ``cache``, closed segments through their parse-once copies (tape/cache.py: written by
-    the first replay, read by the next ones)."""
-    if not cache:
-        return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
-    return _cached(path, warn or _warn)
-
-
-def _cached(
-    path: str | Path, warn: Callable[[str], None]
-) -> Iterator[dict[str, Any] | FrameRecord]:
-    for segment in segments(path):
-        yield from read_cached(segment, warn)
-
-
-def _warn(message: str) -> None:
-    logger.warning("tape: %s", message)
+    """The tape's records for :meth:`Replay.run`: frames as :class:`FrameRecord` (no dict)."""
+    return read_tape(path, warn, frames=True) if warn else read_tape(path, frames=True)
 
 
 def parse_time(text: str | None) -> int | None:

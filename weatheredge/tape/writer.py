@@ -22,7 +22,6 @@ from typing import Any, BinaryIO
 import zstandard
 
 from weatheredge.ratelog import RateLimitedLog
-from weatheredge.tape.cache import cache_path
 from weatheredge.tape.reader import repair_tail, segments
 from weatheredge.tape.records import encode
 
@@ -292,12 +291,6 @@ def _hour_key(wall_ns: int) -> str:
     return time.strftime("%Y-%m-%d %H", time.gmtime(wall_ns // 1_000_000_000))
 
 
-def _on_disk(segment: Path) -> int:
-    """A segment's bytes with its replay copy's: the disk cap is the tape's whole footprint."""
-    copy = cache_path(segment)
-    return segment.stat().st_size + (copy.stat().st_size if copy.exists() else 0)
-
-
 def enforce_retention(
     root: Path,
     keep_days: float,
@@ -315,28 +308,26 @@ def enforce_retention(
     sizes: list[tuple[Path, int]] = []
     for path in files:
         if path == keep:
-            sizes.append((path, _on_disk(path)))
+            sizes.append((path, path.stat().st_size))
             continue
         try:
             hour = dt.datetime.strptime(f"{path.parent.name} {path.name[:2]}", "%Y-%m-%d %H")
             end = hour.replace(tzinfo=dt.UTC).timestamp() + 3600
             if end < cutoff:
                 path.unlink()
-                cache_path(path).unlink(missing_ok=True)  # a replay's copy goes with it
                 deleted += 1
                 continue
-            sizes.append((path, _on_disk(path)))
+            sizes.append((path, path.stat().st_size))
         except (ValueError, OSError):
             continue
     total = sum(s for _, s in sizes)
-    for path, size in sizes:  # oldest first (a segment's size counts its replay copy)
+    for path, size in sizes:  # oldest first
         if total <= max_disk_bytes:
             break
         if path == keep:
             continue
         try:
             path.unlink()
-            cache_path(path).unlink(missing_ok=True)
         except OSError:
             continue
         total -= size
