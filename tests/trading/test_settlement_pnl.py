@@ -20,7 +20,7 @@ from weatheredge.config_trading import TradingNotifySettings
 from weatheredge.notify import Notifier
 from weatheredge.store import EventSeen, EventSettled, Store, VenueChecked
 from weatheredge.trading.cli import format_pnl, pnl_rows
-from weatheredge.trading.ledger import query
+from weatheredge.trading.ledger_files import query
 from weatheredge.trading.portfolio import Position
 from weatheredge.webui import queries
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from weatheredge.cli_common import _load
 from weatheredge.config import Settings
-from weatheredge.trading import ledger as L
+from weatheredge.trading import ledger_files as L
 
 AddFn = Callable[..., argparse.ArgumentParser]
 

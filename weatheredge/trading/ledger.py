@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from db.migrations import PAPER_TABLES, apply_migrations
-from db.readonly import connect_read_only
 from db.transaction import immediate
 from weatheredge.clock import SYSTEM, Clock
 from weatheredge.timestamps import utc_iso
@@ -352,13 +351,13 @@ class Ledger:
         return await self._run(self._tx, lambda c: [dict(r) for r in c.execute(sql)])
 
     async def set_state(self, key: str, value: str) -> None:
-        await self._run(self._tx, lambda c: _set_state(c, key, value))
+        await self._run(self._tx, lambda c: put_state(c, key, value))
 
     async def state(self, key: str) -> str | None:
-        return await self._run(self._tx, lambda c: _get_state(c, key))
+        return await self._run(self._tx, lambda c: get_state(c, key))
 
 
-def _set_state(c: sqlite3.Connection, key: str, value: str) -> None:
+def put_state(c: sqlite3.Connection, key: str, value: str) -> None:
     c.execute(
         "INSERT INTO trading_state (key, value, updated_at) VALUES (?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -366,43 +365,9 @@ def _set_state(c: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-def _get_state(c: sqlite3.Connection, key: str) -> str | None:
+def get_state(c: sqlite3.Connection, key: str) -> str | None:
     row = c.execute("SELECT value FROM trading_state WHERE key = ?", [key]).fetchone()
     return None if row is None else str(row[0])
-
-
-# --- synchronous helpers for the CLI (short-lived connections) ------------------------------
-
-
-def write_state(path: str | Path, key: str, value: str) -> None:
-    """Set a state flag from another process (``weatheredge arm`` / ``halt``)."""
-    conn = sqlite3.connect(str(path), timeout=5.0)
-    try:
-        apply_migrations(sqlite_utils.Database(conn))
-        with conn:
-            _set_state(conn, key, value)
-    finally:
-        conn.close()
-
-
-def read_state(path: str | Path, key: str) -> str | None:
-    if not Path(path).exists():
-        return None
-    conn = connect_read_only(path, named_rows=False)
-    try:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trading_state'").fetchone():
-            return None
-        return _get_state(conn, key)
-    finally:
-        conn.close()
-
-
-def query(path: str | Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    conn = connect_read_only(path)
-    try:
-        return [dict(r) for r in conn.execute(sql, params or [])]
-    finally:
-        conn.close()
 
 
 def limits_json(checks: dict[str, str]) -> str:

@@ -23,7 +23,8 @@ from weatheredge.model.live import LiveState
 from weatheredge.notify import Notifier
 from weatheredge.redact import install_redaction
 from weatheredge.trading.gateway import OrderGateway
-from weatheredge.trading.ledger import Ledger, read_state, use_clock
+from weatheredge.trading.ledger import Ledger, use_clock
+from weatheredge.trading.ledger_files import read_state
 from weatheredge.trading.paper import PaperGateway
 from weatheredge.trading.trader import EngineView, Trader
 
