@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from weatheredge.config import load_config
+from weatheredge.config import Mode, load_config
 from weatheredge.config_trading import Strategy
 from weatheredge.errors import ConfigError
 from weatheredge.replay.driver import Replay, ReplayResult, parse_time, tape_records
@@ -149,10 +149,21 @@ def applicable(config: str | None, overrides: dict[str, str]) -> tuple[dict[str,
     return {k: v for k, v in overrides.items() if k not in ignored}, ignored
 
 
+DRY_RUN_NOTE = (
+    "mode dry_run: the trader only records intents, so trades, fees and PnL are 0; "
+    "add --set mode=paper to trade them on paper"
+)
+
+
+def dry_run(config: str | None, overrides: dict[str, str]) -> bool:
+    """Whether a combination runs in dry run (the default mode): it places no paper orders."""
+    return with_overrides(load_config(config).settings, overrides).mode is Mode.DRY_RUN
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set or [])
     keys = list(sets)
-    results, notes, seen = [], [], set()
+    results, notes, seen, dry = [], [], set(), 0
     for values in itertools.product(*(sets[k] for k in keys)):
         overrides, ignored = applicable(args.config, dict(zip(keys, values, strict=True)))
         if tuple(overrides.items()) in seen:
@@ -166,7 +177,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if ignored:
             notes.append(f"{result.name}: {', '.join(ignored)} do not apply to the taker "
                          "strategy; replayed once")  # fmt: skip
+        dry += dry_run(args.config, overrides)
     print(render_scoreboard(results))
+    if dry:
+        notes.append(f"{dry} of {len(results)} combinations in {DRY_RUN_NOTE}")
     if notes:
         print("\n" + "\n".join(notes))
     if args.plot:

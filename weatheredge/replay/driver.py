@@ -112,6 +112,7 @@ class Replay(TapeInputs, TimerJobs):
         self.start_ns, self.end_ns = start_ns, end_ns
         self.sample_s = sample_s  # scoreboard sampling period (default: snapshot_interval)
         self.clock = VirtualClock()
+        self._paced_by_tape = True  # the tape's trader records pace ours (see _new_session)
         # paper: orders meet the tape's books; tape: the venue's recorded answers (venue_tape.py)
         self.tape_venue = TapeVenue(self.clock.monotonic_ns) if venue == "tape" else None
         self.http = TapeHttp()
@@ -314,7 +315,7 @@ class Replay(TapeInputs, TimerJobs):
                 await self._settle()
             return
         if kind in DECISIONS:
-            if kind in TRADER and self.pacer is not None:
+            if kind in TRADER and self.pacer is not None and self._paced_by_tape:
                 await self.pacer.at_taped(self.clock.mono_ns, rec)
             if not self._warming:
                 self.result.taped.append(Decision(kind, rec, self._trigger))
@@ -366,8 +367,13 @@ class Replay(TapeInputs, TimerJobs):
         self._shards.clear()
         self.schedule.restart(rec.get("wall_ns", 0))  # run_at_start, as the daemon's scheduler
         self._tick_ns = 0
+        # A dry run's trader placed nothing: its records cannot pace a trader that places orders
+        # (a dry-run tape backtested with mode=paper), which then meets the books when it acts.
+        self._paced_by_tape = not (
+            rec.get("mode") == "dry_run" and self.settings.mode is not Mode.DRY_RUN
+        )
         if self.pacer is not None:
-            self.pacer.exact = rec.get("tape_format", 1) >= 2
+            self.pacer.exact = rec.get("tape_format", 1) >= 2 and self._paced_by_tape
         self.holds.tape_format = rec.get("tape_format", 1)
 
 
