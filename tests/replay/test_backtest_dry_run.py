@@ -50,3 +50,8 @@ def test_a_dry_run_tape_backtested_on_paper_trades_what_the_dry_run_intended(
         rows[name.strip()] = int(cells.split()[1])  # trades
     low, high = rows["min_edge=0.05, mode=paper"], rows["min_edge=0.2, mode=paper"]
     assert high >= 1 and low >= high  # a lower threshold trades at least what a higher one does
+    # and the dry run itself replays with parity: its intents are the tape's (as live, the replay
+    # runs the trader in dry run too)
+    assert main(["replay", str(tape), "-c", str(config), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "parity: OK" in out and "intents: 0" not in out

@@ -176,27 +176,28 @@ class Replay(TapeInputs, TimerJobs):
         self.sampler = Sampler(self.engine, self._zone_of, int(every * 1e9))
         self.result.samples = self.sampler.samples
         self.trading: Any = None
-        if s.mode is not Mode.DRY_RUN:
-            from weatheredge.notify import Notifier
-            from weatheredge.trading.setup import start_trading
+        # As live, trading starts in every mode: a dry run's trader records its intents too,
+        # and parity compares them.
+        from weatheredge.notify import Notifier
+        from weatheredge.trading.setup import start_trading
 
-            # No targets: a replay decides and records, it never pushes a notification.
-            quiet = Notifier([], levels=s.trading.notify)
-            self.trading = await start_trading(
-                s, engine=self.engine, stream=lambda: None, notifier=quiet, live=self.ctx.live,
-                gateway=self.tape_venue,
-            )  # fmt: skip
-            # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
-            await self.trading.trader.stop()
-            self.trading.ledger.tape = self._trader_record
-            await self.trading.trader.recover()
-            self.pacer = TraderPacer(self.trading.trader)
-            if self.tape_venue is not None:
-                attach(self.tape_venue, self.trading.trader, self.pacer)
-            elif self.trading.gateway is not None:
-                self.pacer.wrap(self.trading.gateway, self.clock)
-            self.pacer.hold_writes(self.trading.ledger, self.clock)  # its records at the tape's
-            self.pacer.start()
+        # No targets: a replay decides and records, it never pushes a notification.
+        quiet = Notifier([], levels=s.trading.notify)
+        self.trading = await start_trading(
+            s, engine=self.engine, stream=lambda: None, notifier=quiet, live=self.ctx.live,
+            gateway=self.tape_venue,
+        )  # fmt: skip
+        # The trader steps paced by the tape (replay/pacer.py), not on its own timer.
+        await self.trading.trader.stop()
+        self.trading.ledger.tape = self._trader_record
+        await self.trading.trader.recover()
+        self.pacer = TraderPacer(self.trading.trader)
+        if self.tape_venue is not None:
+            attach(self.tape_venue, self.trading.trader, self.pacer)
+        elif self.trading.gateway is not None:
+            self.pacer.wrap(self.trading.gateway, self.clock)
+        self.pacer.hold_writes(self.trading.ledger, self.clock)  # its records at the tape's
+        self.pacer.start()
 
     def _trader_record(self, kind: str, fields: Any) -> None:
         if self.pacer is not None:
