@@ -25,10 +25,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
-
-import apprise
 
 from weatheredge.config_trading import NotifyLevel
 from weatheredge.messages import (
@@ -37,7 +34,8 @@ from weatheredge.messages import (
     TradeMessage,
     format_edge,
 )
-from weatheredge.redact import install_redaction, redact_url, url_secrets
+from weatheredge.notify_targets import Outcome, Target, make_target, send_to
+from weatheredge.redact import install_redaction, url_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -54,30 +52,12 @@ class Levels(Protocol):
 # --- the outbox ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    label: str  # "target 1 (json)": safe for logs and the database
-    apprise: apprise.Apprise
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    ok: bool
-    attempts: int
-    error: str | None
-
-
 class _AllOn:
     burst = 1_000_000
     digest_window = 30.0
 
     def level_of(self, kind: str) -> NotifyLevel | bool:
         return NotifyLevel.ON
-
-
-def _status(result: object) -> str:
-    status = getattr(result, "status", None)
-    return getattr(status, "name", None) or ("SUCCESS" if result else "FAILURE")
 
 
 _Item = EdgeMessage | TradeMessage
@@ -109,7 +89,7 @@ class Notifier:
         self._offered: deque[Any] = deque()
         self._screen_due = False
         self._clock = clock
-        self._targets: list[_Target] = []
+        self._targets: list[Target] = []
         self._retries = max(0, retries)
         self.set_urls(urls, retries)
         self.levels: Levels = levels or _AllOn()
@@ -139,7 +119,7 @@ class Notifier:
         """New targets (a config reload): the next message goes to these; queued ones too."""
         # Before add(): apprise logs the URL when it cannot parse one.
         install_redaction(s for url in urls for s in url_secrets(url))
-        self._targets = [t for i, url in enumerate(urls, 1) if (t := _make_target(i, url))]
+        self._targets = [t for i, url in enumerate(urls, 1) if (t := make_target(i, url))]
         self._retries = max(0, retries)
 
     def set_targets(self, urls: Sequence[str], levels: Levels) -> None:
@@ -331,52 +311,29 @@ class Notifier:
         o = outcome
         self._record(Delivery(ref, kind, title, body, when, o.ok, o.attempts, o.error))
 
-    async def _send(self, title: str, body: str) -> _Outcome:
+    async def _send(self, title: str, body: str) -> Outcome:
         if self._deliver_fn is not None:
             try:
                 result = self._deliver_fn(title, body)
                 if asyncio.iscoroutine(result):
                     await result
             except Exception as exc:  # a notification never stops the daemon
-                return _Outcome(False, 1, type(exc).__name__)
-            return _Outcome(True, 1, None)
+                return Outcome(False, 1, type(exc).__name__)
+            return Outcome(True, 1, None)
         targets = self._targets
         if not targets:  # trading messages are recorded even with nowhere to push them
-            return _Outcome(True, 1, None)
-        outcomes = await asyncio.gather(*(self._send_to(t, title, body) for t in targets))
+            return Outcome(True, 1, None)
+        outcomes = await asyncio.gather(
+            *(
+                send_to(t, title, body, self._retries, self._backoff_s, self._timeout_s)
+                for t in targets
+            )
+        )
         errors = [
             f"{t.label}: {o.error}" for t, o in zip(targets, outcomes, strict=True) if o.error
         ]
         attempts = max(o.attempts for o in outcomes)
-        return _Outcome(all(o.ok for o in outcomes), attempts, "; ".join(errors) or None)
-
-    async def _send_to(self, target: _Target, title: str, body: str) -> _Outcome:
-        total = self._retries + 1
-        detail = ""
-        for attempt in range(1, total + 1):
-            detail = await self._attempt(target, title, body)
-            if not detail:
-                return _Outcome(True, attempt, None)
-            logger.warning(
-                "notification to %s failed (attempt %d/%d): %s",
-                target.label,
-                attempt,
-                total,
-                detail,
-            )
-            if attempt < total:
-                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
-        return _Outcome(False, total, f"{detail} after {total} attempt(s)")
-
-    async def _attempt(self, target: _Target, title: str, body: str) -> str:
-        """Empty string on success, else a short failure description free of URLs."""
-        try:
-            result = await target.apprise.async_notify(
-                body=body, title=title, notify_type=apprise.NotifyType.INFO, timeout=self._timeout_s
-            )
-        except Exception as exc:  # apprise reports by return value; this is belt and braces
-            return type(exc).__name__
-        return "" if result else _status(result)
+        return Outcome(all(o.ok for o in outcomes), attempts, "; ".join(errors) or None)
 
     def _record(self, delivery: Delivery) -> None:
         if self._record_fn is None:
@@ -388,15 +345,3 @@ class Notifier:
 
 
 _TICK = object()  # the digest window ended while the queue was idle
-
-
-def _make_target(index: int, url: str) -> _Target | None:
-    scheme = url.partition("://")[0] if "://" in url else "?"
-    label = f"target {index} ({scheme})"
-    # Memory-only storage: apprise would otherwise cache plugin state on disk.
-    apobj = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
-    if not apobj.add(url):
-        logger.error("notify %s is not a usable apprise URL (%s); ignored", label, redact_url(url))
-        return None
-    logger.info("notify %s: %s", label, redact_url(url))
-    return _Target(label, apobj)
