@@ -217,7 +217,7 @@ async def test_a_station_the_airport_table_lacks_is_priced_once_configured(
 
 
 async def test_an_edge_interrupted_by_a_reconnect_is_not_pushed_twice(tmp_path: Path) -> None:
-    from weatheredge.sandbox import scenario
+    from weatheredge.sandbox import moves
 
     box = Sandbox()
     await box.start(play=False)
@@ -228,7 +228,7 @@ async def test_an_edge_interrupted_by_a_reconnect_is_not_pushed_twice(tmp_path: 
             await eventually(lambda: len(daemon.engine.pricing) == 4)  # Hong Kong included
             nyc = box.quoted[0]
             modal = max(range(len(nyc.probs)), key=nyc.probs.__getitem__)
-            scenario.reprice(box.venue, nyc, modal, nyc.probs[modal] - 0.2)
+            moves.reprice(box.venue, nyc, modal, nyc.probs[modal] - 0.2)
             await eventually(lambda: len(box.notifications) == 1)
             await box.venue.drop_connections()
             # closed ("feed lost"), then reopened from the fresh snapshot as a new episode

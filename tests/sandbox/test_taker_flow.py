@@ -14,7 +14,7 @@ import aiohttp
 from tests.conftest import eventually
 from weatheredge.sandbox import Sandbox
 from weatheredge.sandbox.flow import TakerFlow
-from weatheredge.sandbox.scenario import scripted_buckets
+from weatheredge.sandbox.moves import scripted_buckets
 from weatheredge.trading.gateway import OrderRequest
 from weatheredge.trading.sdk import SdkGateway
 

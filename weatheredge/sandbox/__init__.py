@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from weatheredge.clock import SYSTEM, Clock
-from weatheredge.sandbox import flow, scenario
+from weatheredge.sandbox import flow, moves, scenario
 from weatheredge.sandbox.exchange import Exchange
 from weatheredge.sandbox.venue import Venue, create_venue_app
 from weatheredge.sandbox.weather import WeatherState
@@ -61,7 +61,7 @@ def _sink_app(received: list[dict[str, Any]]) -> web.Application:
 class Sandbox:
     host: str = "127.0.0.1"
     port: int = 0  # first port; the others follow, or any free ports when 0
-    cycle_s: float = scenario.CYCLE_S
+    cycle_s: float = moves.CYCLE_S
     first_edge_after_s: float = 2.0
     clock: Clock = SYSTEM
     flow_interval_s: float | None = flow.FLOW_INTERVAL_S  # None: no taker flow
@@ -116,7 +116,7 @@ class Sandbox:
         self.quoted = scenario.install(self.venue, self.weather, self.clock.now())
         if play:
             self._script = asyncio.create_task(
-                scenario.play(
+                moves.play(
                     self.venue,
                     self.quoted,
                     cycle_s=self.cycle_s,

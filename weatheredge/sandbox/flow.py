@@ -8,7 +8,7 @@ enough to sweep through it into the next one. The order is matched by the exchan
 prints a ``last_trade_price``; resting orders of ours it reaches are filled in price-time
 priority. The bucket's fair book is put back ``refill_s`` later, as market makers would.
 
-The scripted edge buckets (``scenario.play``) are left alone so their edges open and close as
+The scripted edge buckets (``moves.play``) are left alone so their edges open and close as
 scripted. The random draws depend only on the seed, so two runs with the same seed send the
 same orders in the same order.
 """
@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from weatheredge.sandbox.scenario import Quoted, fair_levels, scripted_buckets
+from weatheredge.sandbox.moves import scripted_buckets
+from weatheredge.sandbox.scenario import Quoted, fair_levels
 from weatheredge.sandbox.venue import Venue
 
 FLOW_INTERVAL_S = 1.5
