@@ -16,10 +16,11 @@ import time
 
 from weatheredge.model.buckets import Bucket, Rounding, Unit
 from weatheredge.model.conditioning import conditioned_on_distribution
+from weatheredge.model.day_extreme import read_day
 from weatheredge.model.observations import Observation, observation_from_report
 from weatheredge.model.probability import Normal
 from weatheredge.model.rules import SourceKind
-from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.model.settling import SettlingRule
 
 RULE = SettlingRule(SourceKind.NOAA_WRH, True, Unit.F, Rounding.HALF_UP, "max")
 LADDER = [

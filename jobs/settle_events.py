@@ -24,9 +24,10 @@ from collections import defaultdict
 
 from weatheredge.context import JobContext
 from weatheredge.model.buckets import Bucket, Rounding, Unit
+from weatheredge.model.day_extreme import read_day
 from weatheredge.model.observations import Observation, local_day_window
 from weatheredge.model.rules import SourceKind
-from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.model.settling import SettlingRule
 from weatheredge.observing.settling import learn_facts, refresh_agreement
 from weatheredge.polymarket.gamma import GammaError, fetch_event_by_slug, resolved_yes
 from weatheredge.polymarket.gamma_wire import GammaEvent

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from weatheredge.model.buckets import Rounding, Unit, parse_bucket_label, settle_from_celsius
+from weatheredge.model.day_extreme import read_day
 from weatheredge.model.observations import (
     Observation,
     observation_problem,
@@ -14,7 +15,7 @@ from weatheredge.model.observations import (
     routine_minutes,
 )
 from weatheredge.model.rules import SourceKind, parse_rule
-from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.model.settling import SettlingRule
 
 NY = "America/New_York"
 DAY = dt.date(2026, 11, 25)

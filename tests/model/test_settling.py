@@ -12,17 +12,11 @@ import pytest
 
 from weatheredge.model.buckets import Bucket, Rounding, Unit
 from weatheredge.model.conditioning import conditioned_on_distribution
+from weatheredge.model.day_extreme import extreme_distribution, read_day
 from weatheredge.model.observations import Observation, observation_from_report
 from weatheredge.model.probability import Normal
 from weatheredge.model.rules import SourceKind
-from weatheredge.model.settling import (
-    SettlingRule,
-    StationFacts,
-    Status,
-    extreme_distribution,
-    learn_station_facts,
-    read_day,
-)
+from weatheredge.model.settling import SettlingRule, StationFacts, Status, learn_station_facts
 
 
 def _report(at: str, raw: str) -> Observation:

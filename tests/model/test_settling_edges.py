@@ -10,9 +10,10 @@ import datetime as dt
 import pytest
 
 from weatheredge.model.buckets import Rounding, Unit, settle_from_celsius
+from weatheredge.model.day_extreme import read_day
 from weatheredge.model.observations import Observation, local_day_window, observation_from_report
 from weatheredge.model.rules import SourceKind
-from weatheredge.model.settling import SettlingRule, Status, read_day
+from weatheredge.model.settling import SettlingRule, Status
 
 NOAA_HOURLY_F_LOW = SettlingRule(SourceKind.NOAA_WRH, True, Unit.F, Rounding.HALF_UP, "min")
 

@@ -13,8 +13,9 @@ import json
 import pytest
 
 from weatheredge.model.buckets import Rounding, Unit, settle_from_celsius
+from weatheredge.model.day_extreme import read_day
 from weatheredge.model.rules import SourceKind
-from weatheredge.model.settling import SettlingRule, read_day
+from weatheredge.model.settling import SettlingRule
 from weatheredge.weather.errors import WeatherError
 from weatheredge.weather.metar import decode_metars
 

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestServer
 
 from tests.weather.conftest import NOW, SettableClock
 from weatheredge.model.buckets import Rounding, Unit
-from weatheredge.model.settling import running_extreme
+from weatheredge.model.day_extreme import running_extreme
 from weatheredge.sandbox.weather import WeatherState
 from weatheredge.weather.errors import WeatherError
 from weatheredge.weather.metar import decode_metars, fetch_metars, parse_t_group

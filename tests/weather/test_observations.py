@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from weatheredge.model.buckets import Rounding, Unit
+from weatheredge.model.day_extreme import running_extreme
 from weatheredge.model.observations import Observation, local_day_window
-from weatheredge.model.settling import running_extreme
 
 NY = "America/New_York"
 

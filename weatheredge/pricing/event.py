@@ -20,6 +20,7 @@ from weatheredge.context import JobContext
 from weatheredge.live import Pricing
 from weatheredge.model.buckets import Bucket, Unit, c_to_f
 from weatheredge.model.conditioning import conditioned_on_distribution, is_dead, still_open
+from weatheredge.model.day_extreme import DayReading, read_day
 from weatheredge.model.intraday import diurnal_prior, remaining_max
 from weatheredge.model.live import AWAITING_REPORTS, EventPrior
 from weatheredge.model.market import Station, TemperatureEvent
@@ -30,7 +31,6 @@ from weatheredge.model.observations import (
 )
 from weatheredge.model.probability import probabilities_from_cdf
 from weatheredge.model.rules import Extreme
-from weatheredge.model.settling import DayReading, read_day
 from weatheredge.observing.settling import settling_rule
 from weatheredge.weather.stations import resolve_station
 
